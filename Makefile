@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: MIT
+# mcpfence build, in the libbpf-bootstrap shape: BPF objects -> skeletons -> userspace binary.
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+SAN ?= 0
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(SAN),1)
+OUT ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUT ?= build
+SANFLAGS :=
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) -Iuserspace $(SANFLAGS)
+LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -luring
+LDFLAGS += $(SANFLAGS)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
+	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
+TEST_BINS := $(OUT)/test_policy $(OUT)/netprobe
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+.PHONY: all test unit integration demo vmtest bench install clean deps
+
+all: $(OUT)/mcpfence $(TEST_BINS)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(OUT):
+	$(Q)mkdir -p $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/mcpfence_abi.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/mcpfence_abi.h $(SKELS) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/mcpfence: $(OUT)/main.o $(LIB_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/test_policy: tests/unit/test_policy.c tests/unit/testlib.h $(LIB_OBJS)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_policy.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(OUT)/netprobe: tests/netprobe.c | $(OUT)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -luring -o $@
+
+# The whole suite: unit tests, then the root integration suite on this kernel.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)tests/run.sh
+
+unit: all
+	$(Q)tests/run.sh unit
+
+integration: all
+	$(Q)tests/run.sh integration
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+install: all
+	install -D -m 0755 $(OUT)/mcpfence $(DESTDIR)/usr/local/sbin/mcpfence
+	install -D -m 0644 deploy/mcpfence.service $(DESTDIR)/etc/systemd/system/mcpfence.service
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Maps and the verdict logic shared by every mcpfence program. Each object (sock_addr, sock_create,
+ * skb) includes this file; the maps are pinned by name, so all objects share one instance of each.
+ */
+#ifndef MCPFENCE_COMMON_BPF_H
+#define MCPFENCE_COMMON_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "mcpfence_abi.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Load-time knobs, written by the agent between open and load. */
+const volatile __u64 root_cgroup_id = 0; /* cgroup the programs are attached to */
+const volatile __u32 root_level = 0;	  /* its depth in the cgroup2 hierarchy */
+const volatile __u32 unbound_action = MCPF_UNBOUND_DENY;
+const volatile __u32 deny_raw = 1;	/* refuse raw and ICMP sockets in guarded cgroups */
+const volatile __u32 rate_limit = 100; /* events per cgroup per second, 0 = unlimited */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_BINDINGS);
+	__type(key, __u64);
+	__type(value, struct mcpf_binding);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_bindings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MCPF_DEFAULT_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_trie4_key);
+	__type(value, struct mcpf_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_trie4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MCPF_DEFAULT_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_trie6_key);
+	__type(value, struct mcpf_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_trie6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MCPF_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct mcpf_ratelimit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_ratelimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mcpf_sock_mark);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_socks SEC(".maps");
+
+/* Userspace-only metadata, pinned with the rest so that a restarted agent can read it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct mcpf_policy_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_BINDINGS);
+	__type(key, __u32);
+	__type(value, struct mcpf_identity);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_identities SEC(".maps");
+
+static __always_inline void counter_add(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&mcpf_counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* What a sock_addr/sock/skb program asks about one destination. */
+struct mcpf_query {
+	__u64 cgroup_id;
+	__u8 family;
+	__u8 protocol; /* IPPROTO_* */
+	__u8 proto_bit;
+	__u8 hook;
+	__u16 dport;
+	__u16 pad;
+	__u32 sock_type;
+	__u8 addr[16];
+};
+
+/* The binding that applies to a cgroup, found by walking its ancestors below the root. */
+struct mcpf_resolved {
+	struct mcpf_binding *binding;
+	__u64 bound_cgroup_id;
+};
+
+/*
+ * Walk from the root's level downwards, keeping the deepest binding seen; stop at the cgroup
+ * itself. ancestor(level) returns 0 past the cgroup's own depth. Returns 0 when the cgroup is not
+ * under the root (not guarded), 1 otherwise.
+ */
+#define RESOLVE_BINDING(ancestor, self_id, out)                                                   \
+	({                                                                                         \
+		int __guarded = 0;                                                                 \
+		if (ancestor(root_level) == root_cgroup_id) {                                     \
+			__guarded = 1;                                                             \
+			for (__u32 __i = 0; __i <= MCPF_MAX_CGROUP_WALK; __i++) {                  \
+				__u64 __id = ancestor(root_level + __i);                           \
+				struct mcpf_binding *__b;                                          \
+				if (!__id)                                                         \
+					break;                                                     \
+				__b = bpf_map_lookup_elem(&mcpf_bindings, &__id);                 \
+				if (__b) {                                                         \
+					(out)->binding = __b;                                      \
+					(out)->bound_cgroup_id = __id;                             \
+				}                                                                  \
+				if (__id == (self_id))                                             \
+					break;                                                     \
+			}                                                                          \
+		}                                                                                  \
+		__guarded;                                                                         \
+	})
+
+static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dport, __u8 proto_bit)
+{
+	for (__u32 i = 0; i < MCPF_MAX_PORT_RANGES; i++) {
+		const struct mcpf_port_range *r;
+
+		if (i >= allow->nranges)
+			break;
+		r = &allow->ranges[i];
+		if ((r->protos & proto_bit) && dport >= r->lo && dport <= r->hi)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int is_v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
+/* One LPM lookup in the family's trie; v4-mapped IPv6 goes to the IPv4 trie. */
+static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q)
+{
+	struct mcpf_allow *allow;
+
+	if (q->family == AF_INET || is_v4_mapped(q->addr)) {
+		struct mcpf_trie4_key k4 = { .prefixlen = 64, .slot = slot };
+		const __u8 *src = q->family == AF_INET ? q->addr : q->addr + 12;
+
+		__builtin_memcpy(k4.addr, src, 4);
+		allow = bpf_map_lookup_elem(&mcpf_trie4, &k4);
+	} else {
+		struct mcpf_trie6_key k6 = { .prefixlen = 32 + 128, .slot = slot };
+
+		__builtin_memcpy(k6.addr, q->addr, 16);
+		allow = bpf_map_lookup_elem(&mcpf_trie6, &k6);
+	}
+	return allow && ports_allow(allow, q->dport, q->proto_bit);
+}
+
+/*
+ * Report a violation, at most rate_limit per cgroup per second. Every violation is either
+ * written to the ring buffer (EVENTS) or counted as suppressed (SUPPRESSED), never both, so
+ * delivered + suppressed = violations.
+ */
+static __always_inline void event_emit(const struct mcpf_query *q, const struct mcpf_resolved *res,
+				       __u8 type, __u8 verdict, __u8 reason, __u64 now)
+{
+	struct mcpf_ratelimit *rl, fresh = { .window_start_ns = now };
+	struct mcpf_event *e;
+	__u64 cg = q->cgroup_id;
+
+	if (rate_limit) {
+		rl = bpf_map_lookup_elem(&mcpf_ratelimit, &cg);
+		if (!rl) {
+			bpf_map_update_elem(&mcpf_ratelimit, &cg, &fresh, BPF_NOEXIST);
+			rl = bpf_map_lookup_elem(&mcpf_ratelimit, &cg);
+			if (!rl) {
+				counter_add(MCPF_CNT_HELPER_ERR);
+				counter_add(MCPF_CNT_SUPPRESSED);
+				return;
+			}
+		}
+		if (now - rl->window_start_ns >= NSEC_PER_SEC) {
+			rl->window_start_ns = now;
+			rl->count = 0;
+		}
+		if (__sync_fetch_and_add(&rl->count, 1) >= rate_limit) {
+			__sync_fetch_and_add(&rl->suppressed, 1);
+			counter_add(MCPF_CNT_SUPPRESSED);
+			return;
+		}
+	}
+
+	e = bpf_ringbuf_reserve(&mcpf_events, sizeof(*e), 0);
+	if (!e) {
+		counter_add(MCPF_CNT_RINGBUF_FULL);
+		counter_add(MCPF_CNT_SUPPRESSED);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_boot_ns = now;
+	e->cgroup_id = cg;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	if (res->binding) {
+		e->bound_cgroup_id = res->bound_cgroup_id;
+		e->policy_id = res->binding->policy_id;
+		e->slot = res->binding->slot;
+		e->identity_id = res->binding->identity_id;
+		e->expires_ns = res->binding->expires_ns;
+		e->mode = res->binding->mode;
+	}
+	e->type = type;
+	e->verdict = verdict;
+	e->hook = q->hook;
+	e->reason = reason;
+	e->family = q->family;
+	e->protocol = q->protocol;
+	e->dport = q->dport;
+	e->sock_type = q->sock_type;
+	__builtin_memcpy(e->daddr, q->addr, 16);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	counter_add(MCPF_CNT_EVENTS);
+}
+
+/* Count and report a verdict reached for a guarded cgroup; returns 1 to let it pass. */
+static __always_inline int verdict_finish(const struct mcpf_query *q,
+					  const struct mcpf_resolved *res, __u8 verdict,
+					  __u8 type, __u8 reason, __u64 now)
+{
+	if (verdict == MCPF_VERDICT_ALLOW) {
+		counter_add(MCPF_CNT_ALLOW);
+		return 1;
+	}
+	counter_add(verdict == MCPF_VERDICT_DENY ? MCPF_CNT_DENY : MCPF_CNT_AUDIT);
+	event_emit(q, res, type, verdict, reason, now);
+	return verdict == MCPF_VERDICT_AUDIT;
+}
+
+static __always_inline __u8 unbound_verdict(void)
+{
+	if (unbound_action == MCPF_UNBOUND_ALLOW)
+		return MCPF_VERDICT_ALLOW;
+	return unbound_action == MCPF_UNBOUND_AUDIT ? MCPF_VERDICT_AUDIT : MCPF_VERDICT_DENY;
+}
+
+static __always_inline __u8 mode_verdict(const struct mcpf_binding *b)
+{
+	return b->mode == MCPF_MODE_AUDIT ? MCPF_VERDICT_AUDIT : MCPF_VERDICT_DENY;
+}
+
+/*
+ * The lookup precedence, for a guarded cgroup with its binding resolved:
+ *   1. not guarded                          -> allow (checked by the caller)
+ *   2. no binding                           -> the `unbound` action
+ *   3. binding expired                      -> deny (audit in audit mode), `expired` event
+ *   4. trie match with port and protocol    -> allow
+ *   5. otherwise the binding's mode decides -> deny or audit
+ * Returns 1 to let the operation pass, 0 to refuse it.
+ */
+static __always_inline int policy_decide(const struct mcpf_query *q,
+					 const struct mcpf_resolved *res)
+{
+	const struct mcpf_binding *b = res->binding;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!b) {
+		counter_add(MCPF_CNT_UNBOUND);
+		return verdict_finish(q, res, unbound_verdict(), MCPF_EVENT_EGRESS,
+				      MCPF_REASON_UNBOUND, now);
+	}
+	if (b->expires_ns && now > b->expires_ns) {
+		counter_add(MCPF_CNT_EXPIRED);
+		return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EXPIRED,
+				      MCPF_REASON_EXPIRED, now);
+	}
+	if (policy_allows(b->slot, q))
+		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
+	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS, MCPF_REASON_POLICY, now);
+}
+
+static __always_inline __u8 proto_bit_of(__u32 protocol)
+{
+	if (protocol == IPPROTO_TCP)
+		return MCPF_PROTO_TCP;
+	if (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE)
+		return MCPF_PROTO_UDP;
+	return MCPF_PROTO_OTHER;
+}
+
+#endif

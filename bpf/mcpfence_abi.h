@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The one ABI shared by the BPF programs and the mcpfence binary: map keys and values, the event
+ * record, verdict enums and limits. Fixed-width types only, explicit padding, a size assert on
+ * every struct. A layout change renames the map with a _v2 suffix so that an old pinned map is
+ * never read with the new layout.
+ */
+#ifndef MCPFENCE_ABI_H
+#define MCPFENCE_ABI_H
+
+#include <linux/types.h>
+
+#define MCPF_MAX_PORT_RANGES 16	   /* port ranges per prefix after merging */
+#define MCPF_MAX_CGROUP_WALK 16	   /* cgroup levels below the root searched for a binding */
+#define MCPF_MAX_BINDINGS 65536	   /* bound cgroups */
+#define MCPF_DEFAULT_PREFIXES 262144 /* trie entries per family, all policies and generations */
+#define MCPF_POLICY_NAME_MAX 64
+#define MCPF_IDENTITY_TEXT_MAX 256
+
+/* Protocol bits in a port range. "any" is every bit: TCP, UDP and other IP protocols. */
+enum mcpf_proto_bit {
+	MCPF_PROTO_TCP = 1 << 0,
+	MCPF_PROTO_UDP = 1 << 1,
+	MCPF_PROTO_OTHER = 1 << 2, /* ICMP and the rest, seen only by the skb backstop */
+	MCPF_PROTO_ANY = MCPF_PROTO_TCP | MCPF_PROTO_UDP | MCPF_PROTO_OTHER,
+};
+
+enum mcpf_mode {
+	MCPF_MODE_ENFORCE = 0,
+	MCPF_MODE_AUDIT = 1,
+};
+
+/* What a guarded cgroup with no binding gets (rodata knob `unbound_action`). */
+enum mcpf_unbound {
+	MCPF_UNBOUND_DENY = 0,
+	MCPF_UNBOUND_AUDIT = 1,
+	MCPF_UNBOUND_ALLOW = 2,
+};
+
+enum mcpf_verdict {
+	MCPF_VERDICT_ALLOW = 0,
+	MCPF_VERDICT_DENY = 1,
+	MCPF_VERDICT_AUDIT = 2, /* allowed, but enforce mode would have denied */
+};
+
+enum mcpf_hook {
+	MCPF_HOOK_CONNECT4 = 0,
+	MCPF_HOOK_CONNECT6 = 1,
+	MCPF_HOOK_SENDMSG4 = 2,
+	MCPF_HOOK_SENDMSG6 = 3,
+	MCPF_HOOK_SOCK_CREATE = 4,
+	MCPF_HOOK_SKB = 5,
+	MCPF_HOOK_MAX,
+};
+
+enum mcpf_event_type {
+	MCPF_EVENT_EGRESS = 0,	/* a verdict other than allow */
+	MCPF_EVENT_EXPIRED = 1, /* the binding's identity had expired */
+	MCPF_EVENT_SOCKET = 2,	/* raw/ICMP socket refused at creation */
+};
+
+/* Why a verdict was reached; shown in events as "reason". */
+enum mcpf_reason {
+	MCPF_REASON_POLICY = 0,	 /* no allowlist entry matched */
+	MCPF_REASON_UNBOUND = 1, /* guarded cgroup without a binding */
+	MCPF_REASON_EXPIRED = 2, /* binding past its expiry */
+	MCPF_REASON_RAW = 3,	 /* raw or ICMP socket in a guarded cgroup */
+};
+
+/* Per-CPU counters, index into the `counters` array. */
+enum mcpf_counter {
+	MCPF_CNT_ALLOW = 0,
+	MCPF_CNT_DENY,
+	MCPF_CNT_AUDIT,
+	MCPF_CNT_EVENTS,     /* events written to the ring buffer */
+	MCPF_CNT_SUPPRESSED, /* violations not reported: rate limit or full ring */
+	MCPF_CNT_RINGBUF_FULL,
+	MCPF_CNT_EXPIRED,
+	MCPF_CNT_UNBOUND,
+	MCPF_CNT_HELPER_ERR,
+	MCPF_CNT_MAX,
+};
+
+/*
+ * bindings: cgroup id -> binding. Covers the cgroup and its descendants; the nearest bound
+ * ancestor wins. Example: cgroup 4242 bound to slot 7 (policy "github-mcp", generation 3),
+ * enforce mode, expiring at boot-time 1234 s: {.slot = 7, .policy_id = 2, .mode = ENFORCE,
+ * .expires_ns = 1234000000000, .identity_id = 0}.
+ */
+struct mcpf_binding {
+	__u32 slot;	   /* compiled policy generation: key prefix in the tries */
+	__u32 policy_id;   /* stable id of the policy name, for events */
+	__u64 expires_ns;  /* CLOCK_BOOTTIME ns; 0 = never */
+	__u32 identity_id; /* 0 = bound statically by the operator */
+	__u8 mode;	   /* enum mcpf_mode */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct mcpf_binding) == 24, "mcpf_binding layout");
+
+/*
+ * trie4/trie6 keys: LPM prefix length first, then the policy slot, then the address, so one
+ * lookup answers for one policy generation. prefixlen counts the slot's 32 bits too.
+ * Example: slot 7, 10.0.4.0/24 -> {.prefixlen = 32 + 24, .slot = 7, .addr = {10, 0, 4, 0}}.
+ */
+struct mcpf_trie4_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct mcpf_trie4_key) == 12, "mcpf_trie4_key layout");
+
+struct mcpf_trie6_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct mcpf_trie6_key) == 24, "mcpf_trie6_key layout");
+
+/* One allowed port range for a set of protocols. Ports in host byte order. */
+struct mcpf_port_range {
+	__u16 lo;
+	__u16 hi;
+	__u8 protos; /* enum mcpf_proto_bit */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct mcpf_port_range) == 8, "mcpf_port_range layout");
+
+/*
+ * trie value: everything allowed for the longest matching prefix, covering prefixes' rules
+ * already merged in by the compiler. Example: tcp/443 and any/5432 ->
+ * {.nranges = 2, .ranges = {{443, 443, TCP}, {5432, 5432, ANY}}}.
+ */
+struct mcpf_allow {
+	__u32 nranges;
+	__u32 pad;
+	struct mcpf_port_range ranges[MCPF_MAX_PORT_RANGES];
+};
+_Static_assert(sizeof(struct mcpf_allow) == 8 + 8 * MCPF_MAX_PORT_RANGES, "mcpf_allow layout");
+
+/* ratelimit: cgroup id -> event budget of the current one-second window. */
+struct mcpf_ratelimit {
+	__u64 window_start_ns;
+	__u64 count;	  /* events in the current window */
+	__u64 suppressed; /* total violations not reported for this cgroup, only grows */
+};
+_Static_assert(sizeof(struct mcpf_ratelimit) == 24, "mcpf_ratelimit layout");
+
+/* socks (socket-local storage): set at creation in a guarded cgroup, read by the skb backstop. */
+struct mcpf_sock_mark {
+	__u64 created_cgroup_id;
+};
+_Static_assert(sizeof(struct mcpf_sock_mark) == 8, "mcpf_sock_mark layout");
+
+/* meta: policy slot -> name, so that status and events can name a policy after a restart. */
+struct mcpf_policy_meta {
+	char name[MCPF_POLICY_NAME_MAX];
+	__u32 policy_id;
+	__u32 generation;
+	__u32 nprefixes4;
+	__u32 nprefixes6;
+};
+_Static_assert(sizeof(struct mcpf_policy_meta) == MCPF_POLICY_NAME_MAX + 16, "meta layout");
+
+/* identities: identity id -> verified issuer and subject, for events and status. */
+struct mcpf_identity {
+	char iss[MCPF_IDENTITY_TEXT_MAX];
+	char sub[MCPF_IDENTITY_TEXT_MAX];
+};
+_Static_assert(sizeof(struct mcpf_identity) == 2 * MCPF_IDENTITY_TEXT_MAX, "identity layout");
+
+/*
+ * Ring buffer record. Example: a denied TCP connect to 203.0.113.7:443 ->
+ * {.type = EGRESS, .verdict = DENY, .hook = CONNECT4, .family = 2, .protocol = 6,
+ *  .dport = 443, .daddr = {203, 0, 113, 7}, ...}.
+ */
+struct mcpf_event {
+	__u64 ts_boot_ns;
+	__u64 cgroup_id;       /* the acting cgroup */
+	__u64 bound_cgroup_id; /* the binding that applied, 0 if none */
+	__u64 expires_ns;
+	__u32 pid;
+	__u32 policy_id;
+	__u32 slot;
+	__u32 identity_id;
+	__u8 type;    /* enum mcpf_event_type */
+	__u8 verdict; /* enum mcpf_verdict */
+	__u8 hook;    /* enum mcpf_hook */
+	__u8 reason;  /* enum mcpf_reason */
+	__u8 family;  /* AF_INET / AF_INET6 */
+	__u8 protocol; /* IPPROTO_* */
+	__u8 mode;
+	__u8 pad;
+	__u16 dport; /* host byte order */
+	__u16 pad2;
+	__u32 sock_type;
+	__u8 daddr[16]; /* IPv4 in the first four bytes */
+	char comm[16];
+};
+_Static_assert(sizeof(struct mcpf_event) == 96, "mcpf_event layout");
+
+#endif

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of the policy parser and compiler; no root, no kernel. */
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "testlib.h"
+#include "policy.h"
+
+static const char *wrap_fmt =
+	"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"t\"},"
+	"\"spec\":{%s}}";
+
+static int parse_spec(const char *spec, struct policy **ret, struct diag *errs)
+{
+	char *doc = strdup_printf(wrap_fmt, spec);
+	int r = policy_parse("t.json", doc, strlen(doc), ret, errs);
+
+	free(doc);
+	return r;
+}
+
+/* The error list contains a message with this text. */
+static int has_error(const struct diag *d, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->msgs[i], needle))
+			return 1;
+	return 0;
+}
+
+static void dump_errors(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		printf("    error: %s\n", d->msgs[i]);
+}
+
+/* What the kernel would answer: longest prefix, then port and protocol. */
+static int lookup(const struct policy_compiled *c, const char *addr, uint16_t port, uint8_t proto)
+{
+	uint8_t a[16] = {};
+	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	const struct policy_entry *ents = fam == AF_INET ? c->v4 : c->v6;
+	size_t n = fam == AF_INET ? c->n4 : c->n6;
+	const struct policy_entry *best = NULL;
+
+	inet_pton(fam, addr, a);
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_entry *e = &ents[i];
+		unsigned bits = e->plen, full = bits / 8, rem = bits % 8;
+
+		if (memcmp(e->addr, a, full))
+			continue;
+		if (rem && (e->addr[full] ^ a[full]) & (0xff00 >> rem))
+			continue;
+		if (!best || e->plen > best->plen)
+			best = e;
+	}
+	if (!best)
+		return 0;
+	for (uint32_t i = 0; i < best->allow.nranges; i++) {
+		const struct mcpf_port_range *r = &best->allow.ranges[i];
+
+		if ((r->protos & proto) && port >= r->lo && port <= r->hi)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_valid_example(void)
+{
+	struct policy *p = NULL;
+	struct policy_compiled c;
+	struct diag e = {};
+	const char *doc =
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\","
+		"\"metadata\":{\"name\":\"github-mcp\"},\"spec\":{\"mode\":\"enforce\","
+		"\"identity\":{\"issuer\":\"https://token.actions.githubusercontent.com\","
+		"\"audience\":\"mcpfence\",\"subject\":\"repo:acme/github-mcp:environment:prod\","
+		"\"claims\":{\"repository\":\"acme/github-mcp\",\"ref\":\"refs/heads/main\"}},"
+		"\"egress\":[{\"to\":[\"140.82.112.0/20\",\"2606:50c0::/32\"],\"ports\":[\"443\"],"
+		"\"protocol\":\"tcp\"},{\"to\":[\"10.0.4.17\"],\"ports\":[\"5432\",\"6000-6010\"],"
+		"\"protocol\":\"any\"}]}}";
+
+	TEST("policy: the architecture's example parses and compiles");
+	CHECK(policy_parse("ex.json", doc, strlen(doc), &p, &e) == 0, "parse failed");
+	dump_errors(&e);
+	if (!p)
+		return;
+	CHECK(!strcmp(p->name, "github-mcp"), "name %s", p->name);
+	CHECK(p->mode == MCPF_MODE_ENFORCE, "mode");
+	CHECK(p->identity != NULL, "identity kept");
+	CHECK(policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 2 && c.n6 == 1, "n4=%zu n6=%zu", c.n4, c.n6);
+	CHECK(lookup(&c, "140.82.113.5", 443, MCPF_PROTO_TCP), "github 443/tcp allowed");
+	CHECK(!lookup(&c, "140.82.113.5", 443, MCPF_PROTO_UDP), "github 443/udp denied");
+	CHECK(!lookup(&c, "140.82.113.5", 80, MCPF_PROTO_TCP), "github 80 denied");
+	CHECK(!lookup(&c, "140.82.128.1", 443, MCPF_PROTO_TCP), "outside /20 denied");
+	CHECK(lookup(&c, "2606:50c0:8000::154", 443, MCPF_PROTO_TCP), "v6 allowed");
+	CHECK(lookup(&c, "10.0.4.17", 6005, MCPF_PROTO_UDP), "range udp");
+	CHECK(lookup(&c, "10.0.4.17", 5432, MCPF_PROTO_TCP), "5432 tcp");
+	CHECK(!lookup(&c, "10.0.4.17", 6011, MCPF_PROTO_TCP), "6011 denied");
+	CHECK(!lookup(&c, "10.0.4.18", 5432, MCPF_PROTO_TCP), "other host denied");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	diag_clear(&e);
+	TEST_END();
+}
+
+struct bad_case {
+	const char *spec;
+	const char *error;
+};
+
+static void test_errors(void)
+{
+	static const struct bad_case cases[] = {
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[\"443\",\"70000\"]}]",
+		  "t.json: spec.egress[0].ports[1]: \"70000\" is not a port or port range" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[70000]}]",
+		  "spec.egress[0].ports[0]: 70000 is not a port" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[\"20-10\"]}]",
+		  "spec.egress[0].ports[0]: \"20-10\" is not a port or port range" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[\"-1\"]}]",
+		  "spec.egress[0].ports[0]: \"-1\" is not a port" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[\"44 3\"]}]",
+		  "spec.egress[0].ports[0]: \"44 3\" is not a port" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"ports\":[]}]",
+		  "spec.egress[0].ports: must be a non-empty array" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.256\"]}]",
+		  "spec.egress[0].to[0]: \"10.0.0.256\" is not an IPv4 or IPv6 address" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.0/33\"]}]",
+		  "spec.egress[0].to[0]: \"10.0.0.0/33\" has a bad prefix length" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.0/\"]}]", "has a bad prefix length" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.0/08\"]}]", "has a bad prefix length" },
+		{ "\"egress\":[{\"to\":[\"2001:db8::/129\"]}]", "has a bad prefix length" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1/8\"]}]",
+		  "spec.egress[0].to[0]: \"10.0.0.1/8\" has host bits set" },
+		{ "\"egress\":[{\"to\":[\"2001:db8::1/32\"]}]", "has host bits set" },
+		{ "\"egress\":[{\"to\":[\"example.com\"]}]", "is not an IPv4 or IPv6 address" },
+		{ "\"egress\":[{\"to\":[42]}]", "spec.egress[0].to[0]: must be a CIDR string" },
+		{ "\"egress\":[{\"to\":[]}]", "spec.egress[0].to: required" },
+		{ "\"egress\":[{\"ports\":[\"1\"]}]", "spec.egress[0].to: required" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"protocol\":\"icmp\"}]",
+		  "spec.egress[0].protocol: must be \"tcp\", \"udp\" or \"any\"" },
+		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"port\":[\"1\"]}]",
+		  "spec.egress[0].port: unknown field" },
+		{ "\"egress\":[], \"mode\":\"block\"", "spec.mode: must be \"enforce\" or \"audit\"" },
+		{ "\"egress\":[], \"extra\":1", "spec.extra: unknown field" },
+		{ "\"mode\":\"enforce\"", "spec.egress: required" },
+		{ "\"egress\":{}", "spec.egress: required, an array" },
+		{ "\"egress\":[\"10.0.0.1\"]", "spec.egress[0]: must be an object" },
+		{ "\"egress\":[], \"identity\":{\"audience\":\"x\"}", "spec.identity.issuer: required" },
+		{ "\"egress\":[], \"identity\":{\"issuer\":\"https://i\",\"sub\":\"x\"}",
+		  "spec.identity.sub: unknown field" },
+		{ "\"egress\":[], \"identity\":{\"issuer\":\"https://i\",\"claims\":{\"a\":1}}",
+		  "spec.identity.claims.a: must be a string or {\"glob\"" },
+		{ "\"egress\":[], \"identity\":{\"issuer\":\"https://i\",\"subject\":{\"re\":\"x\"}}",
+		  "spec.identity.subject.re: unknown field" },
+		{ "\"egress\":[], \"identity\":{\"issuer\":"
+		  "\"https://token.actions.githubusercontent.com\",\"audience\":\"mcpfence\"}",
+		  "is shared by every GitHub repository" },
+		{ "\"egress\":[], \"identity\":{\"issuer\":"
+		  "\"https://token.actions.githubusercontent.com\",\"claims\":{\"repository\":{\"glob\":"
+		  "\"*\"}}}",
+		  "is shared by every GitHub repository" },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *p = NULL;
+		struct diag e = {};
+		int r = parse_spec(cases[i].spec, &p, &e);
+
+		snprintf(name, sizeof(name), "policy: bad input %zu gives \"%.60s\"", i, cases[i].error);
+		TEST(name);
+		CHECK(r == -EINVAL && !p, "accepted: %s", cases[i].spec);
+		CHECK(has_error(&e, cases[i].error), "no error \"%s\" for %s", cases[i].error,
+		      cases[i].spec);
+		if (!has_error(&e, cases[i].error))
+			dump_errors(&e);
+		policy_free(p);
+		diag_clear(&e);
+		TEST_END();
+	}
+}
+
+static void test_document_errors(void)
+{
+	static const struct bad_case cases[] = {
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"apiVersion\":\"mcpfence/v1\"}", "duplicate" },
+		{ "[1,2]", "the document must be a JSON object" },
+		{ "{\"apiVersion\":\"v2\"", "line 1" },
+		{ "", "line" },
+		{ "{\"apiVersion\":\"mcpfence/v2\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"a\"},"
+		  "\"spec\":{\"egress\":[]}}",
+		  "apiVersion: must be \"mcpfence/v1\"" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"Policy\",\"metadata\":{\"name\":\"a\"},"
+		  "\"spec\":{\"egress\":[]}}",
+		  "kind: must be \"EgressPolicy\"" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":"
+		  "\"Bad Name\"},\"spec\":{\"egress\":[]}}",
+		  "metadata.name: required" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":"
+		  "\"a\",\"labels\":{}},\"spec\":{\"egress\":[]}}",
+		  "metadata.labels: unknown field" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":"
+		  "\"a\"},\"spec\":{\"egress\":[]},\"status\":{}}",
+		  "status: unknown field" },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *p = NULL;
+		struct diag e = {};
+		int r = policy_parse("doc.json", cases[i].spec, strlen(cases[i].spec), &p, &e);
+
+		snprintf(name, sizeof(name), "policy: bad document %zu gives \"%.50s\"", i,
+			 cases[i].error);
+		TEST(name);
+		CHECK(r < 0 && !p, "accepted");
+		CHECK(has_error(&e, cases[i].error), "missing \"%s\"", cases[i].error);
+		if (!has_error(&e, cases[i].error))
+			dump_errors(&e);
+		policy_free(p);
+		diag_clear(&e);
+		TEST_END();
+	}
+}
+
+static void test_all_errors_reported(void)
+{
+	struct policy *p = NULL;
+	struct diag e = {};
+
+	TEST("policy: every error of a file is reported, not just the first");
+	parse_spec("\"mode\":\"x\",\"egress\":[{\"to\":[\"1.2.3.4/40\"],\"ports\":[\"99999\"]},"
+		   "{\"to\":[\"::g\"]}]",
+		   &p, &e);
+	CHECK(e.n == 4, "expected 4 errors, got %zu", e.n);
+	CHECK(has_error(&e, "spec.mode") && has_error(&e, "spec.egress[0].to[0]") &&
+		      has_error(&e, "spec.egress[0].ports[0]") && has_error(&e, "spec.egress[1].to[0]"),
+	      "paths");
+	policy_free(p);
+	diag_clear(&e);
+	TEST_END();
+}
+
+static struct policy *must_parse(const char *spec)
+{
+	struct policy *p = NULL;
+	struct diag e = {};
+
+	if (parse_spec(spec, &p, &e) < 0) {
+		printf("    unexpected parse failure of %s\n", spec);
+		dump_errors(&e);
+	}
+	diag_clear(&e);
+	return p;
+}
+
+static void test_merging(void)
+{
+	struct policy *p;
+	struct policy_compiled c = {};
+	struct diag e = {};
+
+	TEST("compiler: covering prefixes' rules merge into more specific ones");
+	p = must_parse("\"egress\":["
+		       "{\"to\":[\"10.0.0.0/8\"],\"ports\":[\"53\"],\"protocol\":\"udp\"},"
+		       "{\"to\":[\"10.1.0.0/16\"],\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"10.1.2.3\"],\"ports\":[\"8080\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"0.0.0.0/0\"],\"ports\":[\"123\"],\"protocol\":\"udp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 4, "n4 %zu", c.n4);
+	/* the /32 inherits /16, /8 and /0 */
+	CHECK(lookup(&c, "10.1.2.3", 8080, MCPF_PROTO_TCP), "own rule");
+	CHECK(lookup(&c, "10.1.2.3", 443, MCPF_PROTO_TCP), "from /16");
+	CHECK(lookup(&c, "10.1.2.3", 53, MCPF_PROTO_UDP), "from /8");
+	CHECK(lookup(&c, "10.1.2.3", 123, MCPF_PROTO_UDP), "from /0");
+	CHECK(!lookup(&c, "10.1.2.3", 53, MCPF_PROTO_TCP), "53/tcp not granted");
+	CHECK(!lookup(&c, "10.1.2.4", 8080, MCPF_PROTO_TCP), "sibling lacks /32's rule");
+	CHECK(lookup(&c, "10.1.2.4", 443, MCPF_PROTO_TCP), "sibling gets /16");
+	CHECK(lookup(&c, "10.200.0.1", 53, MCPF_PROTO_UDP), "/8 only");
+	CHECK(!lookup(&c, "10.200.0.1", 443, MCPF_PROTO_TCP), "/16 rule not leaking up");
+	CHECK(lookup(&c, "192.0.2.1", 123, MCPF_PROTO_UDP), "/0");
+	CHECK(!lookup(&c, "192.0.2.1", 53, MCPF_PROTO_UDP), "/0 only 123");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: overlapping and adjacent ranges merge; tcp+udp share entries");
+	p = must_parse("\"egress\":["
+		       "{\"to\":[\"192.0.2.0/24\"],\"ports\":[\"100-200\",\"150-250\",\"251\"],"
+		       "\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"192.0.2.0/24\"],\"ports\":[\"100-251\"],\"protocol\":\"udp\"},"
+		       "{\"to\":[\"192.0.2.0/24\"],\"ports\":[\"300\"]}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 1, "one prefix, %zu", c.n4);
+	if (c.n4 == 1) {
+		const struct mcpf_allow *a = &c.v4[0].allow;
+
+		CHECK(a->nranges == 2, "nranges %u", a->nranges);
+		CHECK(a->ranges[0].lo == 100 && a->ranges[0].hi == 251 &&
+			      a->ranges[0].protos == (MCPF_PROTO_TCP | MCPF_PROTO_UDP),
+		      "range0 %u-%u/%u", a->ranges[0].lo, a->ranges[0].hi, a->ranges[0].protos);
+		CHECK(a->ranges[1].lo == 300 && a->ranges[1].hi == 300 &&
+			      a->ranges[1].protos == (MCPF_PROTO_TCP | MCPF_PROTO_UDP),
+		      "range1");
+	}
+	CHECK(!lookup(&c, "192.0.2.9", 252, MCPF_PROTO_TCP), "252 denied");
+	CHECK(!lookup(&c, "192.0.2.9", 300, MCPF_PROTO_OTHER), "ports exclude icmp");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: protocol any without ports also allows other IP protocols");
+	p = must_parse("\"egress\":[{\"to\":[\"2001:db8::/32\"]},"
+		       "{\"to\":[\"2001:db8:1::/48\"],\"ports\":[\"1-65535\"],\"protocol\":\"tcp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n6 == 2, "n6 %zu", c.n6);
+	CHECK(lookup(&c, "2001:db8:1::5", 0, MCPF_PROTO_OTHER), "icmp from covering any rule");
+	CHECK(lookup(&c, "2001:db8:1::5", 0, MCPF_PROTO_TCP), "port 0 tcp via any");
+	CHECK(lookup(&c, "2001:db8:2::5", 9, MCPF_PROTO_UDP), "/32 udp");
+	CHECK(!lookup(&c, "2001:db9::1", 9, MCPF_PROTO_UDP), "outside");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: IPv4-mapped IPv6 prefixes become IPv4 prefixes");
+	p = must_parse("\"egress\":[{\"to\":[\"::ffff:198.51.100.0/120\"],\"ports\":[\"80\"]}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 1 && c.n6 == 0, "n4 %zu n6 %zu", c.n4, c.n6);
+	CHECK(c.n4 == 1 && c.v4[0].plen == 24, "plen");
+	CHECK(lookup(&c, "198.51.100.7", 80, MCPF_PROTO_TCP), "mapped -> v4");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: duplicate prefixes across rules collapse into one entry");
+	p = must_parse("\"egress\":[{\"to\":[\"203.0.113.5\",\"203.0.113.5/32\"],\"ports\":[\"1\"]},"
+		       "{\"to\":[\"203.0.113.5\"],\"ports\":[\"2\"],\"protocol\":\"udp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 1, "n4 %zu", c.n4);
+	CHECK(lookup(&c, "203.0.113.5", 1, MCPF_PROTO_TCP) &&
+		      lookup(&c, "203.0.113.5", 2, MCPF_PROTO_UDP) &&
+		      !lookup(&c, "203.0.113.5", 2, MCPF_PROTO_TCP),
+	      "both rules");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: an empty egress list compiles to nothing (deny all)");
+	p = must_parse("\"egress\":[]");
+	CHECK(p && policy_compile(p, &c, &e) == 0 && c.n4 == 0 && c.n6 == 0, "empty");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("compiler: more distinct port ranges than an entry holds is an error naming the prefix");
+	{
+		char spec[4096] = "\"egress\":[{\"to\":[\"192.0.2.1\"],\"ports\":[";
+		for (int i = 0; i < MCPF_MAX_PORT_RANGES + 1; i++)
+			snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), "%s\"%d\"",
+				 i ? "," : "", 1000 + 2 * i);
+		strcat(spec, "]}]");
+		p = must_parse(spec);
+		CHECK(p && policy_compile(p, &c, &e) == -E2BIG, "too many ranges accepted");
+		CHECK(has_error(&e, "192.0.2.1/32 needs more than 16 distinct port ranges"), "message");
+		policy_compiled_clear(&c);
+		policy_free(p);
+		diag_clear(&e);
+	}
+	TEST_END();
+}
+
+static void test_large(void)
+{
+	size_t n = 100000, cap = n * 24 + 256;
+	char *spec = malloc(cap), *s = spec;
+	struct policy *p = NULL;
+	struct policy_compiled c = {};
+	struct diag e = {};
+	struct timespec t0, t1;
+	double ms;
+
+	TEST("compiler: 100k prefixes with port ranges compile in under 1 s");
+	s += sprintf(s, "\"egress\":[{\"ports\":[\"443\",\"8000-8100\"],\"protocol\":\"tcp\",\"to\":[");
+	for (size_t i = 0; i < n; i++)
+		s += sprintf(s, "%s\"10.%zu.%zu.0/24\"", i ? "," : "", (i >> 8) & 255, i & 255);
+	s += sprintf(s, "]},{\"to\":[\"10.0.0.0/8\"],\"ports\":[\"53\"],\"protocol\":\"udp\"}]");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(parse_spec(spec, &p, &e) == 0, "parse");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("    100k prefixes: parse+compile %.1f ms, %zu entries\n", ms, c.n4);
+	CHECK(c.n4 == 65536 + 1, "entries %zu (duplicates collapse: 65536 distinct /24 + /8)", c.n4);
+	CHECK(lookup(&c, "10.3.4.5", 8050, MCPF_PROTO_TCP) && lookup(&c, "10.3.4.5", 53, MCPF_PROTO_UDP),
+	      "merged");
+	CHECK(ms < 1000, "took %.1f ms", ms);
+	policy_compiled_clear(&c);
+	policy_free(p);
+	free(spec);
+	TEST_END();
+}
+
+static void test_dir_loading(void)
+{
+	char dir[] = "/tmp/mcpf-unit-XXXXXX";
+	struct policy_set set = {};
+	struct diag e = {};
+	char *paths[1];
+	FILE *f;
+
+	TEST("policy set: a directory loads its *.json; duplicate names are an error");
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	paths[0] = dir;
+	for (int i = 0; i < 3; i++) {
+		char *fn = strdup_printf("%s/%c.json", dir, 'a' + i);
+
+		f = fopen(fn, "w");
+		fprintf(f, wrap_fmt, "\"egress\":[]");
+		fclose(f);
+		free(fn);
+	}
+	{
+		char *fn = strdup_printf("%s/ignored.txt", dir);
+
+		f = fopen(fn, "w");
+		fputs("not json", f);
+		fclose(f);
+		free(fn);
+	}
+	CHECK(policy_set_load(paths, 1, &set, &e) == -EEXIST, "duplicate accepted");
+	CHECK(has_error(&e, "metadata.name: \"t\" is already defined in"), "message");
+	CHECK(set.n == 1, "first kept, %zu", set.n);
+	policy_set_clear(&set);
+	diag_clear(&e);
+	{
+		char *cmd = strdup_printf("rm -rf %s", dir);
+
+		CHECK(system(cmd) == 0, "cleanup");
+		free(cmd);
+	}
+	TEST_END();
+}
+
+int main(void)
+{
+	test_valid_example();
+	test_errors();
+	test_document_errors();
+	test_all_errors_reported();
+	test_merging();
+	test_large();
+	test_dir_loading();
+	return test_summary();
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+#include "cgroup.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <linux/magic.h>
+
+/* The cgroup2 mount from /proc/self/mountinfo (field 9 is the fs type after the " - "). */
+int cgroup_mount_find(char **ret)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[4096], fstype[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		*ret = strdup(mnt);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+int cgroup_path_resolve(const char *mount, const char *path, char **ret)
+{
+	size_t ml = strlen(mount);
+	char *s;
+
+	if (!path || !*path || strstr(path, "..") || strchr(path, '\n'))
+		return -EINVAL;
+	if (path[0] == '/' && !strncmp(path, mount, ml) && (path[ml] == '/' || !path[ml]))
+		s = strdup(path);
+	else
+		s = strdup_printf("%s/%s", mount, path + (path[0] == '/'));
+	if (!s)
+		return -ENOMEM;
+	for (size_t l = strlen(s); l > 1 && s[l - 1] == '/'; l--)
+		s[l - 1] = '\0';
+	*ret = s;
+	return 0;
+}
+
+const char *cgroup_path_display(const char *mount, const char *abs)
+{
+	size_t ml = strlen(mount);
+
+	if (!strncmp(abs, mount, ml) && abs[ml] == '/')
+		return abs + ml;
+	return !strcmp(abs, mount) ? "/" : abs;
+}
+
+/* cgroup v2 ids are kernfs node ids, which are the directory's inode number on 64-bit. */
+int cgroup_id_from_path(const char *abs, uint64_t *ret)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(abs, &sfs) < 0)
+		return -errno;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return -ENOTDIR;
+	if (stat(abs, &st) < 0)
+		return -errno;
+	*ret = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int cgroup_level(const char *mount, const char *abs)
+{
+	const char *rel = cgroup_path_display(mount, abs);
+	int level = 0;
+
+	for (const char *p = rel; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			level++;
+	return level;
+}
+
+int cgroup_is_under(const char *root_abs, const char *abs)
+{
+	size_t rl = strlen(root_abs);
+
+	return !strncmp(abs, root_abs, rl) && (abs[rl] == '/' || !abs[rl]);
+}
+
+int cgroup_create(const char *abs)
+{
+	return mkdir_p(abs, 0755);
+}
+
+int cgroup_enter(const char *abs, pid_t pid)
+{
+	_cleanup_free_ char *procs = strdup_printf("%s/cgroup.procs", abs);
+	char buf[32];
+
+	if (!procs)
+		return -ENOMEM;
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return write_file(procs, buf);
+}
+
+/* The "0::/path" line of /proc/PID/cgroup, as an absolute path under the mount. */
+int cgroup_of_pid(const char *mount, pid_t pid, char **ret_abs)
+{
+	char path[64];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		*ret_abs = strdup_printf("%s%s", mount, strcmp(line + 3, "/") ? line + 3 : "");
+		return *ret_abs ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+/* cgroup.kill (5.14+) kills the whole subtree at once; older kernels get SIGKILL per process. */
+int cgroup_kill_all(const char *abs)
+{
+	_cleanup_free_ char *kill_file = strdup_printf("%s/cgroup.kill", abs);
+	_cleanup_free_ char *procs = strdup_printf("%s/cgroup.procs", abs);
+	_cleanup_fclose_ FILE *f = NULL;
+	int pid;
+
+	if (!kill_file || !procs)
+		return -ENOMEM;
+	if (write_file(kill_file, "1") == 0)
+		return 0;
+	f = fopen(procs, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	return 0;
+}
+
+/* rmdir, retrying briefly: a killed task leaves the cgroup asynchronously. */
+int cgroup_remove(const char *abs)
+{
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(abs) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+	}
+	return -EBUSY;
+}
+
+/* Remove a cgroup and its children, deepest first. */
+int cgroup_remove_tree(const char *abs)
+{
+	DIR *d = opendir(abs);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *child = NULL;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		child = strdup_printf("%s/%s", abs, de->d_name);
+		if (!child) {
+			r = -ENOMEM;
+			break;
+		}
+		int k = cgroup_remove_tree(child);
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	closedir(d);
+	int k = cgroup_remove(abs);
+	return r < 0 ? r : k;
+}
+
+/* Visit root and every cgroup below it, parents first; stops at the first negative return. */
+int cgroup_walk(const char *root_abs, int (*fn)(uint64_t id, const char *abs, void *ud), void *ud)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	if (stat(root_abs, &st) < 0)
+		return -errno;
+	r = fn((uint64_t)st.st_ino, root_abs, ud);
+	if (r != 0)
+		return r;
+	d = opendir(root_abs);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (r == 0 && (de = readdir(d))) {
+		_cleanup_free_ char *child = NULL;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		child = strdup_printf("%s/%s", root_abs, de->d_name);
+		r = child ? cgroup_walk(child, fn, ud) : -ENOMEM;
+		if (r == -ENOENT)
+			r = 0; /* removed while we looked */
+	}
+	closedir(d);
+	return r;
+}
+
+struct find_id {
+	uint64_t id;
+	char *found;
+};
+
+static int find_id_visit(uint64_t id, const char *abs, void *ud)
+{
+	struct find_id *f = ud;
+
+	if (id != f->id)
+		return 0;
+	f->found = strdup(abs);
+	return f->found ? 1 : -ENOMEM;
+}
+
+int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs)
+{
+	struct find_id f = { .id = id };
+	int r = cgroup_walk(root_abs, find_id_visit, &f);
+
+	if (r < 0)
+		return r;
+	if (!f.found)
+		return -ENOENT;
+	*ret_abs = f.found;
+	return 0;
+}

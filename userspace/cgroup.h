@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup v2 helpers: find the mount, resolve paths, ids, create/enter/kill/remove. */
+#ifndef MCPFENCE_CGROUP_H
+#define MCPFENCE_CGROUP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+int cgroup_mount_find(char **ret);
+/* An absolute path inside the cgroup2 mount for `path` (relative paths are relative to it). */
+int cgroup_path_resolve(const char *mount, const char *path, char **ret);
+/* The path as the kernel shows it: relative to the mount, with a leading '/'. */
+const char *cgroup_path_display(const char *mount, const char *abs);
+int cgroup_id_from_path(const char *abs, uint64_t *ret);
+int cgroup_level(const char *mount, const char *abs);
+int cgroup_is_under(const char *root_abs, const char *abs);
+int cgroup_create(const char *abs);
+int cgroup_enter(const char *abs, pid_t pid);
+int cgroup_of_pid(const char *mount, pid_t pid, char **ret_abs);
+int cgroup_kill_all(const char *abs);
+int cgroup_remove(const char *abs);
+int cgroup_remove_tree(const char *abs);
+int cgroup_walk(const char *root_abs, int (*fn)(uint64_t id, const char *abs, void *ud), void *ud);
+int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs);
+
+#endif

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+#include "util.h"
+
+bool cli_json;
+
+int cli_fail(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (cli_json) {
+		json_t *e = json_pack("{s:s}", "error", buf);
+
+		json_dumpf(e, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		json_decref(e);
+	} else {
+		log_error("%s", buf);
+	}
+	return 1;
+}
+
+void cli_print(json_t *doc, void (*text)(json_t *doc))
+{
+	if (!doc)
+		return;
+	if (cli_json || !text) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		text(doc);
+	}
+	json_decref(doc);
+}
+
+static void cmd_help(const char *prefix, const struct cmd *cmds)
+{
+	printf("Usage: %s COMMAND [ARGS...]\n\nCommands:\n", prefix);
+	for (const struct cmd *c = cmds; c->name; c++)
+		printf("  %-14s %s\n", c->name, c->summary);
+	printf("\nRun '%s COMMAND --help' for the options of one command.\n", prefix);
+}
+
+int cmd_dispatch(const char *prefix, const struct cmd *cmds, int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "help")) {
+		cmd_help(prefix, cmds);
+		return argc < 1 ? 2 : 0;
+	}
+	for (const struct cmd *c = cmds; c->name; c++)
+		if (!strcmp(c->name, argv[0]))
+			return c->fn(argc, argv);
+	cli_fail("%s: unknown command '%s' (see '%s --help')", prefix, argv[0], prefix);
+	return 2;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* What every command shares: the command table, --json output and error reporting. */
+#ifndef MCPFENCE_CLI_H
+#define MCPFENCE_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Dispatch argv[0] through a table; prints the table as help for -h/--help/help. */
+int cmd_dispatch(const char *prefix, const struct cmd *cmds, int argc, char **argv);
+
+extern bool cli_json;
+/* Report a failure: text on stderr, or {"error": "..."} on stdout with --json. Returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a result: JSON as is with --json, else through the text printer. Steals `doc`. */
+void cli_print(json_t *doc, void (*text)(json_t *doc));
+
+int cmd_agent(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);
+
+#endif

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mcpfence status: read straight from the pinned maps, so it works while the agent is down, and
+ * ask the agent whether it is running. Text and JSON come from the same document.
+ */
+#include <bpf/bpf.h>
+#include <getopt.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "events.h"
+#include "fence.h"
+
+struct status_ctx {
+	struct fence *f;
+	const char *mount;
+	json_t *list;
+};
+
+static int add_policy(uint32_t slot, const struct mcpf_policy_meta *m, void *ud)
+{
+	struct status_ctx *s = ud;
+	char name[MCPF_POLICY_NAME_MAX + 1];
+
+	if (slot == FENCE_SLOT_STATE)
+		return 0;
+	memcpy(name, m->name, sizeof(m->name));
+	name[sizeof(m->name)] = '\0';
+	json_array_append_new(s->list, json_pack("{s:s, s:i, s:i, s:i}", "name", name, "generation",
+						 (int)slot, "prefixes4", (int)m->nprefixes4,
+						 "prefixes6", (int)m->nprefixes6));
+	return 0;
+}
+
+static int add_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
+{
+	struct status_ctx *s = ud;
+	struct mcpf_policy_meta m = {};
+	struct mcpf_identity id;
+	_cleanup_free_ char *abs = NULL;
+	json_t *o;
+
+	fence_meta_get(s->f, b->slot, &m);
+	m.name[sizeof(m.name) - 1] = '\0';
+	cgroup_path_from_id(s->mount, cg, &abs);
+	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", abs ? cgroup_path_display(s->mount, abs) : NULL,
+		      "cgroup_id", (json_int_t)cg, "policy", m.name, "mode",
+		      b->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
+	if (!o)
+		return 0;
+	if (b->expires_ns) {
+		char ts[48];
+
+		event_format_time(b->expires_ns, ts, sizeof(ts));
+		json_object_set_new(o, "expires", json_string(ts));
+		json_object_set_new(o, "expired", json_boolean(now_ns(CLOCK_BOOTTIME) > b->expires_ns));
+	}
+	if (b->identity_id && bpf_map_lookup_elem(s->f->identities_fd, &b->identity_id, &id) == 0) {
+		id.iss[sizeof(id.iss) - 1] = id.sub[sizeof(id.sub) - 1] = '\0';
+		json_object_set_new(o, "identity", json_pack("{s:s, s:s}", "iss", id.iss, "sub", id.sub));
+	}
+	json_array_append_new(s->list, o);
+	return 0;
+}
+
+static void status_text(json_t *doc)
+{
+	json_t *agent = json_object_get(doc, "agent"), *v;
+	const char *key;
+	size_t i;
+
+	printf("agent:    %s", json_is_true(json_object_get(agent, "running")) ? "running" : "not running");
+	if (json_object_get(agent, "pid"))
+		printf(" (pid %lld)", (long long)json_integer_value(json_object_get(agent, "pid")));
+	printf("\nstate:    %s (%s)\n", json_string_value(json_object_get(doc, "bpffs")),
+	       json_is_true(json_object_get(doc, "attached")) ? "attached, enforcing" : "not attached");
+	if (json_string_value(json_object_get(doc, "cgroup_root")))
+		printf("root:     %s\n", json_string_value(json_object_get(doc, "cgroup_root")));
+	printf("counters:");
+	json_object_foreach(json_object_get(doc, "counters"), key, v)
+		printf(" %s=%lld", key, (long long)json_integer_value(v));
+	printf("\npolicies:\n");
+	json_array_foreach(json_object_get(doc, "policies"), i, v)
+		printf("  %-24s generation %lld, %lld IPv4 + %lld IPv6 prefixes\n",
+		       json_string_value(json_object_get(v, "name")),
+		       (long long)json_integer_value(json_object_get(v, "generation")),
+		       (long long)json_integer_value(json_object_get(v, "prefixes4")),
+		       (long long)json_integer_value(json_object_get(v, "prefixes6")));
+	printf("bindings:\n");
+	json_array_foreach(json_object_get(doc, "bindings"), i, v) {
+		printf("  %-32s -> %s (%s)", json_string_value(json_object_get(v, "cgroup")) ?: "(gone)",
+		       json_string_value(json_object_get(v, "policy")),
+		       json_string_value(json_object_get(v, "mode")));
+		if (json_object_get(v, "expires"))
+			printf(" expires %s%s", json_string_value(json_object_get(v, "expires")),
+			       json_is_true(json_object_get(v, "expired")) ? " (EXPIRED)" : "");
+		printf("\n");
+	}
+}
+
+/* Shared by status and uninstall: --config FILE gives bpffs and socket, else the defaults. */
+int status_load_config(const char *config, struct agent_config *cfg)
+{
+	struct diag errs = {};
+
+	if (!config) {
+		config_defaults(cfg);
+		return 0;
+	}
+	if (config_load(config, cfg, &errs) < 0) {
+		cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
+		diag_clear(&errs);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "agent-socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *config = NULL, *bpffs = NULL, *sock = NULL;
+	_cleanup_(fence_closep) struct fence *f = NULL;
+	_cleanup_free_ char *mount = NULL, *root_abs = NULL;
+	struct agent_config cfg = {};
+	uint64_t cnt[MCPF_CNT_MAX], root_id = 0;
+	json_t *doc, *counters, *agent, *reply = NULL;
+	struct status_ctx s;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:b:s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'b':
+			bpffs = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			cli_json = true;
+			break;
+		case 'h':
+			printf("Usage: mcpfence status [--config FILE | --bpffs DIR] [--agent-socket PATH]"
+			       " [--json]\n\n"
+			       "Show whether the agent runs, the pinned programs, counters, policies and\n"
+			       "bindings. Reads the pinned maps directly (default %s), so it works\n"
+			       "while the agent is down.\n",
+			       CONFIG_DEFAULT_BPFFS);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (status_load_config(config, &cfg) < 0)
+		return 1;
+	bpffs = bpffs ?: cfg.bpffs;
+	sock = sock ?: cfg.socket;
+
+	agent = json_pack("{s:b}", "running", 0);
+	if (control_request(sock, json_pack("{s:s}", "op", "ping"), &reply) == 0 &&
+	    json_is_true(json_object_get(reply, "ok"))) {
+		json_object_set_new(agent, "running", json_true());
+		json_object_set(agent, "pid", json_object_get(reply, "pid"));
+	}
+	json_decref(reply);
+
+	r = fence_open_pinned(bpffs, &f);
+	if (r < 0) {
+		json_decref(agent);
+		config_clear(&cfg);
+		return cli_fail("No mcpfence state in %s: %s (is the agent installed?)", bpffs,
+				strerror(-r));
+	}
+	fence_attached_root(bpffs, &root_id);
+	cgroup_mount_find(&mount);
+	if (mount && root_id)
+		cgroup_path_from_id(mount, root_id, &root_abs);
+
+	counters = json_object();
+	if (fence_counters_read(f, cnt) == 0)
+		for (int i = 0; i < MCPF_CNT_MAX; i++)
+			json_object_set_new(counters, fence_counter_name(i), json_integer((json_int_t)cnt[i]));
+	doc = json_pack("{s:s, s:b, s:s?, s:I, s:o, s:o}", "bpffs", bpffs, "attached", root_id != 0,
+			"cgroup_root", root_abs && mount ? cgroup_path_display(mount, root_abs) : NULL,
+			"cgroup_root_id", (json_int_t)root_id, "agent", agent, "counters", counters);
+	s = (struct status_ctx){ .f = f, .mount = mount ?: "/", .list = json_array() };
+	fence_meta_foreach(f, add_policy, &s);
+	json_object_set_new(doc, "policies", s.list);
+	s.list = json_array();
+	fence_binding_foreach(f, add_binding, &s);
+	json_object_set_new(doc, "bindings", s.list);
+	cli_print(doc, status_text);
+	config_clear(&cfg);
+	return 0;
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+#include "config.h"
+#include "../bpf/mcpfence_abi.h"
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+void config_clear(struct agent_config *cfg)
+{
+	free(cfg->file);
+	free(cfg->cgroup_root);
+	free(cfg->bpffs);
+	free(cfg->socket);
+	for (size_t i = 0; i < cfg->npolicies; i++)
+		free(cfg->policies[i]);
+	free(cfg->policies);
+	free(cfg->events_file);
+	json_decref(cfg->trust);
+	for (size_t i = 0; i < cfg->nbindings; i++) {
+		free(cfg->bindings[i].cgroup);
+		free(cfg->bindings[i].policy);
+	}
+	free(cfg->bindings);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cgroup_root = strdup(CONFIG_DEFAULT_ROOT);
+	cfg->bpffs = strdup(CONFIG_DEFAULT_BPFFS);
+	cfg->socket = strdup(CONFIG_DEFAULT_SOCKET);
+	cfg->unbound = MCPF_UNBOUND_DENY;
+	cfg->deny_raw = true;
+	cfg->events_stdout = true;
+	cfg->rate_limit = CONFIG_DEFAULT_RATE;
+	cfg->max_prefixes = MCPF_DEFAULT_PREFIXES;
+}
+
+#define BAD(fmt, ...) diag_add(errs, "%s: " fmt, file, ##__VA_ARGS__)
+
+static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
+			const char *path, char **dst)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return;
+	if (!json_is_string(v) || !json_string_length(v)) {
+		BAD("%s: must be a non-empty string", path);
+		return;
+	}
+	free(*dst);
+	*dst = strdup(json_string_value(v));
+}
+
+static void check_known(const char *file, struct diag *errs, json_t *obj, const char *path,
+			const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k; k++)
+			ok |= !strcmp(*k, key);
+		if (!ok)
+			BAD("%s%s%s: unknown field", path, *path ? "." : "", key);
+	}
+}
+
+int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len, nerr = errs->n, i;
+	json_error_t jerr;
+	json_t *root, *v, *item;
+	int r;
+
+	config_defaults(cfg);
+	cfg->file = strdup(file);
+	r = read_file(file, CONFIG_FILE_MAX, &text, &len);
+	if (r < 0) {
+		BAD("%s", strerror(-r));
+		return r;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		BAD("line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		BAD("the configuration must be a JSON object");
+		json_decref(root);
+		return -EINVAL;
+	}
+	check_known(file, errs, root, "",
+		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "policies", "unbound",
+					   "raw_sockets", "events", "trust", "bindings",
+					   "max_prefixes", NULL });
+	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
+	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
+	take_string(file, errs, root, "socket", "socket", &cfg->socket);
+	if (cfg->bpffs && cfg->bpffs[0] != '/')
+		BAD("bpffs: must be an absolute path under a bpf filesystem");
+	if (cfg->socket && cfg->socket[0] != '/') {
+		char *abs = NULL;
+
+		if (path_join_relative(file, cfg->socket, &abs) == 0) {
+			free(cfg->socket);
+			cfg->socket = abs;
+		}
+	}
+
+	v = json_object_get(root, "policies");
+	if (v && !json_is_array(v))
+		BAD("policies: must be an array of files or directories");
+	cfg->policies = calloc(json_array_size(v) + 1, sizeof(char *));
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item)) {
+			BAD("policies[%zu]: must be a string", i);
+			continue;
+		}
+		if (path_join_relative(file, json_string_value(item),
+				       &cfg->policies[cfg->npolicies]) == 0)
+			cfg->npolicies++;
+	}
+
+	v = json_object_get(root, "unbound");
+	if (v) {
+		const char *s = json_string_value(v);
+
+		if (s && !strcmp(s, "deny"))
+			cfg->unbound = MCPF_UNBOUND_DENY;
+		else if (s && !strcmp(s, "audit"))
+			cfg->unbound = MCPF_UNBOUND_AUDIT;
+		else if (s && !strcmp(s, "allow"))
+			cfg->unbound = MCPF_UNBOUND_ALLOW;
+		else
+			BAD("unbound: must be \"deny\", \"audit\" or \"allow\"");
+	}
+	v = json_object_get(root, "raw_sockets");
+	if (v) {
+		const char *s = json_string_value(v);
+
+		if (s && !strcmp(s, "deny"))
+			cfg->deny_raw = true;
+		else if (s && !strcmp(s, "allow"))
+			cfg->deny_raw = false;
+		else
+			BAD("raw_sockets: must be \"deny\" or \"allow\"");
+	}
+	v = json_object_get(root, "max_prefixes");
+	if (v) {
+		json_int_t n = json_integer_value(v);
+
+		if (!json_is_integer(v) || n < 1024 || n > 16777216)
+			BAD("max_prefixes: must be an integer from 1024 to 16777216");
+		else
+			cfg->max_prefixes = (uint32_t)n;
+	}
+
+	v = json_object_get(root, "events");
+	if (v && !json_is_object(v)) {
+		BAD("events: must be an object");
+	} else if (v) {
+		json_t *s = json_object_get(v, "stdout"), *rl;
+
+		check_known(file, errs, v, "events",
+			    (const char *const[]){ "stdout", "file", "rate_limit_per_cgroup", NULL });
+		if (s && !json_is_boolean(s))
+			BAD("events.stdout: must be true or false");
+		else if (s)
+			cfg->events_stdout = json_is_true(s);
+		take_string(file, errs, v, "file", "events.file", &cfg->events_file);
+		if (cfg->events_file && cfg->events_file[0] != '/') {
+			char *abs = NULL;
+
+			if (path_join_relative(file, cfg->events_file, &abs) == 0) {
+				free(cfg->events_file);
+				cfg->events_file = abs;
+			}
+		}
+		rl = json_object_get(v, "rate_limit_per_cgroup");
+		if (rl && (!json_is_integer(rl) || json_integer_value(rl) < 0 ||
+			   json_integer_value(rl) > 1000000))
+			BAD("events.rate_limit_per_cgroup: must be an integer from 0 (unlimited) to "
+			    "1000000");
+		else if (rl)
+			cfg->rate_limit = (uint32_t)json_integer_value(rl);
+	}
+
+	v = json_object_get(root, "trust");
+	if (v && !json_is_object(v))
+		BAD("trust: must be an object");
+	else if (v)
+		cfg->trust = json_incref(v);
+
+	v = json_object_get(root, "bindings");
+	if (v && !json_is_array(v))
+		BAD("bindings: must be an array");
+	cfg->bindings = calloc(json_array_size(v) + 1, sizeof(*cfg->bindings));
+	json_array_foreach(v, i, item) {
+		json_t *cg = json_object_get(item, "cgroup"), *pol = json_object_get(item, "policy");
+		char path[64];
+
+		snprintf(path, sizeof(path), "bindings[%zu]", i);
+		if (!json_is_object(item)) {
+			BAD("%s: must be an object {\"cgroup\": PATH, \"policy\": NAME}", path);
+			continue;
+		}
+		check_known(file, errs, item, path, (const char *const[]){ "cgroup", "policy", NULL });
+		if (!json_is_string(cg) || !json_string_length(cg)) {
+			BAD("%s.cgroup: required, a cgroup path", path);
+			continue;
+		}
+		if (!json_is_string(pol) || !json_string_length(pol)) {
+			BAD("%s.policy: required, a policy name", path);
+			continue;
+		}
+		cfg->bindings[cfg->nbindings].cgroup = strdup(json_string_value(cg));
+		cfg->bindings[cfg->nbindings].policy = strdup(json_string_value(pol));
+		cfg->nbindings++;
+	}
+	json_decref(root);
+	return errs->n == nerr ? 0 : -EINVAL;
+}

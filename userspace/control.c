@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+#include "control.h"
+#include "util.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+int control_read(int fd, json_t **ret)
+{
+	_cleanup_free_ char *buf = malloc(CONTROL_LINE_MAX + 1);
+	size_t len = 0;
+	json_t *msg;
+
+	if (!buf)
+		return -ENOMEM;
+	while (len < CONTROL_LINE_MAX) {
+		ssize_t k = read(fd, buf + len, CONTROL_LINE_MAX - len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+		if (memchr(buf + len - k, '\n', (size_t)k))
+			break;
+	}
+	if (len == 0)
+		return -ECONNRESET;
+	if (len >= CONTROL_LINE_MAX)
+		return -EMSGSIZE;
+	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		return -EBADMSG;
+	}
+	*ret = msg;
+	return 0;
+}
+
+int control_write(int fd, json_t *msg)
+{
+	_cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT);
+	size_t len, off = 0;
+
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	s[len++] = '\n'; /* json_dumps leaves room: the terminator becomes the newline */
+	while (off < len) {
+		ssize_t k = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+int control_request(const char *socket_path, json_t *req, json_t **ret_reply)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 30 };
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	r = control_write(fd, req);
+	if (r < 0)
+		return r;
+	return control_read(fd, ret_reply);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's Unix socket protocol: one JSON object per line each way.
+ * Requests: {"op":"ping"}, {"op":"bind","cgroup":PATH,"policy":NAME},
+ * {"op":"unbind","cgroup":PATH}, {"op":"reload"}. Replies: {"ok":true,...} or
+ * {"ok":false,"error":"..."}.
+ */
+#ifndef MCPFENCE_CONTROL_H
+#define MCPFENCE_CONTROL_H
+
+#include <jansson.h>
+
+#define CONTROL_LINE_MAX (64u << 10)
+
+int control_request(const char *socket_path, json_t *req, json_t **ret_reply);
+/* Read one line (at most CONTROL_LINE_MAX) and parse it. */
+int control_read(int fd, json_t **ret);
+int control_write(int fd, json_t *msg);
+
+#endif

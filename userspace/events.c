@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#include "events.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
+static const char *const hook_names[MCPF_HOOK_MAX] = {
+	[MCPF_HOOK_CONNECT4] = "connect4", [MCPF_HOOK_CONNECT6] = "connect6",
+	[MCPF_HOOK_SENDMSG4] = "sendmsg4", [MCPF_HOOK_SENDMSG6] = "sendmsg6",
+	[MCPF_HOOK_SOCK_CREATE] = "sock_create", [MCPF_HOOK_SKB] = "skb",
+};
+
+const char *event_hook_name(unsigned hook)
+{
+	return hook < MCPF_HOOK_MAX ? hook_names[hook] : "unknown";
+}
+
+const char *event_verdict_name(unsigned verdict)
+{
+	switch (verdict) {
+	case MCPF_VERDICT_ALLOW:
+		return "allow";
+	case MCPF_VERDICT_DENY:
+		return "deny";
+	case MCPF_VERDICT_AUDIT:
+		return "audit";
+	}
+	return "unknown";
+}
+
+const char *event_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case MCPF_REASON_POLICY:
+		return "policy";
+	case MCPF_REASON_UNBOUND:
+		return "unbound";
+	case MCPF_REASON_EXPIRED:
+		return "expired";
+	case MCPF_REASON_RAW:
+		return "raw_socket";
+	}
+	return "unknown";
+}
+
+static const char *protocol_name(unsigned p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_UDPLITE:
+		return "udplite";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	case IPPROTO_RAW:
+	case 0:
+		return "raw";
+	}
+	return "other";
+}
+
+void event_format_time(uint64_t boot_ns, char *buf, size_t len)
+{
+	uint64_t wall = now_ns(CLOCK_REALTIME) - (now_ns(CLOCK_BOOTTIME) - boot_ns);
+	time_t secs = (time_t)(wall / 1000000000ULL);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06lluZ", base, (unsigned long long)(wall % 1000000000ULL) / 1000);
+}
+
+json_t *event_new(const char *type)
+{
+	char ts[48];
+
+	event_format_time(now_ns(CLOCK_BOOTTIME), ts, sizeof(ts));
+	return json_pack("{s:s, s:s}", "ts", ts, "type", type);
+}
+
+json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ctx)
+{
+	char ts[48], addr[INET6_ADDRSTRLEN] = "", comm[sizeof(e->comm) + 1];
+	const char *type = e->type == MCPF_EVENT_EXPIRED ? "expired" : "egress";
+	json_t *ev;
+
+	event_format_time(e->ts_boot_ns, ts, sizeof(ts));
+	memcpy(comm, e->comm, sizeof(e->comm));
+	comm[sizeof(e->comm)] = '\0';
+	for (char *c = comm; *c; c++) /* a task names itself: keep the JSON valid UTF-8 */
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "ts", ts, "type", type,
+		       "verdict", event_verdict_name(e->verdict), "hook", event_hook_name(e->hook),
+		       "protocol", protocol_name(e->protocol), "pid", (json_int_t)e->pid, "comm",
+		       comm, "cgroup_id", (json_int_t)e->cgroup_id, "reason",
+		       event_reason_name(e->reason), "mode",
+		       e->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
+	if (!ev)
+		return NULL;
+	if (e->hook != MCPF_HOOK_SOCK_CREATE) {
+		inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr, addr, sizeof(addr));
+		json_object_set_new(ev, "dst", json_string(addr));
+		json_object_set_new(ev, "dport", json_integer(e->dport));
+	} else {
+		json_object_set_new(ev, "family", json_string(e->family == AF_INET ? "inet" : "inet6"));
+		json_object_set_new(ev, "sock_type", json_integer(e->sock_type));
+	}
+	json_object_set_new(ev, "cgroup", ctx->cgroup ? json_string(ctx->cgroup) : json_null());
+	json_object_set_new(ev, "policy", ctx->policy ? json_string(ctx->policy) : json_null());
+	if (e->bound_cgroup_id)
+		json_object_set_new(ev, "bound_cgroup_id", json_integer((json_int_t)e->bound_cgroup_id));
+	if (ctx->identity)
+		json_object_set_new(ev, "identity",
+				    json_pack("{s:s, s:s}", "iss", ctx->identity->iss, "sub",
+					      ctx->identity->sub));
+	if (e->type == MCPF_EVENT_EXPIRED) {
+		char exp[48];
+
+		event_format_time(e->expires_ns, exp, sizeof(exp));
+		json_object_set_new(ev, "expired_at", json_string(exp));
+	}
+	return ev;
+}
+
+void event_write(json_t *ev, FILE *a, FILE *b)
+{
+	char *line = json_dumps(ev, JSON_COMPACT);
+	FILE *sinks[2] = { a, b };
+
+	if (!line)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (!sinks[i])
+			continue;
+		fputs(line, sinks[i]);
+		fputc('\n', sinks[i]);
+		fflush(sinks[i]);
+	}
+	free(line);
+}

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT
+#include "fence.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "sock_addr.skel.h"
+#include "sock_create.skel.h"
+#include "skb.skel.h"
+
+static const char *const map_names[] = {
+	"mcpf_bindings", "mcpf_trie4",	"mcpf_trie6", "mcpf_counters",	 "mcpf_ratelimit",
+	"mcpf_events",	 "mcpf_socks", "mcpf_meta",  "mcpf_identities",
+};
+
+static const char *const counter_names[MCPF_CNT_MAX] = {
+	[MCPF_CNT_ALLOW] = "allowed",
+	[MCPF_CNT_DENY] = "denied",
+	[MCPF_CNT_AUDIT] = "audited",
+	[MCPF_CNT_EVENTS] = "events",
+	[MCPF_CNT_SUPPRESSED] = "suppressed",
+	[MCPF_CNT_RINGBUF_FULL] = "ringbuf_full",
+	[MCPF_CNT_EXPIRED] = "expired",
+	[MCPF_CNT_UNBOUND] = "unbound",
+	[MCPF_CNT_HELPER_ERR] = "helper_errors",
+};
+
+const char *fence_counter_name(int idx)
+{
+	return idx >= 0 && idx < MCPF_CNT_MAX ? counter_names[idx] : "?";
+}
+
+/* Mount bpffs at /sys/fs/bpf when nothing is mounted there, then create our directory. */
+int fence_bpffs_ensure(const char *bpffs)
+{
+	struct statfs sfs;
+
+	if (!strncmp(bpffs, "/sys/fs/bpf/", 12) &&
+	    (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC)) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
+			return -errno;
+	}
+	if (mkdir_p(bpffs, 0700) < 0)
+		return -errno;
+	if (statfs(bpffs, &sfs) < 0)
+		return -errno;
+	return sfs.f_type == BPF_FS_MAGIC ? 0 : -ENOTDIR;
+}
+
+void fence_close(struct fence *f)
+{
+	if (!f)
+		return;
+	int *fds[] = { &f->bindings_fd, &f->trie4_fd,	  &f->trie6_fd, &f->counters_fd,
+		       &f->ratelimit_fd, &f->events_fd, &f->meta_fd,  &f->identities_fd };
+
+	if (f->skel[0] || f->skel[1] || f->skel[2]) {
+		/* the skeletons own the map fds */
+		sock_addr_bpf__destroy(f->skel[0]);
+		sock_create_bpf__destroy(f->skel[1]);
+		skb_bpf__destroy(f->skel[2]);
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+			if (*fds[i] >= 0)
+				close(*fds[i]);
+	}
+	free(f->bpffs);
+	free(f);
+}
+
+static struct fence *fence_new(const char *bpffs)
+{
+	struct fence *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->bindings_fd = f->trie4_fd = f->trie6_fd = f->counters_fd = f->ratelimit_fd =
+		f->events_fd = f->meta_fd = f->identities_fd = -1;
+	f->bpffs = strdup(bpffs);
+	if (!f->bpffs) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+int fence_open_pinned(const char *bpffs, struct fence **ret)
+{
+	_cleanup_(fence_closep) struct fence *f = fence_new(bpffs);
+
+	if (!f)
+		return -ENOMEM;
+	int *fds[] = { &f->bindings_fd, &f->trie4_fd,	  &f->trie6_fd, &f->counters_fd,
+		       &f->ratelimit_fd, &f->events_fd, NULL,	      &f->meta_fd,
+		       &f->identities_fd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(map_names); i++) {
+		_cleanup_free_ char *path = strdup_printf("%s/%s", bpffs, map_names[i]);
+
+		if (!fds[i])
+			continue;
+		if (!path)
+			return -ENOMEM;
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0)
+			return -errno;
+	}
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+/* The knobs and sizes every object shares; the rodata layouts are identical by construction. */
+#define SKEL_CONFIGURE(s, p)                                                                       \
+	do {                                                                                       \
+		(s)->rodata->root_cgroup_id = (p)->root_id;                                        \
+		(s)->rodata->root_level = (p)->root_level;                                         \
+		(s)->rodata->unbound_action = (p)->unbound;                                        \
+		(s)->rodata->deny_raw = (p)->deny_raw;                                             \
+		(s)->rodata->rate_limit = (p)->rate_limit;                                         \
+		bpf_map__set_max_entries((s)->maps.mcpf_trie4, (p)->max_prefixes);                \
+		bpf_map__set_max_entries((s)->maps.mcpf_trie6, (p)->max_prefixes);                \
+	} while (0)
+
+static int link_pin_path(const char *bpffs, const struct bpf_program *prog, char **ret)
+{
+	*ret = strdup_printf("%s/link_%s", bpffs, bpf_program__name(prog));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int link_cgroup_id(int link_fd, uint64_t *ret)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0)
+		return -errno;
+	*ret = info.cgroup.cgroup_id;
+	return 0;
+}
+
+/*
+ * Attach every program of an object to the root with a link pinned under bpffs. Where a link is
+ * pinned already (an earlier agent), swap the program inside it: the hook is never empty.
+ */
+static int object_attach(struct fence *f, const struct fence_params *p, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		_cleanup_free_ char *pin = NULL;
+		_cleanup_close_ int fd = -1;
+		struct bpf_link *link;
+		uint64_t cg = 0;
+		int r;
+
+		r = link_pin_path(f->bpffs, prog, &pin);
+		if (r < 0)
+			return r;
+		fd = bpf_obj_get(pin);
+		if (fd >= 0) {
+			r = link_cgroup_id(fd, &cg);
+			if (r < 0)
+				return r;
+			if (cg != p->root_id)
+				return -EXDEV;
+			if (bpf_link_update(fd, bpf_program__fd(prog), NULL) < 0)
+				return -errno;
+			f->reused_links = true;
+			continue;
+		}
+		link = bpf_program__attach_cgroup(prog, p->root_fd);
+		if (!link)
+			return -errno;
+		r = bpf_link__pin(link, pin);
+		bpf_link__destroy(link); /* the pin holds the attachment */
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int fence_load(const struct fence_params *p, struct fence **ret)
+{
+	_cleanup_(fence_closep) struct fence *f = fence_new(p->bpffs);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = p->bpffs);
+	struct sock_addr_bpf *sa;
+	struct sock_create_bpf *sc;
+	struct skb_bpf *sk;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = fence_bpffs_ensure(p->bpffs);
+	if (r < 0)
+		return r;
+
+	f->skel[0] = sa = sock_addr_bpf__open_opts(&opts);
+	f->skel[1] = sc = sock_create_bpf__open_opts(&opts);
+	f->skel[2] = sk = skb_bpf__open_opts(&opts);
+	if (!sa || !sc || !sk)
+		return -errno ? -errno : -EINVAL;
+	SKEL_CONFIGURE(sa, p);
+	SKEL_CONFIGURE(sc, p);
+	SKEL_CONFIGURE(sk, p);
+	/* loading pins the maps by name; the second and third objects reuse them */
+	if ((r = sock_addr_bpf__load(sa)) < 0 || (r = sock_create_bpf__load(sc)) < 0 ||
+	    (r = skb_bpf__load(sk)) < 0)
+		return r;
+
+	f->bindings_fd = bpf_map__fd(sa->maps.mcpf_bindings);
+	f->trie4_fd = bpf_map__fd(sa->maps.mcpf_trie4);
+	f->trie6_fd = bpf_map__fd(sa->maps.mcpf_trie6);
+	f->counters_fd = bpf_map__fd(sa->maps.mcpf_counters);
+	f->ratelimit_fd = bpf_map__fd(sa->maps.mcpf_ratelimit);
+	f->events_fd = bpf_map__fd(sa->maps.mcpf_events);
+	f->meta_fd = bpf_map__fd(sa->maps.mcpf_meta);
+	f->identities_fd = bpf_map__fd(sa->maps.mcpf_identities);
+
+	if ((r = object_attach(f, p, sa->obj)) < 0 || (r = object_attach(f, p, sc->obj)) < 0 ||
+	    (r = object_attach(f, p, sk->obj)) < 0)
+		return r;
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+int fence_attached_root(const char *bpffs, uint64_t *ret)
+{
+	_cleanup_free_ char *pin = strdup_printf("%s/link_mcpf_connect4", bpffs);
+	_cleanup_close_ int fd = -1;
+
+	*ret = 0;
+	if (!pin)
+		return -ENOMEM;
+	fd = bpf_obj_get(pin);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return link_cgroup_id(fd, ret);
+}
+
+int fence_uninstall(const char *bpffs)
+{
+	DIR *d = opendir(bpffs);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* links first, so no program runs against maps that are going away */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			_cleanup_free_ char *path = NULL;
+			bool is_link = !strncmp(de->d_name, "link_", 5);
+
+			if (de->d_name[0] == '.' || is_link != (pass == 0))
+				continue;
+			path = strdup_printf("%s/%s", bpffs, de->d_name);
+			if (!path) {
+				r = -ENOMEM;
+				continue;
+			}
+			if (is_link) {
+				_cleanup_close_ int fd = bpf_obj_get(path);
+
+				if (fd >= 0 && bpf_link_detach(fd) < 0 && errno != EINVAL && !r)
+					r = -errno;
+			}
+			if (unlink(path) < 0 && !r)
+				r = -errno;
+		}
+	}
+	closedir(d);
+	if (rmdir(bpffs) < 0 && errno != ENOENT && !r)
+		r = -errno;
+	return r;
+}
+
+int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_binding *b)
+{
+	return bpf_map_update_elem(f->bindings_fd, &cgroup_id, b, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *b)
+{
+	return bpf_map_lookup_elem(f->bindings_fd, &cgroup_id, b) < 0 ? -errno : 0;
+}
+
+int fence_binding_del(struct fence *f, uint64_t cgroup_id)
+{
+	if (bpf_map_delete_elem(f->bindings_fd, &cgroup_id) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int fence_binding_foreach(struct fence *f,
+			  int (*fn)(uint64_t cgroup_id, const struct mcpf_binding *b, void *ud),
+			  void *ud)
+{
+	uint64_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->bindings_fd, prev, &next) == 0) {
+		struct mcpf_binding b;
+		int r;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(f->bindings_fd, &key, &b) < 0)
+			continue; /* deleted meanwhile */
+		r = fn(key, &b, ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void key4_fill(struct mcpf_trie4_key *k, uint32_t slot, const struct policy_entry *e)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + e->plen;
+	k->slot = slot;
+	memcpy(k->addr, e->addr, 4);
+}
+
+static void key6_fill(struct mcpf_trie6_key *k, uint32_t slot, const struct policy_entry *e)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + e->plen;
+	k->slot = slot;
+	memcpy(k->addr, e->addr, 16);
+}
+
+int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compiled *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < c->n4 && !r; i++) {
+		struct mcpf_trie4_key k;
+
+		key4_fill(&k, slot, &c->v4[i]);
+		if (bpf_map_update_elem(f->trie4_fd, &k, &c->v4[i].allow, BPF_ANY) < 0)
+			r = -errno;
+	}
+	for (size_t i = 0; i < c->n6 && !r; i++) {
+		struct mcpf_trie6_key k;
+
+		key6_fill(&k, slot, &c->v6[i]);
+		if (bpf_map_update_elem(f->trie6_fd, &k, &c->v6[i].allow, BPF_ANY) < 0)
+			r = -errno;
+	}
+	if (r < 0)
+		fence_slot_delete(f, slot, c);
+	return r;
+}
+
+/* Collect then delete: deleting while iterating an LPM trie restarts the walk. */
+static int trie_delete_slot(int fd, uint32_t slot, size_t key_size)
+{
+	_cleanup_free_ uint8_t *keys = NULL;
+	uint8_t cur[sizeof(struct mcpf_trie6_key)], next[sizeof(struct mcpf_trie6_key)];
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	uint32_t ks;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(cur, next, key_size);
+		prev = cur;
+		memcpy(&ks, cur + 4, sizeof(ks));
+		if (ks != slot)
+			continue;
+		if (n == cap) {
+			uint8_t *nk;
+
+			cap = cap ? cap * 2 : 1024;
+			nk = realloc(keys, cap * key_size);
+			if (!nk)
+				return -ENOMEM;
+			keys = nk;
+		}
+		memcpy(keys + n * key_size, cur, key_size);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	return 0;
+}
+
+int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_compiled *known)
+{
+	if (!known) {
+		int r = trie_delete_slot(f->trie4_fd, slot, sizeof(struct mcpf_trie4_key));
+
+		return r < 0 ? r : trie_delete_slot(f->trie6_fd, slot, sizeof(struct mcpf_trie6_key));
+	}
+	for (size_t i = 0; i < known->n4; i++) {
+		struct mcpf_trie4_key k;
+
+		key4_fill(&k, slot, &known->v4[i]);
+		bpf_map_delete_elem(f->trie4_fd, &k);
+	}
+	for (size_t i = 0; i < known->n6; i++) {
+		struct mcpf_trie6_key k;
+
+		key6_fill(&k, slot, &known->v6[i]);
+		bpf_map_delete_elem(f->trie6_fd, &k);
+	}
+	return 0;
+}
+
+int fence_meta_put(struct fence *f, uint32_t slot, const struct mcpf_policy_meta *m)
+{
+	return bpf_map_update_elem(f->meta_fd, &slot, m, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int fence_meta_get(struct fence *f, uint32_t slot, struct mcpf_policy_meta *m)
+{
+	return bpf_map_lookup_elem(f->meta_fd, &slot, m) < 0 ? -errno : 0;
+}
+
+int fence_meta_del(struct fence *f, uint32_t slot)
+{
+	if (bpf_map_delete_elem(f->meta_fd, &slot) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int fence_meta_foreach(struct fence *f,
+		       int (*fn)(uint32_t slot, const struct mcpf_policy_meta *m, void *ud), void *ud)
+{
+	uint32_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->meta_fd, prev, &next) == 0) {
+		struct mcpf_policy_meta m;
+		int r;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(f->meta_fd, &key, &m) < 0)
+			continue;
+		r = fn(key, &m, ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *vals = NULL;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < MCPF_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(f->counters_fd, &i, vals) < 0)
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel side as userspace sees it: load and attach the programs (or take over the pinned
+ * ones with an in-place link update, so that a restart leaves no gap), the pinned maps, and the
+ * operations on them: bindings, policy slots, counters, metadata, and removal.
+ */
+#ifndef MCPFENCE_FENCE_H
+#define MCPFENCE_FENCE_H
+
+#include <stdint.h>
+#include "../bpf/mcpfence_abi.h"
+#include "policy.h"
+
+#define FENCE_SLOT_STATE 0 /* meta key 0 holds agent state, policy slots start at 1 */
+
+struct fence_params {
+	const char *bpffs;
+	int root_fd; /* the cgroup root, open O_DIRECTORY */
+	uint64_t root_id;
+	uint32_t root_level;
+	uint8_t unbound;
+	bool deny_raw;
+	uint32_t rate_limit;
+	uint32_t max_prefixes;
+};
+
+struct fence {
+	char *bpffs;
+	int bindings_fd, trie4_fd, trie6_fd, counters_fd, ratelimit_fd, events_fd, meta_fd,
+		identities_fd;
+	bool reused_links; /* links were pinned already and updated in place */
+	void *skel[3];
+};
+
+int fence_load(const struct fence_params *p, struct fence **ret);
+int fence_open_pinned(const char *bpffs, struct fence **ret);
+void fence_close(struct fence *f);
+static inline void fence_closep(struct fence **f)
+{
+	fence_close(*f);
+}
+/* Detach every pinned link, unpin every map, remove the directory. */
+int fence_uninstall(const char *bpffs);
+int fence_bpffs_ensure(const char *bpffs);
+/* The cgroup id the pinned links are attached to, 0 if none are pinned. */
+int fence_attached_root(const char *bpffs, uint64_t *ret);
+
+int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_binding *b);
+int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *b);
+int fence_binding_del(struct fence *f, uint64_t cgroup_id);
+/* Calls fn for every binding; stops at the first negative return. */
+int fence_binding_foreach(struct fence *f,
+			  int (*fn)(uint64_t cgroup_id, const struct mcpf_binding *b, void *ud),
+			  void *ud);
+
+/* Write a compiled policy under `slot`; on failure nothing of the slot is left behind. */
+int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compiled *c);
+/* Remove a slot's entries: by key when the compiled form is known, else by scanning. */
+int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_compiled *known);
+
+int fence_meta_put(struct fence *f, uint32_t slot, const struct mcpf_policy_meta *m);
+int fence_meta_get(struct fence *f, uint32_t slot, struct mcpf_policy_meta *m);
+int fence_meta_del(struct fence *f, uint32_t slot);
+int fence_meta_foreach(struct fence *f,
+		       int (*fn)(uint32_t slot, const struct mcpf_policy_meta *m, void *ud), void *ud);
+
+int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX]);
+const char *fence_counter_name(int idx);
+
+#endif

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/* mcpfence: identity-gated egress enforcement for MCP servers and other workloads. */
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "util.h"
+
+#define MCPFENCE_VERSION "0.1.0"
+
+int cmd_agent(int argc, char **argv)
+{
+	return agent_main(argc, argv);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !log_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "agent", cmd_agent, "load policies, enforce in the kernel, serve the socket" },
+		{ "run", cmd_run, "run a command confined to a policy" },
+		{ "status", cmd_status, "show programs, counters, policies and bindings" },
+		{ "policy", cmd_policy, "policy check FILE|DIR...: validate policies" },
+		{ "uninstall", cmd_uninstall, "detach and remove everything the agent pinned" },
+		{},
+	};
+
+	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+		printf("mcpfence %s\n", MCPFENCE_VERSION);
+		return 0;
+	}
+	libbpf_set_print(libbpf_print);
+	return cmd_dispatch("mcpfence", cmds, argc - 1, argv + 1);
+}

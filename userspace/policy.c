@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: MIT
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define GITHUB_ISSUER "https://token.actions.githubusercontent.com"
+#define PORT_SET_MAX 256 /* port ranges per protocol gathered for one prefix before merging */
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->file);
+	json_decref(p->identity);
+	for (size_t i = 0; i < p->negress; i++)
+		free(p->egress[i].ports);
+	free(p->egress);
+	free(p->prefixes);
+	free(p);
+}
+
+uint32_t policy_id_of(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a: stable across restarts, no state needed */
+
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+		h = (h ^ *s) * 16777619u;
+	return h ? h : 1;
+}
+
+static void prefix_mask(uint8_t *addr, unsigned plen, unsigned bits)
+{
+	for (unsigned i = 0; i < bits / 8; i++) {
+		unsigned keep = plen >= (i + 1) * 8 ? 8 : plen > i * 8 ? plen - i * 8 : 0;
+
+		addr[i] &= (uint8_t)(0xff00 >> keep);
+	}
+}
+
+/*
+ * "10.0.4.17", "10.0.0.0/8", "2606:50c0::/32". Host bits must be clear. IPv4-mapped IPv6
+ * prefixes (::ffff:a.b.c.d/96+n) become IPv4 prefixes: the kernel checks mapped destinations
+ * against the IPv4 rules.
+ */
+int policy_cidr_parse(const char *s, struct policy_prefix *ret, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	struct policy_prefix p = {};
+	unsigned long plen;
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	uint8_t masked[16];
+
+	*why = "is not an IPv4 or IPv6 address or CIDR";
+	if (alen == 0 || alen >= INET6_ADDRSTRLEN)
+		return -EINVAL;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, p.addr) == 1)
+		p.family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, p.addr) == 1)
+		p.family = AF_INET6;
+	else
+		return -EINVAL;
+	plen = p.family == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+
+		if (!slash[1] || slash[1] == '-' || slash[1] == '+' || (slash[1] == '0' && slash[2])) {
+			*why = "has a bad prefix length";
+			return -EINVAL;
+		}
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end || plen > (p.family == AF_INET ? 32u : 128u)) {
+			*why = "has a bad prefix length";
+			return -EINVAL;
+		}
+	}
+	memcpy(masked, p.addr, 16);
+	prefix_mask(masked, (unsigned)plen, p.family == AF_INET ? 32 : 128);
+	if (memcmp(masked, p.addr, 16)) {
+		*why = "has host bits set beyond its prefix length";
+		return -EINVAL;
+	}
+	p.plen = (uint8_t)plen;
+	if (p.family == AF_INET6 && plen >= 96) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (!memcmp(p.addr, mapped, 12)) {
+			p.family = AF_INET;
+			p.plen = (uint8_t)(plen - 96);
+			memmove(p.addr, p.addr + 12, 4);
+			memset(p.addr + 4, 0, 12);
+		}
+	}
+	*ret = p;
+	return 0;
+}
+
+static int port_number(const char *s, const char **end, uint16_t *ret)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	while (*p >= '0' && *p <= '9') {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return -ERANGE;
+		p++;
+	}
+	*end = p;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+/* "443", "6000-6010" */
+int policy_ports_parse(const char *s, struct policy_ports *ret)
+{
+	const char *end;
+	uint16_t lo, hi;
+
+	if (port_number(s, &end, &lo) < 0)
+		return -EINVAL;
+	hi = lo;
+	if (*end == '-') {
+		if (port_number(end + 1, &end, &hi) < 0)
+			return -EINVAL;
+	}
+	if (*end || hi < lo)
+		return -EINVAL;
+	ret->lo = lo;
+	ret->hi = hi;
+	return 0;
+}
+
+/* Walking context: the file name and a JSON path for messages. */
+struct walk {
+	const char *file;
+	struct diag *errs;
+};
+
+#define BAD(w, fmt, ...) diag_add((w)->errs, "%s: " fmt, (w)->file, ##__VA_ARGS__)
+
+static void check_unknown(struct walk *w, json_t *obj, const char *path, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k; k++)
+			ok |= !strcmp(*k, key);
+		if (!ok)
+			BAD(w, "%s%s%s: unknown field", path, *path ? "." : "", key);
+	}
+}
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* A claim matcher: a string (byte-exact) or {"glob": "..."}. */
+static void check_matcher(struct walk *w, json_t *v, const char *path)
+{
+	json_t *g;
+
+	if (json_is_string(v)) {
+		if (!json_string_length(v))
+			BAD(w, "%s: must not be empty", path);
+		return;
+	}
+	if (!json_is_object(v)) {
+		BAD(w, "%s: must be a string or {\"glob\": \"...\"}, not %s", path, json_type_name(v));
+		return;
+	}
+	check_unknown(w, v, path, (const char *const[]){ "glob", NULL });
+	g = json_object_get(v, "glob");
+	if (!json_is_string(g) || !json_string_length(g))
+		BAD(w, "%s.glob: must be a non-empty string", path);
+}
+
+static void check_identity(struct walk *w, json_t *id)
+{
+	json_t *iss, *aud, *sub, *claims;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(id)) {
+		BAD(w, "spec.identity: must be an object, not %s", json_type_name(id));
+		return;
+	}
+	check_unknown(w, id, "spec.identity",
+		      (const char *const[]){ "issuer", "audience", "subject", "claims", NULL });
+	iss = json_object_get(id, "issuer");
+	aud = json_object_get(id, "audience");
+	sub = json_object_get(id, "subject");
+	claims = json_object_get(id, "claims");
+	if (!json_is_string(iss) || !json_string_length(iss))
+		BAD(w, "spec.identity.issuer: required, a non-empty string");
+	if (aud && (!json_is_string(aud) || !json_string_length(aud)))
+		BAD(w, "spec.identity.audience: must be a non-empty string");
+	if (sub)
+		check_matcher(w, sub, "spec.identity.subject");
+	if (claims && !json_is_object(claims)) {
+		BAD(w, "spec.identity.claims: must be an object, not %s", json_type_name(claims));
+		claims = NULL;
+	}
+	json_object_foreach(claims, key, v) {
+		_cleanup_free_ char *path = strdup_printf("spec.identity.claims.%s", key);
+
+		if (path)
+			check_matcher(w, v, path);
+	}
+	/* A shared issuer signs tokens for every repository on it: demand one be named. */
+	if (json_is_string(iss) && !strcmp(json_string_value(iss), GITHUB_ISSUER)) {
+		static const char *const owners[] = { "repository", "repository_owner",
+						      "repository_id", "repository_owner_id" };
+		bool constrained = json_is_string(sub) && !strncmp(json_string_value(sub), "repo:", 5);
+
+		for (size_t i = 0; i < ARRAY_SIZE(owners); i++)
+			constrained |= json_is_string(json_object_get(claims, owners[i]));
+		if (!constrained)
+			BAD(w, "spec.identity: issuer %s is shared by every GitHub repository: "
+			       "constrain claims.repository or claims.repository_owner (exact), or an "
+			       "exact subject \"repo:OWNER/NAME:...\"",
+			    GITHUB_ISSUER);
+	}
+}
+
+static int port_item(struct walk *w, json_t *v, const char *path, struct policy_ports *ret)
+{
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+
+		if (n < 0 || n > 65535) {
+			BAD(w, "%s: %lld is not a port", path, (long long)n);
+			return -EINVAL;
+		}
+		ret->lo = ret->hi = (uint16_t)n;
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		BAD(w, "%s: must be a port string such as \"443\" or \"6000-6010\", not %s", path,
+		    json_type_name(v));
+		return -EINVAL;
+	}
+	if (policy_ports_parse(json_string_value(v), ret) < 0) {
+		BAD(w, "%s: \"%s\" is not a port or port range", path, json_string_value(v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
+{
+	size_t i, total = 0;
+	json_t *rule;
+
+	if (!json_is_array(eg)) {
+		BAD(w, "spec.egress: required, an array of rules");
+		return -EINVAL;
+	}
+	json_array_foreach(eg, i, rule) {
+		json_t *to = json_object_get(rule, "to");
+
+		if (json_is_array(to))
+			total += json_array_size(to);
+	}
+	if (total > POLICY_PREFIXES_MAX) {
+		BAD(w, "spec.egress: %zu prefixes, more than the limit of %u", total,
+		    POLICY_PREFIXES_MAX);
+		return -E2BIG;
+	}
+	p->egress = calloc(json_array_size(eg) + 1, sizeof(*p->egress));
+	p->prefixes = calloc(total + 1, sizeof(*p->prefixes));
+	if (!p->egress || !p->prefixes)
+		return -ENOMEM;
+
+	json_array_foreach(eg, i, rule) {
+		struct policy_egress *e = &p->egress[p->negress++];
+		json_t *to, *ports, *proto, *v;
+		size_t j;
+
+		e->protos = MCPF_PROTO_ANY;
+		e->all_ports = true;
+		if (!json_is_object(rule)) {
+			BAD(w, "spec.egress[%zu]: must be an object, not %s", i, json_type_name(rule));
+			continue;
+		}
+		{
+			_cleanup_free_ char *path = strdup_printf("spec.egress[%zu]", i);
+
+			check_unknown(w, rule, path ? path : "spec.egress",
+				      (const char *const[]){ "to", "ports", "protocol", NULL });
+		}
+		proto = json_object_get(rule, "protocol");
+		if (proto) {
+			const char *s = json_string_value(proto);
+
+			if (s && !strcmp(s, "tcp"))
+				e->protos = MCPF_PROTO_TCP;
+			else if (s && !strcmp(s, "udp"))
+				e->protos = MCPF_PROTO_UDP;
+			else if (s && !strcmp(s, "any"))
+				e->protos = MCPF_PROTO_ANY;
+			else
+				BAD(w, "spec.egress[%zu].protocol: must be \"tcp\", \"udp\" or \"any\"",
+				    i);
+		}
+		ports = json_object_get(rule, "ports");
+		if (ports && (!json_is_array(ports) || !json_array_size(ports))) {
+			BAD(w, "spec.egress[%zu].ports: must be a non-empty array (omit it for all ports)",
+			    i);
+		} else if (ports) {
+			e->all_ports = false;
+			e->ports = calloc(json_array_size(ports), sizeof(*e->ports));
+			if (!e->ports)
+				return -ENOMEM;
+			json_array_foreach(ports, j, v) {
+				char path[64];
+
+				snprintf(path, sizeof(path), "spec.egress[%zu].ports[%zu]", i, j);
+				if (port_item(w, v, path, &e->ports[e->nports]) == 0)
+					e->nports++;
+			}
+		}
+		to = json_object_get(rule, "to");
+		if (!json_is_array(to) || !json_array_size(to)) {
+			BAD(w, "spec.egress[%zu].to: required, a non-empty array of CIDRs", i);
+			continue;
+		}
+		json_array_foreach(to, j, v) {
+			struct policy_prefix *pp = &p->prefixes[p->nprefixes];
+			const char *why;
+
+			if (!json_is_string(v)) {
+				BAD(w, "spec.egress[%zu].to[%zu]: must be a CIDR string, not %s", i, j,
+				    json_type_name(v));
+				continue;
+			}
+			if (policy_cidr_parse(json_string_value(v), pp, &why) < 0) {
+				BAD(w, "spec.egress[%zu].to[%zu]: \"%s\" %s", i, j, json_string_value(v),
+				    why);
+				continue;
+			}
+			pp->egress = (uint32_t)(p->negress - 1);
+			p->nprefixes++;
+		}
+	}
+	return 0;
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= MCPF_POLICY_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      (i > 0 && (c == '-' || c == '_' || c == '.'))))
+			return false;
+	}
+	return true;
+}
+
+int policy_parse(const char *file, const char *text, size_t len, struct policy **ret,
+		 struct diag *errs)
+{
+	_cleanup_(policy_freep) struct policy *p = NULL;
+	struct walk w = { .file = file, .errs = errs };
+	size_t nerr = errs->n;
+	json_error_t jerr;
+	json_t *root, *meta, *spec, *v;
+	int r;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		BAD(&w, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->file = strdup(file))) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	if (!json_is_object(root)) {
+		BAD(&w, "the document must be a JSON object");
+		json_decref(root);
+		return -EINVAL;
+	}
+	check_unknown(&w, root, "",
+		      (const char *const[]){ "apiVersion", "kind", "metadata", "spec", NULL });
+	v = json_object_get(root, "apiVersion");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "mcpfence/v1"))
+		BAD(&w, "apiVersion: must be \"mcpfence/v1\"");
+	v = json_object_get(root, "kind");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "EgressPolicy"))
+		BAD(&w, "kind: must be \"EgressPolicy\"");
+
+	meta = json_object_get(root, "metadata");
+	if (!json_is_object(meta)) {
+		BAD(&w, "metadata: required, an object with a name");
+	} else {
+		check_unknown(&w, meta, "metadata",
+			      (const char *const[]){ "name", "description", NULL });
+		v = json_object_get(meta, "name");
+		if (!json_is_string(v) || !name_valid(json_string_value(v)))
+			BAD(&w, "metadata.name: required: 1-%d characters of a-z, 0-9, '-', '_', '.', "
+				"starting with a letter or digit",
+			    MCPF_POLICY_NAME_MAX - 1);
+		else if (!(p->name = strdup(json_string_value(v))))
+			r = -ENOMEM;
+		v = json_object_get(meta, "description");
+		if (v && !json_is_string(v))
+			BAD(&w, "metadata.description: must be a string");
+	}
+
+	spec = json_object_get(root, "spec");
+	if (!json_is_object(spec)) {
+		BAD(&w, "spec: required, an object");
+	} else {
+		check_unknown(&w, spec, "spec",
+			      (const char *const[]){ "mode", "identity", "egress", NULL });
+		v = json_object_get(spec, "mode");
+		if (v && json_is_string(v) && !strcmp(json_string_value(v), "audit"))
+			p->mode = MCPF_MODE_AUDIT;
+		else if (v && !(json_is_string(v) && !strcmp(json_string_value(v), "enforce")))
+			BAD(&w, "spec.mode: must be \"enforce\" or \"audit\"");
+		v = json_object_get(spec, "identity");
+		if (v) {
+			check_identity(&w, v);
+			p->identity = json_incref(v);
+		}
+		r = parse_egress(&w, json_object_get(spec, "egress"), p);
+		if (r == -ENOMEM) {
+			json_decref(root);
+			return r;
+		}
+	}
+	json_decref(root);
+	if (errs->n != nerr)
+		return -EINVAL;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+int policy_parse_file(const char *file, struct policy **ret, struct diag *errs)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = read_file(file, POLICY_FILE_MAX, &text, &len);
+	if (r == -EFBIG) {
+		diag_add(errs, "%s: larger than the limit of %u MiB", file, POLICY_FILE_MAX >> 20);
+		return r;
+	}
+	if (r < 0) {
+		diag_add(errs, "%s: %s", file, strerror(-r));
+		return r;
+	}
+	return policy_parse(file, text, len, ret, errs);
+}
+
+void policy_set_clear(struct policy_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		policy_free(set->items[i]);
+	free(set->items);
+	set->items = NULL;
+	set->n = 0;
+}
+
+struct policy *policy_set_find(const struct policy_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!strcmp(set->items[i]->name, name))
+			return set->items[i];
+	return NULL;
+}
+
+static int set_add_file(struct policy_set *set, const char *file, struct diag *errs)
+{
+	_cleanup_(policy_freep) struct policy *p = NULL;
+	struct policy **n, *other;
+	int r;
+
+	r = policy_parse_file(file, &p, errs);
+	if (r < 0)
+		return r;
+	other = policy_set_find(set, p->name);
+	if (other) {
+		diag_add(errs, "%s: metadata.name: \"%s\" is already defined in %s", file, p->name,
+			 other->file);
+		return -EEXIST;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		if (policy_id_of(set->items[i]->name) == policy_id_of(p->name)) {
+			diag_add(errs, "%s: metadata.name: \"%s\" collides with \"%s\"; rename one",
+				 file, p->name, set->items[i]->name);
+			return -EEXIST;
+		}
+	n = realloc(set->items, (set->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	set->items = n;
+	set->items[set->n++] = TAKE_PTR(p);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int policy_set_load(char *const *paths, size_t npaths, struct policy_set *set, struct diag *errs)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < npaths; i++) {
+		struct stat st;
+		struct dirent *de;
+		char **names = NULL;
+		size_t nnames = 0;
+		DIR *d;
+
+		if (stat(paths[i], &st) < 0) {
+			diag_add(errs, "%s: %s", paths[i], strerror(errno));
+			r = -errno;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			int k = set_add_file(set, paths[i], errs);
+
+			if (k < 0 && r == 0)
+				r = k;
+			continue;
+		}
+		d = opendir(paths[i]);
+		if (!d) {
+			diag_add(errs, "%s: %s", paths[i], strerror(errno));
+			r = -errno;
+			continue;
+		}
+		while ((de = readdir(d))) {
+			size_t l = strlen(de->d_name);
+			char **nn;
+
+			if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json"))
+				continue;
+			nn = realloc(names, (nnames + 1) * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+			names[nnames] = strdup_printf("%s/%s", paths[i], de->d_name);
+			if (names[nnames])
+				nnames++;
+		}
+		closedir(d);
+		if (nnames)
+			qsort(names, nnames, sizeof(*names), cmp_str);
+		for (size_t j = 0; j < nnames; j++) {
+			int k = set_add_file(set, names[j], errs);
+
+			if (k < 0 && r == 0)
+				r = k;
+			free(names[j]);
+		}
+		free(names);
+	}
+	return r;
+}
+
+/* ---- compiler ---- */
+
+void policy_compiled_clear(struct policy_compiled *c)
+{
+	free(c->v4);
+	free(c->v6);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Unique prefixes of one family, sorted by (addr, plen), each with its direct rules. */
+struct uprefix {
+	uint8_t plen;
+	uint8_t addr[16];
+	size_t first, count; /* range in the sorted prefix array */
+};
+
+static size_t g_addr_bytes; /* qsort has no context argument; compile is single-threaded */
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	const struct policy_prefix *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, g_addr_bytes);
+
+	if (c)
+		return c;
+	return (int)x->plen - (int)y->plen;
+}
+
+/* Open-addressing table of unique prefixes keyed by (plen, addr). */
+struct ptable {
+	size_t cap;
+	uint32_t *slots; /* index + 1 into the uprefix array, 0 = empty */
+};
+
+static uint64_t prefix_hash(uint8_t plen, const uint8_t *addr, size_t nb)
+{
+	uint64_t h = 1469598103934665603ULL ^ plen;
+
+	for (size_t i = 0; i < nb; i++)
+		h = (h ^ addr[i]) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static void ptable_put(struct ptable *t, const struct uprefix *u, size_t idx, size_t nb)
+{
+	size_t i = prefix_hash(u[idx].plen, u[idx].addr, nb) & (t->cap - 1);
+
+	while (t->slots[i])
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = (uint32_t)idx + 1;
+}
+
+static const struct uprefix *ptable_get(const struct ptable *t, const struct uprefix *u,
+					uint8_t plen, const uint8_t *addr, size_t nb)
+{
+	size_t i = prefix_hash(plen, addr, nb) & (t->cap - 1);
+
+	while (t->slots[i]) {
+		const struct uprefix *c = &u[t->slots[i] - 1];
+
+		if (c->plen == plen && !memcmp(c->addr, addr, nb))
+			return c;
+		i = (i + 1) & (t->cap - 1);
+	}
+	return NULL;
+}
+
+/* Port ranges of one protocol, gathered then merged into sorted disjoint ranges. */
+struct port_set {
+	size_t n;
+	struct policy_ports r[PORT_SET_MAX];
+};
+
+static int cmp_ports(const void *a, const void *b)
+{
+	const struct policy_ports *x = a, *y = b;
+
+	return x->lo != y->lo ? (int)x->lo - (int)y->lo : (int)x->hi - (int)y->hi;
+}
+
+static int port_set_add(struct port_set *s, uint16_t lo, uint16_t hi)
+{
+	if (s->n == PORT_SET_MAX)
+		return -E2BIG;
+	s->r[s->n].lo = lo;
+	s->r[s->n].hi = hi;
+	s->n++;
+	return 0;
+}
+
+static void port_set_merge(struct port_set *s)
+{
+	size_t out = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->r, s->n, sizeof(s->r[0]), cmp_ports);
+	for (size_t i = 1; i < s->n; i++) {
+		if ((uint32_t)s->r[i].lo <= (uint32_t)s->r[out].hi + 1) {
+			if (s->r[i].hi > s->r[out].hi)
+				s->r[out].hi = s->r[i].hi;
+		} else {
+			s->r[++out] = s->r[i];
+		}
+	}
+	s->n = out + 1;
+}
+
+static bool port_set_covers(const struct port_set *s, uint32_t port)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (port >= s->r[i].lo && port <= s->r[i].hi)
+			return true;
+	return false;
+}
+
+static int gather(const struct policy *p, const struct policy_prefix *sorted, const struct uprefix *u,
+		  struct port_set *tcp, struct port_set *udp, bool *other)
+{
+	for (size_t k = 0; k < u->count; k++) {
+		const struct policy_egress *e = &p->egress[sorted[u->first + k].egress];
+
+		if (e->protos == MCPF_PROTO_ANY && e->all_ports)
+			*other = true;
+		for (size_t j = 0; j < (e->all_ports ? 1 : e->nports); j++) {
+			uint16_t lo = e->all_ports ? 0 : e->ports[j].lo;
+			uint16_t hi = e->all_ports ? 65535 : e->ports[j].hi;
+
+			if ((e->protos & MCPF_PROTO_TCP) && port_set_add(tcp, lo, hi) < 0)
+				return -E2BIG;
+			if ((e->protos & MCPF_PROTO_UDP) && port_set_add(udp, lo, hi) < 0)
+				return -E2BIG;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Turn the merged TCP and UDP sets into the fewest (lo, hi, protocols) ranges: a sweep over
+ * every boundary, joining neighbours with the same protocol bits.
+ */
+static int allow_build(const struct port_set *tcp, const struct port_set *udp, bool other,
+		       struct mcpf_allow *out)
+{
+	uint32_t pts[4 * PORT_SET_MAX + 2];
+	size_t npts = 0, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < tcp->n; i++) {
+		pts[npts++] = tcp->r[i].lo;
+		pts[npts++] = (uint32_t)tcp->r[i].hi + 1;
+	}
+	for (size_t i = 0; i < udp->n; i++) {
+		pts[npts++] = udp->r[i].lo;
+		pts[npts++] = (uint32_t)udp->r[i].hi + 1;
+	}
+	if (npts) {
+		uint32_t tmp;
+
+		/* insertion sort: a few dozen points at most */
+		for (size_t i = 1; i < npts; i++)
+			for (size_t j = i; j > 0 && pts[j - 1] > pts[j]; j--) {
+				tmp = pts[j];
+				pts[j] = pts[j - 1];
+				pts[j - 1] = tmp;
+			}
+	}
+	for (size_t i = 0; i + 1 < npts; i++) {
+		uint32_t lo = pts[i], hi = pts[i + 1] - 1;
+		uint8_t bits = 0;
+
+		if (pts[i] == pts[i + 1])
+			continue;
+		bits |= port_set_covers(tcp, lo) ? MCPF_PROTO_TCP : 0;
+		bits |= port_set_covers(udp, lo) ? MCPF_PROTO_UDP : 0;
+		if (!bits)
+			continue;
+		if (n && out->ranges[n - 1].protos == bits && out->ranges[n - 1].hi + 1u == lo) {
+			out->ranges[n - 1].hi = (uint16_t)hi;
+			continue;
+		}
+		if (n == MCPF_MAX_PORT_RANGES)
+			return -E2BIG;
+		out->ranges[n].lo = (uint16_t)lo;
+		out->ranges[n].hi = (uint16_t)hi;
+		out->ranges[n].protos = bits;
+		n++;
+	}
+	if (other) {
+		if (n == MCPF_MAX_PORT_RANGES)
+			return -E2BIG;
+		out->ranges[n].lo = 0;
+		out->ranges[n].hi = 0;
+		out->ranges[n].protos = MCPF_PROTO_OTHER;
+		n++;
+	}
+	out->nranges = (uint32_t)n;
+	return 0;
+}
+
+static const char *prefix_str(uint8_t family, const uint8_t *addr, uint8_t plen, char *buf,
+			      size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, plen);
+	return buf;
+}
+
+static int compile_family(const struct policy *p, uint8_t family, struct policy_entry **ret,
+			  size_t *ret_n, struct diag *errs)
+{
+	const size_t nb = family == AF_INET ? 4 : 16;
+	const unsigned maxlen = family == AF_INET ? 32 : 128;
+	_cleanup_free_ struct policy_prefix *sorted = NULL;
+	_cleanup_free_ struct uprefix *u = NULL;
+	_cleanup_free_ struct policy_entry *out = NULL;
+	struct ptable t = {};
+	bool used_len[129] = {};
+	size_t n = 0, nu = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < p->nprefixes; i++)
+		n += p->prefixes[i].family == family;
+	*ret = NULL;
+	*ret_n = 0;
+	if (!n)
+		return 0;
+	sorted = malloc(n * sizeof(*sorted));
+	u = malloc(n * sizeof(*u));
+	if (!sorted || !u)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < p->nprefixes; i++)
+		if (p->prefixes[i].family == family)
+			sorted[n++] = p->prefixes[i];
+	g_addr_bytes = nb;
+	qsort(sorted, n, sizeof(*sorted), cmp_prefix);
+	for (size_t i = 0; i < n; i++) {
+		if (nu && u[nu - 1].plen == sorted[i].plen &&
+		    !memcmp(u[nu - 1].addr, sorted[i].addr, nb)) {
+			u[nu - 1].count++;
+			continue;
+		}
+		u[nu].plen = sorted[i].plen;
+		memcpy(u[nu].addr, sorted[i].addr, 16);
+		u[nu].first = i;
+		u[nu].count = 1;
+		used_len[sorted[i].plen] = true;
+		nu++;
+	}
+	for (t.cap = 16; t.cap < nu * 2; t.cap <<= 1)
+		;
+	t.slots = calloc(t.cap, sizeof(*t.slots));
+	out = calloc(nu, sizeof(*out));
+	if (!t.slots || !out) {
+		free(t.slots);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nu; i++)
+		ptable_put(&t, u, i, nb);
+
+	/* Each prefix gets its own rules plus those of every shorter prefix covering it. */
+	for (size_t i = 0; i < nu && r == 0; i++) {
+		struct port_set tcp, udp;
+		bool other = false;
+
+		tcp.n = udp.n = 0;
+		for (unsigned len = 0; len <= u[i].plen && r == 0; len++) {
+			uint8_t a[16];
+			const struct uprefix *anc;
+
+			if (!used_len[len])
+				continue;
+			memcpy(a, u[i].addr, 16);
+			prefix_mask(a, len, maxlen);
+			anc = len == u[i].plen ? &u[i] : ptable_get(&t, u, (uint8_t)len, a, nb);
+			if (anc)
+				r = gather(p, sorted, anc, &tcp, &udp, &other);
+		}
+		if (r == 0) {
+			port_set_merge(&tcp);
+			port_set_merge(&udp);
+			r = allow_build(&tcp, &udp, other, &out[i].allow);
+		}
+		if (r < 0) {
+			char buf[64];
+
+			diag_add(errs, "%s: spec.egress: %s needs more than %d distinct port ranges",
+				 p->file, prefix_str(family, u[i].addr, u[i].plen, buf, sizeof(buf)),
+				 MCPF_MAX_PORT_RANGES);
+			break;
+		}
+		out[i].plen = u[i].plen;
+		memcpy(out[i].addr, u[i].addr, 16);
+	}
+	free(t.slots);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(out);
+	*ret_n = nu;
+	return 0;
+}
+
+int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = compile_family(p, AF_INET, &out->v4, &out->n4, errs);
+	if (r == 0)
+		r = compile_family(p, AF_INET6, &out->v6, &out->n6, errs);
+	if (r < 0)
+		policy_compiled_clear(out);
+	return r;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Egress policies: parse and validate the JSON format (every error with file and JSON path), and
+ * compile the egress rules into LPM trie entries where each prefix carries the merged port
+ * ranges of every rule covering it, so one longest-prefix lookup is the complete answer.
+ */
+#ifndef MCPFENCE_POLICY_H
+#define MCPFENCE_POLICY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "util.h"
+#include "../bpf/mcpfence_abi.h"
+
+#define POLICY_FILE_MAX (64u << 20)   /* bytes of JSON per policy file */
+#define POLICY_PREFIXES_MAX 1000000u /* prefixes per policy */
+
+struct policy_ports {
+	uint16_t lo, hi;
+};
+
+struct policy_egress {
+	uint8_t protos; /* enum mcpf_proto_bit */
+	bool all_ports;
+	size_t nports;
+	struct policy_ports *ports;
+};
+
+struct policy_prefix {
+	uint8_t family; /* AF_INET / AF_INET6 */
+	uint8_t plen;
+	uint8_t addr[16];
+	uint32_t egress; /* index into policy.egress */
+};
+
+struct policy {
+	char *name;
+	char *file;
+	uint8_t mode; /* enum mcpf_mode */
+	json_t *identity; /* spec.identity, NULL if bound only statically */
+	size_t negress;
+	struct policy_egress *egress;
+	size_t nprefixes;
+	struct policy_prefix *prefixes;
+};
+
+/* A compiled policy: the trie entries for each family (slot filled in when written). */
+struct policy_entry {
+	uint8_t plen;
+	uint8_t addr[16];
+	struct mcpf_allow allow;
+};
+
+struct policy_compiled {
+	size_t n4, n6;
+	struct policy_entry *v4, *v6;
+};
+
+struct policy_set {
+	size_t n;
+	struct policy **items;
+};
+
+void policy_free(struct policy *p);
+static inline void policy_freep(struct policy **p)
+{
+	policy_free(*p);
+}
+
+/* Parse one policy document; appends every problem to `errs` as "FILE: PATH: message". */
+int policy_parse(const char *file, const char *text, size_t len, struct policy **ret,
+		 struct diag *errs);
+int policy_parse_file(const char *file, struct policy **ret, struct diag *errs);
+
+/* Load files and directories (their *.json, sorted); names must be unique. */
+int policy_set_load(char *const *paths, size_t npaths, struct policy_set *set, struct diag *errs);
+void policy_set_clear(struct policy_set *set);
+struct policy *policy_set_find(const struct policy_set *set, const char *name);
+
+int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs);
+void policy_compiled_clear(struct policy_compiled *c);
+
+uint32_t policy_id_of(const char *name);
+int policy_cidr_parse(const char *s, struct policy_prefix *ret, const char **why);
+int policy_ports_parse(const char *s, struct policy_ports *ret);
+
+#endif

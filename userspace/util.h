@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* Small shared helpers: cleanup attributes, ownership transfer, logging, string helpers. */
+#ifndef MCPFENCE_UTIL_H
+#define MCPFENCE_UTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand ownership out of a cleanup-guarded variable. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) __p = (p);                                                           \
+		(p) = NULL;                                                                        \
+		__p;                                                                               \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int __fd = (fd);                                                                   \
+		(fd) = -1;                                                                         \
+		__fd;                                                                              \
+	})
+
+/* Logging: the command layer logs; library-like modules return errors. */
+extern int log_verbose;
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Owned, growable list of error messages (e.g. every problem found in a policy file). */
+struct diag {
+	char **msgs;
+	size_t n;
+};
+void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_clear(struct diag *d);
+
+char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int write_file(const char *path, const char *text);
+int mkdir_p(const char *path, unsigned mode);
+int path_join_relative(const char *base_file, const char *path, char **ret);
+int parse_duration_ns(const char *s, uint64_t *ret);
+uint64_t now_ns(int clock);
+
+#endif
