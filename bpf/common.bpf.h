@@ -272,6 +272,9 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 		return 1;
 	}
 	counter_add(verdict == MCPF_VERDICT_DENY ? MCPF_CNT_DENY : MCPF_CNT_AUDIT);
+	/* an audited flow was reported at connect/sendmsg; its packets are not news */
+	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB)
+		return 1;
 	event_emit(q, res, type, verdict, reason, now);
 	return verdict == MCPF_VERDICT_AUDIT;
 }

@@ -680,6 +680,13 @@ static int agent_setup_root(struct agent *a)
 		log_error("No cgroup2 file system is mounted (see /proc/self/mountinfo)");
 		return r;
 	}
+	r = cgroup_mount_nsdelegate(a->mount, true);
+	if (r <= 0) {
+		log_error("Failed to enable nsdelegate on %s (%s): without it a root workload can "
+			  "move itself out of its cgroup namespace",
+			  a->mount, r < 0 ? strerror(-r) : "not set after remount");
+		return r < 0 ? r : -EOPNOTSUPP;
+	}
 	r = cgroup_path_resolve(a->mount, a->cfg.cgroup_root, &a->root_abs);
 	if (r < 0) {
 		log_error("%s: cgroup_root: \"%s\" is not a valid cgroup path", a->cfg.file,

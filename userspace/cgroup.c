@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -31,6 +32,37 @@ int cgroup_mount_find(char **ret)
 		return *ret ? 0 : -ENOMEM;
 	}
 	return -ENOENT;
+}
+
+/*
+ * Whether the cgroup2 super block has nsdelegate: only then is a cgroup namespace a boundary
+ * that even root cannot migrate processes across. With `ensure`, remount to set it (from the
+ * initial cgroup namespace; systemd sets it too on unified hosts).
+ */
+int cgroup_mount_nsdelegate(const char *mount_path, bool ensure)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[4096], opts[1024] = "";
+		const char *sep = strstr(line, " - cgroup2 ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, mount_path))
+			continue;
+		sscanf(sep + 11, "%*s %1023s", opts);
+		found = strstr(opts, "nsdelegate") != NULL;
+		break;
+	}
+	if (found != 0 || !ensure)
+		return found;
+	if (mount(NULL, mount_path, NULL, MS_REMOUNT | MS_RELATIME, "nsdelegate") < 0)
+		return -errno;
+	return cgroup_mount_nsdelegate(mount_path, false);
 }
 
 int cgroup_path_resolve(const char *mount, const char *path, char **ret)

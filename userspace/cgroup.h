@@ -3,10 +3,12 @@
 #ifndef MCPFENCE_CGROUP_H
 #define MCPFENCE_CGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 int cgroup_mount_find(char **ret);
+int cgroup_mount_nsdelegate(const char *mount_path, bool ensure);
 /* An absolute path inside the cgroup2 mount for `path` (relative paths are relative to it). */
 int cgroup_path_resolve(const char *mount, const char *path, char **ret);
 /* The path as the kernel shows it: relative to the mount, with a leading '/'. */

@@ -52,7 +52,6 @@ static int agent_call(const char *sock, json_t *req, json_t **ret)
 	json_t *reply = NULL;
 	int r = control_request(sock, req, &reply);
 
-	json_decref(req);
 	if (r < 0)
 		return cli_fail("Failed to reach the agent at %s: %s", sock, strerror(-r));
 	if (!json_is_true(json_object_get(reply, "ok"))) {
@@ -178,6 +177,14 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!cg_abs)
 		return 125;
+	if (!keep_caps) {
+		_cleanup_free_ char *mount = NULL;
+
+		if (cgroup_mount_find(&mount) < 0 || cgroup_mount_nsdelegate(mount, false) != 1)
+			return cli_fail("run: the cgroup2 mount lacks nsdelegate, so the workload could "
+					"leave its cgroup; start the agent (it sets nsdelegate) or pass "
+					"--keep-caps to run unconfined against root") ? 125 : 0;
+	}
 	r = cgroup_create(cg_abs);
 	if (r < 0)
 		return cli_fail("Failed to create cgroup %s: %s", cg_abs, strerror(-r)) ? 125 : 0;

@@ -67,9 +67,12 @@ int control_request(const char *socket_path, json_t *req, json_t **ret_reply)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 30 };
+	_cleanup_(json_decrefp) json_t *owned = req;
 	_cleanup_close_ int fd = -1;
 	int r;
 
+	if (!req)
+		return -ENOMEM;
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, socket_path);

@@ -12,6 +12,7 @@
 
 #define CONTROL_LINE_MAX (64u << 10)
 
+/* Send one request (stolen: callers pass json_pack() directly) and read the reply. */
 int control_request(const char *socket_path, json_t *req, json_t **ret_reply);
 /* Read one line (at most CONTROL_LINE_MAX) and parse it. */
 int control_read(int fd, json_t **ret);

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: MIT
+# Shared set-up for the integration suites: a private cgroup root, bpffs directory, agent
+# socket, listeners and network namespace per suite, all removed on exit even after a failure.
+set -u
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The suites run the ASan+UBSan build when there is one: the suite is the sanitizer run.
+if [ -x "$REPO/build-san/mcpfence" ] && [ "${MCPF_NO_SAN:-0}" != 1 ]; then
+	MCPF="$REPO/build-san/mcpfence"
+else
+	MCPF="$REPO/build/mcpfence"
+fi
+NETPROBE="$REPO/build/netprobe"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
+
+ID="mcpf-it-$(basename "$0" .sh)-$$"
+WORK=$(mktemp -d "/tmp/$ID.XXXX")
+CG_MOUNT=$(awk '$9 == "cgroup2" { print $5; exit }' FS=' ' /proc/self/mountinfo)
+[ -n "$CG_MOUNT" ] || CG_MOUNT=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-" && $(i+1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+ROOT_REL="$ID"
+ROOT="$CG_MOUNT/$ROOT_REL"
+BPFFS="/sys/fs/bpf/$ID"
+SOCK="$WORK/agent.sock"
+EVENTS="$WORK/events.jsonl"
+CONFIG="$WORK/config.json"
+AGENT_PID=
+BG_PIDS=()
+NETNS=
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; }
+skip() { echo "SKIP $*"; }
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+cleanup() {
+	set +e
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	agent_stop
+	"$MCPF" uninstall --config "$CONFIG" >/dev/null 2>&1
+	# whatever is left: processes in our cgroups, the cgroups, pins, namespace, files
+	if [ -d "$ROOT" ]; then
+		find "$ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+		sleep 0.1
+		find "$ROOT" -depth -type d -exec rmdir {} + 2>/dev/null
+	fi
+	[ -d "$BPFFS" ] && rm -rf "$BPFFS"
+	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
+	ip link del "mf$$h" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# write_config [EXTRA JSON MEMBERS]: config with our root, bpffs, socket and policies dir
+write_config() {
+	mkdir -p "$WORK/policies"
+	cat >"$CONFIG" <<JSON
+{ "cgroup_root": "$ROOT_REL", "bpffs": "$BPFFS", "socket": "$SOCK",
+  "policies": ["policies/"], "events": { "stdout": false, "file": "$EVENTS",
+  "rate_limit_per_cgroup": ${RATE_LIMIT:-100} }${1:+, $1} }
+JSON
+}
+
+# write_policy NAME MODE EGRESS_JSON
+write_policy() {
+	cat >"$WORK/policies/$1.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "$1" },
+  "spec": { "mode": "$2", "egress": $3 } }
+JSON
+}
+
+agent_start() {
+	"$MCPF" agent --config "$CONFIG" >>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+	for _ in $(seq 100); do
+		if "$MCPF" status --config "$CONFIG" --json 2>/dev/null | grep -q '"running": true'; then
+			return 0
+		fi
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "agent did not start:"; cat "$WORK/agent.log"
+	return 1
+}
+
+# agent_stop: SIGTERM and wait; returns the agent's exit status (sanitizer reports are failures)
+agent_stop() {
+	local rc=0
+	[ -n "$AGENT_PID" ] || return 0
+	kill "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null || rc=$?
+	AGENT_PID=
+	return $rc
+}
+
+# in_cgroup REL_PATH CMD...: run CMD inside cgroup ROOT/REL_PATH (created if needed)
+in_cgroup() {
+	local cg="$ROOT/$1"
+	shift
+	mkdir -p "$cg"
+	bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+listen() { # ADDR PORT...
+	"$NETPROBE" listen "$@" >"$WORK/listen.$1.out" 2>&1 &
+	BG_PIDS+=($!)
+	for _ in $(seq 50); do grep -q READY "$WORK/listen.$1.out" && return 0; sleep 0.05; done
+	echo "listener on $1 did not start:"; cat "$WORK/listen.$1.out"
+	return 1
+}
+
+# A network namespace with a veth pair: host side 198.51.100.1 / 2001:db8:100::1, namespace
+# side 198.51.100.2 / 2001:db8:100::2. Documentation prefixes, reachable only through the veth.
+netns_setup() {
+	NETNS="$ID"
+	local h="mf$$h" n="mf$$n"
+	ip netns add "$NETNS" || return 1
+	ip link add "$h" type veth peer name "$n" || return 1
+	ip link set "$n" netns "$NETNS"
+	ip addr add 198.51.100.1/24 dev "$h"
+	ip -6 addr add 2001:db8:100::1/64 dev "$h" nodad
+	ip link set "$h" up
+	ip -n "$NETNS" addr add 198.51.100.2/24 dev "$n"
+	ip -n "$NETNS" -6 addr add 2001:db8:100::2/64 dev "$n" nodad
+	ip -n "$NETNS" link set "$n" up
+	ip -n "$NETNS" link set lo up
+}
+
+# events_where JQ_FILTER: count event lines matching a jq boolean
+events_where() {
+	[ -f "$EVENTS" ] || { echo 0; return; }
+	jq -c "select($1)" "$EVENTS" 2>/dev/null | wc -l
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The test runner: unit suites (normal and ASan+UBSan builds), then the root integration suites
+# on this kernel. Every suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines;
+# this script counts them and ends with "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+what=${1:-all}
+passed=0 failed=0 skipped=0
+OUTDIR=${TEST_OUT:-tests/out}
+mkdir -p "$OUTDIR"
+
+tally() { # NAME CMD... : run a suite, echo its lines, count them
+	local name=$1 log="$OUTDIR/$1.log" rc p f s
+	shift
+	echo "== $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|SKIP) ' "$log"
+	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log") s=$(grep -c '^SKIP ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL $name: exited $rc without a failing check (log: $log)"
+		tail -20 "$log" | sed 's/^/    /'
+		f=1
+	fi
+	[ "$f" -gt 0 ] && { echo "---- $log (last 40 lines)"; tail -40 "$log" | sed 's/^/    /'; }
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	tally unit-policy build/test_policy
+	[ -x build-san/test_policy ] && tally unit-policy-asan build-san/test_policy
+fi
+
+if [ "$what" = all ] || [ "$what" = integration ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP integration: needs root (real cgroups and BPF)"
+		skipped=$((skipped + 1))
+	else
+		for t in tests/integration/[0-9]*.sh; do
+			tally "$(basename "$t" .sh)" bash "$t"
+		done
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
