@@ -99,6 +99,14 @@ int cmd_uninstall(int argc, char **argv)
 			cgroup_path_resolve(mount, cfg.cgroup_root, &root_abs);
 		if (root_abs) {
 			left = remove_run_cgroups(root_abs);
+			/* static-binding cgroups the agent created; rmdir keeps any still in use */
+			for (size_t i = cfg.nbindings; i-- > 0;) {
+				_cleanup_free_ char *abs = NULL;
+
+				if (cgroup_path_resolve(mount, cfg.bindings[i].cgroup, &abs) == 0 &&
+				    cgroup_is_under(root_abs, abs) && strcmp(abs, root_abs))
+					rmdir(abs);
+			}
 			if (root_created && cgroup_remove(root_abs) == 0)
 				root_removed = true;
 		}
