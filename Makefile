@@ -40,7 +40,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all test unit integration demo vmtest bench install clean deps
+.PHONY: all test unit integration demo vmtest bench install clean deps lint fuzz
 
 all: $(OUT)/mcpfence $(TEST_BINS)
 
@@ -74,10 +74,19 @@ $(OUT)/netprobe: tests/netprobe.c | $(OUT)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -luring -o $@
 
+# libFuzzer targets (clang), with ASan and UBSan.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iuserspace -I$(OUT)
+$(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c $(wildcard userspace/*.h) | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c -ljansson -o $@
+
+fuzz: $(OUT)/fuzz_policy
+
 # The whole suite: unit tests, then the root integration suite on this kernel.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 
 unit: all
@@ -96,3 +105,14 @@ install: all
 
 clean:
 	rm -rf build build-san
+
+# Static analysis: both must stay quiet.
+CPPCHECK_FLAGS := --enable=warning,performance,portability --inline-suppr --quiet --error-exitcode=1 \
+	-D__GNUC__ -D_GNU_SOURCE -Iuserspace -I$(OUT) -I/usr/include $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
+	--suppress=missingIncludeSystem --suppress='*:/usr/include/*'
+lint: $(SKELS)
+	$(call msg,CPPCHECK,userspace tests)
+	$(Q)cppcheck $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
+	$(call msg,TIDY,userspace)
+	$(Q)out=$$(for f in userspace/*.c; do clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Iuserspace 2>/dev/null; done); \
+		if echo "$$out" | grep -E 'warning:|error:'; then exit 1; fi

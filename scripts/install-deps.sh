@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libssl-dev openssl libjansson-dev libcurl4-openssl-dev liburing-dev
-	iproute2 nftables iptables procps psmisc python3 jq
+	iproute2 nftables iptables procps psmisc python3 jq cppcheck clang-tidy libclang-rt-14-dev
 )
 [ "${MCPFENCE_VMTEST_DEPS:-0}" = 1 ] && PKGS+=(qemu-system-x86 busybox-static cpio)
 

@@ -32,6 +32,33 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	[ -x build-san/test_policy ] && tally unit-policy-asan build-san/test_policy
 fi
 
+# A bounded libFuzzer run per target, seeded with the corpus in tests/fuzz/.
+fuzz_suite() {
+	local target=$1 secs=${FUZZ_SECONDS:-20} corpus
+	corpus=$(mktemp -d)
+	cp tests/fuzz/corpus-"${target#fuzz_}"/* "$corpus"/
+	if build/"$target" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 "$corpus" \
+		>"$OUTDIR/$target.fuzz.log" 2>&1; then
+		echo "PASS $target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUTDIR/$target.fuzz.log" | grep -o '[0-9]*$') inputs in ${secs}s, no crash or leak"
+	else
+		echo "FAIL $target: see $OUTDIR/$target.fuzz.log"; grep -A5 ERROR "$OUTDIR/$target.fuzz.log" | head -20
+	fi
+	rm -rf "$corpus"
+}
+
+lint_suite() {
+	if make --no-print-directory lint >"$OUTDIR/lint.out" 2>&1; then
+		echo "PASS lint: cppcheck and clang-tidy report nothing"
+	else
+		echo "FAIL lint:"; cat "$OUTDIR/lint.out"
+	fi
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	[ -x build/fuzz_policy ] && tally fuzz-policy fuzz_suite fuzz_policy
+	tally lint lint_suite
+fi
+
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP integration: needs root (real cgroups and BPF)"

@@ -274,7 +274,7 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 		_cleanup_free_ char *abs = NULL;
 		struct mcpf_binding b = {};
 		const char *why;
-		uint64_t id;
+		uint64_t id = 0;
 		int r;
 
 		if (!lp || resolve_binding_cgroup(a, cb->cgroup, &abs, &why) < 0)
@@ -405,8 +405,8 @@ static int agent_apply(struct agent *a, const struct agent_config *cfg, struct p
 		json_object_set_new(ev, "action", json_string("loaded"));
 		json_object_set_new(ev, "policy", json_string(next[i].name));
 		json_object_set_new(ev, "generation", json_integer(next[i].slot));
-		json_object_set_new(ev, "prefixes", json_integer((json_int_t)(next[i].compiled.n4 +
-									      next[i].compiled.n6)));
+		json_object_set_new(ev, "prefixes", json_integer((json_int_t)next[i].compiled.n4 +
+									     (json_int_t)next[i].compiled.n6));
 		agent_emit(a, ev);
 	}
 	return apply_static_bindings(a, cfg);

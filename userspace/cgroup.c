@@ -171,7 +171,8 @@ int cgroup_kill_all(const char *abs)
 	_cleanup_free_ char *kill_file = strdup_printf("%s/cgroup.kill", abs);
 	_cleanup_free_ char *procs = strdup_printf("%s/cgroup.procs", abs);
 	_cleanup_fclose_ FILE *f = NULL;
-	int pid;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 
 	if (!kill_file || !procs)
 		return -ENOMEM;
@@ -180,8 +181,12 @@ int cgroup_kill_all(const char *abs)
 	f = fopen(procs, "re");
 	if (!f)
 		return -errno;
-	while (fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
+	while (getline(&line, &cap, f) > 0) {
+		long pid = strtol(line, NULL, 10);
+
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+	}
 	return 0;
 }
 
@@ -193,7 +198,7 @@ int cgroup_remove(const char *abs)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000L }, NULL);
 	}
 	return -EBUSY;
 }

@@ -158,7 +158,8 @@ int cmd_run(int argc, char **argv)
 			config_clear(&cfg);
 			return 125;
 		}
-		sock = sock_owned = strdup(cfg.socket);
+		sock_owned = strdup(cfg.socket);
+		sock = sock_owned;
 		config_clear(&cfg);
 	}
 	if (!sock)

@@ -434,8 +434,10 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 			BAD(&w, "metadata.name: required: 1-%d characters of a-z, 0-9, '-', '_', '.', "
 				"starting with a letter or digit",
 			    MCPF_POLICY_NAME_MAX - 1);
-		else if (!(p->name = strdup(json_string_value(v))))
-			r = -ENOMEM;
+		else if (!(p->name = strdup(json_string_value(v)))) {
+			json_decref(root);
+			return -ENOMEM;
+		}
 		v = json_object_get(meta, "description");
 		if (v && !json_is_string(v))
 			BAD(&w, "metadata.description: must be a string");
@@ -448,7 +450,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		check_unknown(&w, spec, "spec",
 			      (const char *const[]){ "mode", "identity", "egress", NULL });
 		v = json_object_get(spec, "mode");
-		if (v && json_is_string(v) && !strcmp(json_string_value(v), "audit"))
+		if (json_is_string(v) && !strcmp(json_string_value(v), "audit"))
 			p->mode = MCPF_MODE_AUDIT;
 		else if (v && !(json_is_string(v) && !strcmp(json_string_value(v), "enforce")))
 			BAD(&w, "spec.mode: must be \"enforce\" or \"audit\"");
@@ -526,7 +528,7 @@ static int set_add_file(struct policy_set *set, const char *file, struct diag *e
 				 file, p->name, set->items[i]->name);
 			return -EEXIST;
 		}
-	n = realloc(set->items, (set->n + 1) * sizeof(*n));
+	n = realloc(set->items, (set->n + 1) * sizeof(struct policy *));
 	if (!n)
 		return -ENOMEM;
 	set->items = n;
