@@ -28,7 +28,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
-TEST_BINS := $(OUT)/test_policy $(OUT)/netprobe
+TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/netprobe
 
 ifeq ($(V),1)
 Q :=
@@ -69,6 +69,10 @@ $(OUT)/mcpfence: $(OUT)/main.o $(LIB_OBJS)
 $(OUT)/test_policy: tests/unit/test_policy.c tests/unit/testlib.h $(LIB_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_policy.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(OUT)/test_vectors: tests/unit/test_vectors.c tests/unit/testlib.h $(LIB_OBJS)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_vectors.c $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUT)/netprobe: tests/netprobe.c | $(OUT)
 	$(call msg,TEST,$@)

@@ -30,6 +30,8 @@ tally() { # NAME CMD... : run a suite, echo its lines, count them
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	tally unit-policy build/test_policy
 	[ -x build-san/test_policy ] && tally unit-policy-asan build-san/test_policy
+	tally unit-vectors build/test_vectors tests/vectors
+	[ -x build-san/test_vectors ] && tally unit-vectors-asan build-san/test_vectors tests/vectors
 fi
 
 # A bounded libFuzzer run per target, seeded with the corpus in tests/fuzz/.
