@@ -18,7 +18,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) -Iuserspace $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -luring
+LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -lcurl -lm
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
@@ -28,7 +28,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
-TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/netprobe
+TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe
 
 ifeq ($(V),1)
 Q :=
@@ -73,6 +73,10 @@ $(OUT)/test_policy: tests/unit/test_policy.c tests/unit/testlib.h $(LIB_OBJS)
 $(OUT)/test_vectors: tests/unit/test_vectors.c tests/unit/testlib.h $(LIB_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_vectors.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(OUT)/test_token: tests/unit/test_token.c tests/unit/testlib.h $(LIB_OBJS)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_token.c $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUT)/netprobe: tests/netprobe.c | $(OUT)
 	$(call msg,TEST,$@)

@@ -30,6 +30,8 @@ tally() { # NAME CMD... : run a suite, echo its lines, count them
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	tally unit-policy build/test_policy
 	[ -x build-san/test_policy ] && tally unit-policy-asan build-san/test_policy
+	tally unit-token build/test_token
+	[ -x build-san/test_token ] && tally unit-token-asan build-san/test_token
 	tally unit-vectors build/test_vectors tests/vectors
 	[ -x build-san/test_vectors ] && tally unit-vectors-asan build-san/test_vectors tests/vectors
 fi

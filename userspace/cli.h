@@ -26,5 +26,7 @@ int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
+int cmd_jws(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

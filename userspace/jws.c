@@ -52,6 +52,7 @@ void jws_clear(struct jws *j)
 	j->alg = JWS_ALG_NONE;
 }
 
+/* Nesting of containers: {} is 1, {"a": [1]} is 2; scalars add nothing. */
 static int json_depth(json_t *v, int depth)
 {
 	const char *key;
@@ -63,14 +64,14 @@ static int json_depth(json_t *v, int depth)
 		return depth;
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, child) {
-			int d = json_depth(child, depth + 1);
+			int d = json_is_object(child) || json_is_array(child) ? json_depth(child, depth + 1) : depth;
 
 			if (d > max)
 				max = d;
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, child) {
-			int d = json_depth(child, depth + 1);
+			int d = json_is_object(child) || json_is_array(child) ? json_depth(child, depth + 1) : depth;
 
 			if (d > max)
 				max = d;
@@ -102,10 +103,23 @@ static int segment_json(const char *s, size_t len, size_t max_decoded, size_t ma
 	return VERIFY_OK;
 }
 
-int jws_parse(const char *token, size_t len, const char *typ, bool jwt, struct jws *out)
+int jws_check_typ(const struct jws *j, const char *typ)
+{
+	json_t *v = json_object_get(j->header, "typ");
+	const char *t = json_string_value(v);
+
+	if (!v)
+		return typ ? VERIFY_BAD_TYP : VERIFY_OK;
+	if (!t || (typ ? strcmp(t, typ) : strcmp(t, "JWT") && strcmp(t, "JOSE")))
+		return VERIFY_BAD_TYP;
+	return VERIFY_OK;
+}
+
+int jws_parse(const char *token, size_t len, bool jwt, struct jws *out)
 {
 	static const char *const allowed[] = { "alg", "kid", "typ" };
-	const char *d1, *d2, *key, *t;
+	const char *d1, *d2, *key;
+	bool empty_sig;
 	json_t *v;
 	int r;
 
@@ -117,8 +131,10 @@ int jws_parse(const char *token, size_t len, const char *typ, bool jwt, struct j
 	d1 = memchr(token, '.', len);
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
 	if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) || d1 == token ||
-	    d2 == d1 + 1 || d2 + 1 == token + len || memchr(token, '\0', len))
+	    d2 == d1 + 1 || memchr(token, '\0', len))
 		return VERIFY_MALFORMED;
+	/* an empty signature is malformed, but "alg":"none" tokens get the more telling answer */
+	empty_sig = d2 + 1 == token + len;
 
 	/* 2-3. base64url and JSON */
 	r = segment_json(token, (size_t)(d1 - token), JWS_HEADER_MAX, JWS_HEADER_MEMBERS_MAX,
@@ -156,22 +172,14 @@ int jws_parse(const char *token, size_t len, const char *typ, bool jwt, struct j
 			goto fail;
 		}
 	}
-	/* 5. typ */
-	v = json_object_get(out->header, "typ");
-	if (v) {
-		t = json_string_value(v);
-		if (!t || (typ ? strcmp(t, typ) : strcmp(t, "JWT") && strcmp(t, "JOSE"))) {
-			r = VERIFY_BAD_TYP;
-			goto fail;
-		}
-	} else if (typ) {
-		r = VERIFY_BAD_TYP;
-		goto fail;
-	}
 	/* 6. the algorithm: ours, named exactly */
 	out->alg = jws_alg_from_name(json_string_value(json_object_get(out->header, "alg")));
 	if (out->alg == JWS_ALG_NONE) {
 		r = VERIFY_ALG_NOT_ALLOWED;
+		goto fail;
+	}
+	if (empty_sig) {
+		r = VERIFY_MALFORMED;
 		goto fail;
 	}
 	v = json_object_get(out->header, "kid");
@@ -339,10 +347,14 @@ int jws_signature_verify(enum jws_alg alg, EVP_PKEY *key, const uint8_t *msg, si
 int jws_verify(const char *token, size_t len, const struct jwks *set, struct jws *out)
 {
 	const struct jwk *key = NULL;
-	int r = jws_parse(token, len, NULL, false, out);
+	int r = jws_parse(token, len, false, out);
 
-	if (r)
+	if (r == VERIFY_OK)
+		r = jws_check_typ(out, NULL);
+	if (r) {
+		jws_clear(out);
 		return r;
+	}
 	r = jws_select_key(out, set, &key);
 	if (r == VERIFY_OK)
 		r = jws_signature_verify(out->alg, key->pkey, (const uint8_t *)out->signing_input,

@@ -44,10 +44,12 @@ struct jws {
 const char *jws_alg_name(enum jws_alg alg);
 enum jws_alg jws_alg_from_name(const char *name);
 
-/* Shape, base64url, JSON and header rules. `typ`: the issuer's accepted typ, NULL for the
- * defaults (absent, JWT, JOSE). `jwt`: the payload must be a JSON object of claims (else it
- * is left undecoded: the signature layer alone). On success `out` owns the parsed parts. */
-int jws_parse(const char *token, size_t len, const char *typ, bool jwt, struct jws *out);
+/* Shape, base64url, JSON, header members and algorithm. `jwt`: the payload must be a JSON
+ * object of claims (else it is only decoded: the signature layer alone). On success `out`
+ * owns the parsed parts. */
+int jws_parse(const char *token, size_t len, bool jwt, struct jws *out);
+/* typ: the issuer's value if it names one, else absent, "JWT" or "JOSE". */
+int jws_check_typ(const struct jws *j, const char *typ);
 void jws_clear(struct jws *j);
 
 /* Rule 7: the key for this token from a set, by exact kid. */

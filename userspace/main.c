@@ -27,6 +27,8 @@ int main(int argc, char **argv)
 		{ "run", cmd_run, "run a command confined to a policy" },
 		{ "status", cmd_status, "show programs, counters, policies and bindings" },
 		{ "policy", cmd_policy, "policy check FILE|DIR...: validate policies" },
+		{ "token", cmd_token, "token verify: check a JWT against trusted issuers" },
+		{ "jws", cmd_jws, "jws verify: check the signature layer of a JWS" },
 		{ "uninstall", cmd_uninstall, "detach and remove everything the agent pinned" },
 		{},
 	};

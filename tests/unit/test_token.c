@@ -1,0 +1,937 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The verifier's checklist (shared/identity-requirements.md), one test per rule and per
+ * bad-input row, each asserting its exact error. Keys for every algorithm are generated here
+ * with OpenSSL and tokens minted in-process; no network, no root.
+ */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+#include "b64url.h"
+#include "identity.h"
+#include "jws.h"
+#include "trust.h"
+#include "util.h"
+
+#define ISS "https://issuer.test"
+static const int64_t NOW = 1800000000;
+static char tmpdir[] = "/tmp/mcpf-token-XXXXXX";
+
+struct keypair {
+	const char *name; /* kid */
+	enum jws_alg alg;
+	EVP_PKEY *key;
+	json_t *jwk;
+};
+static struct keypair keys[JWS_ALG_MAX];
+
+static char *bn_b64(const BIGNUM *bn, int pad)
+{
+	unsigned char buf[1024];
+	int n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
+
+	return b64url_encode(buf, (size_t)n);
+}
+
+static json_t *jwk_of(EVP_PKEY *k, const char *kid, enum jws_alg alg)
+{
+	json_t *j = json_pack("{s:s, s:s}", "kid", kid, "alg", jws_alg_name(alg));
+	BIGNUM *a = NULL, *b = NULL;
+	char *x, *y;
+
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
+		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &a);
+		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &b);
+		x = bn_b64(a, 0);
+		y = bn_b64(b, 0);
+		json_object_set_new(j, "kty", json_string("RSA"));
+		json_object_set_new(j, "n", json_string(x));
+		json_object_set_new(j, "e", json_string(y));
+	} else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
+		int bits = EVP_PKEY_get_bits(k), len = (bits + 7) / 8;
+
+		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &a);
+		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &b);
+		x = bn_b64(a, len);
+		y = bn_b64(b, len);
+		json_object_set_new(j, "kty", json_string("EC"));
+		json_object_set_new(j, "crv", json_string(bits == 256 ? "P-256" : bits == 384 ? "P-384" : "P-521"));
+		json_object_set_new(j, "x", json_string(x));
+		json_object_set_new(j, "y", json_string(y));
+	} else {
+		unsigned char raw[32];
+		size_t rl = sizeof(raw);
+
+		EVP_PKEY_get_raw_public_key(k, raw, &rl);
+		x = b64url_encode(raw, rl);
+		y = NULL;
+		json_object_set_new(j, "kty", json_string("OKP"));
+		json_object_set_new(j, "crv", json_string("Ed25519"));
+		json_object_set_new(j, "x", json_string(x));
+	}
+	free(x);
+	free(y);
+	BN_free(a);
+	BN_free(b);
+	return j;
+}
+
+static const char *md_of(enum jws_alg a)
+{
+	switch (a) {
+	case JWS_RS256: case JWS_PS256: case JWS_ES256: return "SHA256";
+	case JWS_RS384: case JWS_PS384: case JWS_ES384: return "SHA384";
+	case JWS_RS512: case JWS_PS512: case JWS_ES512: return "SHA512";
+	default: return NULL;
+	}
+}
+
+/* Sign header.payload (both JSON text, encoded here) with `alg`'s rules. */
+static char *mint_raw(EVP_PKEY *key, enum jws_alg alg, const char *header, const char *payload)
+{
+	char *h = b64url_encode((const uint8_t *)header, strlen(header));
+	char *p = b64url_encode((const uint8_t *)payload, strlen(payload));
+	char *input = strdup_printf("%s.%s", h, p), *sig64, *tok;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char sig[1024];
+	size_t sl = sizeof(sig);
+
+	EVP_DigestSignInit_ex(ctx, &pctx, md_of(alg), NULL, NULL, key, NULL);
+	if (alg >= JWS_PS256 && alg <= JWS_PS512) {
+		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+	}
+	EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)input, strlen(input));
+	EVP_MD_CTX_free(ctx);
+	if (alg >= JWS_ES256 && alg <= JWS_ES512) { /* DER -> r||s */
+		const unsigned char *d = sig;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &d, (long)sl);
+		int half = alg == JWS_ES256 ? 32 : alg == JWS_ES384 ? 48 : 66;
+		unsigned char raw[132];
+
+		BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, half);
+		BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + half, half);
+		ECDSA_SIG_free(es);
+		memcpy(sig, raw, (size_t)(2 * half));
+		sl = (size_t)(2 * half);
+	}
+	sig64 = b64url_encode(sig, sl);
+	tok = strdup_printf("%s.%s", input, sig64);
+	free(h);
+	free(p);
+	free(input);
+	free(sig64);
+	return tok;
+}
+
+static char *claims_json(const char *extra)
+{
+	return strdup_printf("{\"iss\":\"" ISS "\",\"aud\":\"mcpfence\",\"sub\":\"workload-a\","
+			     "\"iat\":%lld,\"exp\":%lld%s%s}",
+			     (long long)NOW - 10, (long long)NOW + 600, extra && *extra ? "," : "",
+			     extra ? extra : "");
+}
+
+/* A token for `alg` with the default claims plus `extra` members. */
+static char *mint(enum jws_alg alg, const char *extra)
+{
+	char *hdr = strdup_printf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}", jws_alg_name(alg),
+				  keys[alg].name);
+	char *pl = claims_json(extra);
+	char *t = mint_raw(keys[alg].key, alg, hdr, pl);
+
+	free(hdr);
+	free(pl);
+	return t;
+}
+
+static struct trust trust;
+
+/* (Re)build the trust: one issuer with every test key, plus `extra` issuer members. */
+static void trust_setup(const char *extra_json, json_t *extra_keys)
+{
+	char *jwks_path = strdup_printf("%s/keys.jwks", tmpdir);
+	json_t *set = json_array(), *root;
+	struct diag errs = {};
+	char *cfg;
+	json_error_t je;
+
+	for (int a = 0; a < JWS_ALG_MAX; a++)
+		json_array_append(set, keys[a].jwk);
+	if (extra_keys)
+		json_array_extend(set, extra_keys);
+	root = json_pack("{s:o}", "keys", set);
+	json_dump_file(root, jwks_path, 0);
+	json_decref(root);
+	cfg = strdup_printf("{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"%s\"%s%s}]}",
+			    jwks_path, extra_json ? "," : "", extra_json ? extra_json : "");
+	root = json_loads(cfg, 0, &je);
+	trust_clear(&trust);
+	if (trust_load(root, NULL, &trust, &errs) < 0)
+		for (size_t i = 0; i < errs.n; i++)
+			printf("    trust: %s\n", errs.msgs[i]);
+	json_decref(root);
+	diag_clear(&errs);
+	free(cfg);
+	free(jwks_path);
+}
+
+static int verify(const char *token)
+{
+	struct token t;
+	char detail[256];
+	int r = token_verify(&trust, token, strlen(token), NOW, &t, detail, sizeof(detail));
+
+	if (r == VERIFY_OK)
+		token_clear(&t);
+	return r;
+}
+
+#define EXPECT(name, tok, want)                                                                    \
+	do {                                                                                       \
+		char *__t = (tok);                                                                 \
+		int __r = verify(__t);                                                             \
+		TEST(name);                                                                        \
+		CHECK(__r == (want), "got %s, want %s", verify_error_name(__r),                   \
+		      verify_error_name(want));                                                    \
+		TEST_END();                                                                        \
+		free(__t);                                                                         \
+	} while (0)
+
+static char *with_sig_bytes(const char *token, const uint8_t *sig, size_t len)
+{
+	const char *last = strrchr(token, '.');
+	char *s64 = b64url_encode(sig, len);
+	char *t = strdup_printf("%.*s.%s", (int)(last - token), token, s64);
+
+	free(s64);
+	return t;
+}
+
+static char *sig_bytes_of(const char *token, size_t *len)
+{
+	uint8_t *s;
+	const char *last = strrchr(token, '.');
+
+	b64url_decode(last + 1, strlen(last + 1), &s, len);
+	return (char *)s;
+}
+
+static void test_every_algorithm(void)
+{
+	char name[64];
+
+	for (int a = 0; a < JWS_ALG_MAX; a++) {
+		snprintf(name, sizeof(name), "token: a valid %s token verifies", jws_alg_name(a));
+		EXPECT(name, mint(a, NULL), VERIFY_OK);
+	}
+}
+
+static void test_parsing_rows(void)
+{
+	char *t = mint(JWS_ES256, NULL), *u;
+	char big[17000];
+
+	/* 1. shape and size */
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	big[100] = '.';
+	big[200] = '.';
+	EXPECT("token: longer than 16 KiB -> too_large, before decoding", strdup(big), VERIFY_TOO_LARGE);
+	EXPECT("token: four segments -> malformed", strdup_printf("%s.AAAA", t), VERIFY_MALFORMED);
+	EXPECT("token: five segments (JWE) -> malformed", strdup("a.b.c.d.e"), VERIFY_MALFORMED);
+	EXPECT("token: two segments -> malformed", strdup("eyJhbGciOiJFUzI1NiJ9.e30"), VERIFY_MALFORMED);
+	EXPECT("token: empty header segment -> malformed", strdup(".e30.AAAA"), VERIFY_MALFORMED);
+	EXPECT("token: JSON serialization -> malformed",
+	       strdup("{\"payload\":\"e30\",\"signatures\":[]}"), VERIFY_MALFORMED);
+	/* 2. strict base64url */
+	{
+		const char *bad[] = { "+", "/", "=", " ", "\n" };
+
+		for (size_t i = 0; i < 5; i++) {
+			char nm[80];
+
+			u = strdup(t);
+			u[strlen(u) - 2] = bad[i][0];
+			snprintf(nm, sizeof(nm), "token: '%s' in base64url -> bad_base64",
+				 bad[i][0] == '\n' ? "\\n" : bad[i]);
+			EXPECT(nm, u, VERIFY_BAD_BASE64);
+		}
+	}
+	{
+		/* "e30" is {}: "e31" has the same 16 bits but non-zero unused trailing bits */
+		char *h = b64url_encode((const uint8_t *)"{\"alg\":\"ES256\"}", 15);
+
+		EXPECT("token: non-zero trailing bits in base64url -> bad_base64",
+		       strdup_printf("%s.e31.AAAA", h), VERIFY_BAD_BASE64);
+		EXPECT("token: base64url length 1 mod 4 -> bad_base64",
+		       strdup_printf("%s.e30AA.AAAA", h), VERIFY_BAD_BASE64);
+		free(h);
+	}
+	/* 3. JSON */
+	EXPECT("token: duplicate alg in header -> bad_json (not \"last wins\")",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"alg\":\"none\"}",
+			"{\"iss\":\"" ISS "\"}"),
+	       VERIFY_BAD_JSON);
+	{
+		char *pl = strdup_printf("{\"sub\":\"a\",\"sub\":\"b\",\"iss\":\"" ISS "\",\"aud\":\"mcpfence\",\"exp\":%lld}",
+					 (long long)NOW + 60);
+
+		EXPECT("token: duplicate claim in payload -> bad_json",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       VERIFY_BAD_JSON);
+		free(pl);
+	}
+	{
+		size_t depth = 3000;
+		char *pl = malloc(2 * depth + 64), *p = pl;
+
+		p += sprintf(p, "{\"iss\":\"" ISS "\",\"x\":");
+		for (size_t i = 0; i < depth; i++)
+			*p++ = '[';
+		for (size_t i = 0; i < depth; i++)
+			*p++ = ']';
+		strcpy(p, "}");
+		EXPECT("token: claims nested 3000 deep -> bad_json",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
+		free(pl);
+	}
+	EXPECT("token: nesting 17 deep (limit 16) -> bad_json",
+	       mint(JWS_ES256, "\"x\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]"), VERIFY_BAD_JSON);
+	EXPECT("token: nesting 16 deep is fine",
+	       mint(JWS_ES256, "\"x\":[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]"), VERIFY_OK);
+	EXPECT("token: header is an array -> bad_json",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "[\"ES256\"]", "{}"), VERIFY_BAD_JSON);
+	EXPECT("token: \\u0000 in a claim -> bad_json", mint(JWS_ES256, "\"x\":\"a\\u0000b\""),
+	       VERIFY_BAD_JSON);
+	EXPECT("token: invalid UTF-8 in a claim -> bad_json", mint(JWS_ES256, "\"x\":\"\xff\xfe\""),
+	       VERIFY_BAD_JSON);
+	{
+		char hdr[2200];
+
+		snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%02100d\"}", 0);
+		EXPECT("token: decoded header over 2 KiB (a 10 kB kid lands here) -> too_large",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, "{}"), VERIFY_TOO_LARGE);
+	}
+	{
+		char pl[8192] = "{\"iss\":\"" ISS "\"";
+
+		for (int i = 0; i < 257; i++)
+			snprintf(pl + strlen(pl), sizeof(pl) - strlen(pl), ",\"c%d\":1", i);
+		strcat(pl, "}");
+		EXPECT("token: 258 claims (limit 256) -> bad_json",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
+	}
+	/* 4. header members */
+	{
+		const char *forbidden[] = { "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64",
+					    "zip", "enc", "cty" };
+
+		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+			char nm[80], *hdr = strdup_printf("{\"alg\":\"ES256\",\"kid\":\"es256\",\"%s\":%s}",
+							  forbidden[i],
+							  !strcmp(forbidden[i], "b64") ? "false" : !strcmp(forbidden[i], "crit") ? "[\"b64\"]" : "\"https://evil.test/k\"");
+			char *pl = claims_json(NULL);
+
+			snprintf(nm, sizeof(nm), "token: header member %s -> header_not_allowed", forbidden[i]);
+			EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_HEADER_NOT_ALLOWED);
+			free(hdr);
+			free(pl);
+		}
+	}
+	/* 5. typ */
+	{
+		char *pl = claims_json(NULL);
+
+		EXPECT("token: typ \"at+jwt\" without issuer config -> bad_typ",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
+		       VERIFY_BAD_TYP);
+		EXPECT("token: typ JOSE -> ok",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JOSE\"}", pl),
+		       VERIFY_OK);
+		EXPECT("token: typ absent -> ok",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       VERIFY_OK);
+		trust_setup("\"typ\":\"at+jwt\"", NULL);
+		EXPECT("token: typ named by the issuer -> ok",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
+		       VERIFY_OK);
+		EXPECT("token: issuer names a typ, token has JWT -> bad_typ",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JWT\"}", pl),
+		       VERIFY_BAD_TYP);
+		trust_setup(NULL, NULL);
+		free(pl);
+	}
+	free(t);
+}
+
+static void test_algorithm_rows(void)
+{
+	char *pl = claims_json(NULL);
+	const char *nones[] = { "none", "None", "NONE" };
+
+	for (int i = 0; i < 3; i++) {
+		char nm[80], *hdr = strdup_printf("{\"alg\":\"%s\"}", nones[i]);
+		char *h = b64url_encode((const uint8_t *)hdr, strlen(hdr));
+		char *p = b64url_encode((const uint8_t *)pl, strlen(pl));
+
+		snprintf(nm, sizeof(nm), "token: alg %s, empty signature -> alg_not_allowed", nones[i]);
+		EXPECT(nm, strdup_printf("%s.%s.", h, p), VERIFY_ALG_NOT_ALLOWED);
+		free(hdr);
+		free(h);
+		free(p);
+	}
+	/* HS256 "signed" with the issuer's public key bytes as the secret (the classic confusion) */
+	{
+		char *jwk_text = json_dumps(keys[JWS_RS256].jwk, JSON_COMPACT);
+		const char *hs = "{\"alg\":\"HS256\",\"kid\":\"rs256\"}";
+		char *h = b64url_encode((const uint8_t *)hs, strlen(hs));
+		char *p = b64url_encode((const uint8_t *)pl, strlen(pl));
+		char *input = strdup_printf("%s.%s", h, p), *s64;
+		unsigned char mac[64];
+		size_t ml = sizeof(mac);
+
+		EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, jwk_text, strlen(jwk_text),
+			  (unsigned char *)input, strlen(input), mac, sizeof(mac), &ml);
+		s64 = b64url_encode(mac, ml);
+		EXPECT("token: HS256 keyed with the issuer's public JWK -> alg_not_allowed",
+		       strdup_printf("%s.%s", input, s64), VERIFY_ALG_NOT_ALLOWED);
+		free(jwk_text);
+		free(h);
+		free(p);
+		free(input);
+		free(s64);
+	}
+	trust_setup("\"algorithms\":[\"ES256\"]", NULL);
+	EXPECT("token: RS256, valid for its key but not in the issuer's list -> alg_not_allowed",
+	       mint(JWS_RS256, NULL), VERIFY_ALG_NOT_ALLOWED);
+	EXPECT("token: ES256, in the issuer's list -> ok", mint(JWS_ES256, NULL), VERIFY_OK);
+	trust_setup(NULL, NULL);
+	free(pl);
+}
+
+static void test_key_rows(void)
+{
+	char *pl = claims_json(NULL);
+	const char *kids[] = { "../../etc/passwd", "\\\"quoted\\\"", "es256 ", "ES256" };
+
+	for (int i = 0; i < 4; i++) {
+		char nm[96], *hdr = strdup_printf("{\"alg\":\"ES256\",\"kid\":\"%s\"}", kids[i]);
+
+		snprintf(nm, sizeof(nm), "token: kid \"%s\" (exact lookup only) -> key_not_found", kids[i]);
+		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
+		free(hdr);
+	}
+	{
+		char hdr[512];
+
+		snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%0300d\"}", 0);
+		EXPECT("token: kid of 300 bytes (max 256) -> key_not_found",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
+	}
+	EXPECT("token: kid absent, exactly one key fits -> ok",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_OK);
+	/* exactly one P-256 key in the set: kid may be absent. Add a second to require it. */
+	{
+		EVP_PKEY *k2 = EVP_EC_gen("P-256");
+		json_t *extra = json_array();
+
+		json_array_append_new(extra, jwk_of(k2, "es256-b", JWS_ES256));
+		trust_setup(NULL, extra);
+		EXPECT("token: kid absent, two P-256 keys -> key_not_found",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_KEY_NOT_FOUND);
+		EXPECT("token: signed by the other key of the set but naming this kid -> bad_signature",
+		       mint_raw(k2, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SIGNATURE);
+		json_decref(extra);
+		EVP_PKEY_free(k2);
+	}
+	/* algorithm-key mismatches */
+	EXPECT("token: ES256 header naming the P-384 key -> alg_key_mismatch",
+	       mint_raw(keys[JWS_ES384].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es384\"}", pl),
+	       VERIFY_ALG_KEY_MISMATCH);
+	EXPECT("token: RS256 header naming the EdDSA key -> alg_key_mismatch",
+	       mint_raw(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"eddsa\"}", pl),
+	       VERIFY_ALG_KEY_MISMATCH);
+	EXPECT("token: PS256 header naming a JWK with alg RS256 -> alg_key_mismatch",
+	       mint_raw(keys[JWS_RS256].key, JWS_PS256, "{\"alg\":\"PS256\",\"kid\":\"rs256\"}", pl),
+	       VERIFY_ALG_KEY_MISMATCH);
+	/* keys rejected at import */
+	{
+		EVP_PKEY *small = EVP_RSA_gen(1024);
+		json_t *extra = json_array(), *e1, *bad_point, *k1, *enc, *ops;
+		EVP_PKEY *e1key = NULL;
+
+		json_array_append_new(extra, jwk_of(small, "rsa1024", JWS_RS256));
+		e1 = json_deep_copy(keys[JWS_RS256].jwk);
+		json_object_set_new(e1, "kid", json_string("rsa-e1"));
+		json_object_set_new(e1, "e", json_string("AQ"));
+		json_array_append_new(extra, e1);
+		bad_point = json_deep_copy(keys[JWS_ES256].jwk);
+		json_object_set_new(bad_point, "kid", json_string("offcurve"));
+		{
+			char *y = strdup(json_string_value(json_object_get(bad_point, "y")));
+
+			y[5] = y[5] == 'A' ? 'B' : 'A';
+			json_object_set_new(bad_point, "y", json_string(y));
+			free(y);
+		}
+		json_array_append_new(extra, bad_point);
+		k1 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "secp256k1", "kid", "k1",
+			       "x", "AAAA", "y", "AAAA");
+		json_array_append_new(extra, k1);
+		enc = json_deep_copy(keys[JWS_ES256].jwk);
+		json_object_set_new(enc, "kid", json_string("enc"));
+		json_object_set_new(enc, "use", json_string("enc"));
+		json_array_append_new(extra, enc);
+		ops = json_deep_copy(keys[JWS_ES256].jwk);
+		json_object_set_new(ops, "kid", json_string("signonly"));
+		json_object_set_new(ops, "key_ops", json_pack("[s]", "sign"));
+		json_array_append_new(extra, ops);
+		trust_setup(NULL, extra);
+		EXPECT("token: RSA 1024-bit key -> key_rejected",
+		       mint_raw(small, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa1024\"}", pl), VERIFY_KEY_REJECTED);
+		EXPECT("token: RSA key with e=1 -> key_rejected",
+		       mint_raw(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa-e1\"}", pl),
+		       VERIFY_KEY_REJECTED);
+		EXPECT("token: EC point not on the curve -> key_rejected",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"offcurve\"}", pl),
+		       VERIFY_KEY_REJECTED);
+		EXPECT("token: secp256k1 key -> key_rejected",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", pl),
+		       VERIFY_KEY_REJECTED);
+		EXPECT("token: key with use enc -> key_rejected",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"enc\"}", pl),
+		       VERIFY_KEY_REJECTED);
+		EXPECT("token: key_ops without verify -> key_rejected",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"signonly\"}", pl),
+		       VERIFY_KEY_REJECTED);
+		json_decref(extra);
+		EVP_PKEY_free(small);
+		EVP_PKEY_free(e1key);
+		trust_setup(NULL, NULL);
+	}
+	/* key sets refused whole */
+	{
+		struct jwks s;
+		char *why = NULL;
+		const char *priv = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\"}]}";
+		const char *dup = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"},{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}";
+
+		TEST("jwks: a set holding private key material is refused whole");
+		CHECK(jwks_parse(priv, strlen(priv), false, &s, &why) == -EINVAL && why && strstr(why, "private"),
+		      "accepted");
+		free(why);
+		TEST_END();
+		TEST("jwks: duplicate kids refuse the set");
+		why = NULL;
+		CHECK(jwks_parse(dup, strlen(dup), false, &s, &why) == -EINVAL && why && strstr(why, "duplicate kid"),
+		      "accepted");
+		free(why);
+		TEST_END();
+	}
+	free(pl);
+}
+
+static void test_signature_rows(void)
+{
+	char *t = mint(JWS_ES256, NULL);
+	uint8_t sig[132];
+	size_t sl;
+	char *orig = sig_bytes_of(t, &sl);
+	static const uint8_t n256[32] = { 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+					  0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
+
+	memset(sig, 0, 64);
+	EXPECT("token: ES256 r = s = 0 (psychic signature) -> bad_signature", with_sig_bytes(t, sig, 64),
+	       VERIFY_BAD_SIGNATURE);
+	memcpy(sig, orig, 64);
+	memset(sig, 0, 32);
+	EXPECT("token: ES256 r = 0 -> bad_signature", with_sig_bytes(t, sig, 64), VERIFY_BAD_SIGNATURE);
+	memcpy(sig, orig, 64);
+	memcpy(sig + 32, n256, 32);
+	EXPECT("token: ES256 s = n -> bad_signature", with_sig_bytes(t, sig, 64), VERIFY_BAD_SIGNATURE);
+	memcpy(sig, n256, 32);
+	memcpy(sig + 32, orig + 32, 32);
+	EXPECT("token: ES256 r = n -> bad_signature", with_sig_bytes(t, sig, 64), VERIFY_BAD_SIGNATURE);
+	EXPECT("token: ES256 signature of 63 bytes -> bad_signature",
+	       with_sig_bytes(t, (uint8_t *)orig, 63), VERIFY_BAD_SIGNATURE);
+	memcpy(sig, orig, 64);
+	sig[64] = 0;
+	EXPECT("token: ES256 signature of 65 bytes -> bad_signature", with_sig_bytes(t, sig, 65),
+	       VERIFY_BAD_SIGNATURE);
+	memset(sig, 0, sizeof(sig));
+	memcpy(sig, orig, 64);
+	memcpy(sig + 64, orig, 64);
+	EXPECT("token: ES256 signature of 128 bytes -> bad_signature", with_sig_bytes(t, sig, 128),
+	       VERIFY_BAD_SIGNATURE);
+	{
+		/* the same signature, DER-encoded: valid ECDSA, never a valid JWS */
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		unsigned char *der = NULL;
+		int dl;
+
+		ECDSA_SIG_set0(es, BN_bin2bn((uint8_t *)orig, 32, NULL), BN_bin2bn((uint8_t *)orig + 32, 32, NULL));
+		dl = i2d_ECDSA_SIG(es, &der);
+		EXPECT("token: ES256 with a DER-encoded signature -> bad_signature",
+		       with_sig_bytes(t, der, (size_t)dl), VERIFY_BAD_SIGNATURE);
+		OPENSSL_free(der);
+		ECDSA_SIG_free(es);
+	}
+	/* any byte of header, payload or signature changed */
+	{
+		size_t len = strlen(t), bad = 0;
+
+		TEST("token: every single-character change of the token is refused");
+		for (size_t i = 0; i < len; i++) {
+			char *u = strdup(t);
+			int r;
+
+			if (u[i] == '.') {
+				free(u);
+				continue;
+			}
+			u[i] = u[i] == 'A' ? 'B' : 'A';
+			r = verify(u);
+			if (r == VERIFY_OK) {
+				bad++;
+				printf("    position %zu accepted\n", i);
+			}
+			free(u);
+		}
+		CHECK(bad == 0, "%zu changed tokens accepted", bad);
+		TEST_END();
+	}
+	{
+		char *r = mint(JWS_RS256, NULL);
+		size_t rl;
+		char *rs = sig_bytes_of(r, &rl);
+
+		EXPECT("token: RS256 signature one byte short -> bad_signature",
+		       with_sig_bytes(r, (uint8_t *)rs, rl - 1), VERIFY_BAD_SIGNATURE);
+		free(rs);
+		free(r);
+	}
+	free(orig);
+	free(t);
+}
+
+static void test_claim_rows(void)
+{
+	const char *auds[] = { "[]", "null", "123", "[1]", "\"other\"", "[\"other\"]" };
+	const char *exps[] = { "\"1800000600\"", "true", "null", "-1", "1e300", "1800000600.5" };
+	char extra[256], nm[128];
+
+	for (int i = 0; i < 6; i++) {
+		char *hdr = strdup_printf("{\"alg\":\"ES256\",\"kid\":\"es256\"}");
+		char *pl = strdup_printf("{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":%s,\"exp\":%lld}", auds[i],
+					 (long long)NOW + 60);
+
+		snprintf(nm, sizeof(nm), "token: aud %s -> bad_audience", auds[i]);
+		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_BAD_AUDIENCE);
+		free(hdr);
+		free(pl);
+	}
+	EXPECT("token: aud array containing ours -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
+	       "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":[\"x\",\"mcpfence\"],\"exp\":1800000060}"), VERIFY_OK);
+	trust_setup("\"single_audience\":true", NULL);
+	EXPECT("token: two audiences where the issuer requires one -> bad_audience",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
+			"{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":[\"x\",\"mcpfence\"],\"exp\":1800000060}"),
+	       VERIFY_BAD_AUDIENCE);
+	trust_setup(NULL, NULL);
+	EXPECT("token: aud missing -> bad_audience", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"exp\":1800000060}"),
+	       VERIFY_BAD_AUDIENCE);
+	for (int i = 0; i < 6; i++) {
+		char *pl = strdup_printf("{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%s}", exps[i]);
+
+		snprintf(nm, sizeof(nm), "token: exp %s -> bad_expiry", exps[i]);
+		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       VERIFY_BAD_EXPIRY);
+		free(pl);
+	}
+	EXPECT("token: exp missing -> bad_expiry", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\"}"),
+	       VERIFY_BAD_EXPIRY);
+	EXPECT("token: exp as an integral real (1800000600.0) -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":1800000600.0}"),
+	       VERIFY_OK);
+	/* time: default skew 30 s */
+	snprintf(extra, sizeof(extra), "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%lld}", (long long)NOW - 31);
+	EXPECT("token: expired 31 s ago (skew 30) -> expired",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_EXPIRED);
+	snprintf(extra, sizeof(extra), "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%lld}", (long long)NOW - 30);
+	EXPECT("token: expired 30 s ago, within skew -> ok",
+	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_OK);
+	snprintf(extra, sizeof(extra), "\"nbf\":%lld", (long long)NOW + 31);
+	EXPECT("token: nbf 31 s in the future -> not_yet_valid", mint(JWS_ES256, extra), VERIFY_NOT_YET_VALID);
+	{
+		char *pl = strdup_printf("{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"iat\":%lld,\"exp\":%lld}",
+					 (long long)NOW + 31, (long long)NOW + 600);
+
+		EXPECT("token: iat 31 s in the future -> not_yet_valid",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       VERIFY_NOT_YET_VALID);
+		free(pl);
+	}
+	EXPECT("token: nbf a string -> bad_claim", mint(JWS_ES256, "\"nbf\":\"soon\""), VERIFY_BAD_CLAIM);
+	{
+		char *pl = strdup_printf("{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%lld}",
+					 (long long)NOW + 3601);
+
+		EXPECT("token: lifetime 3601 s above the 1 h cap -> lifetime_too_long",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       VERIFY_LIFETIME_TOO_LONG);
+		trust_setup("\"max_lifetime\":\"2h\"", NULL);
+		EXPECT("token: ... within an issuer's 2 h cap -> ok",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_OK);
+		trust_setup("\"require_iat\":true", NULL);
+		EXPECT("token: iat missing where the issuer requires it -> bad_claim",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_CLAIM);
+		trust_setup(NULL, NULL);
+		free(pl);
+	}
+	/* subject */
+	EXPECT("token: sub empty -> bad_subject", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
+	       VERIFY_BAD_SUBJECT);
+	EXPECT("token: sub a number -> bad_subject", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":7,\"aud\":\"mcpfence\",\"exp\":1800000060}"),
+	       VERIFY_BAD_SUBJECT);
+	{
+		char *pl = malloc(1200), *p = pl;
+
+		p += sprintf(p, "{\"iss\":\"" ISS "\",\"aud\":\"mcpfence\",\"exp\":1800000060,\"sub\":\"");
+		memset(p, 's', 1025);
+		strcpy(p + 1025, "\"}");
+		EXPECT("token: sub of 1025 bytes -> bad_subject",
+		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SUBJECT);
+		free(pl);
+	}
+	/* issuer: byte-exact */
+	{
+		const char *isss[] = { ISS "/", "https://ISSUER.test", "http://issuer.test" };
+
+		for (int i = 0; i < 3; i++) {
+			char *pl = strdup_printf("{\"iss\":\"%s\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":1800000060}", isss[i]);
+
+			snprintf(nm, sizeof(nm), "token: iss %s -> unknown_issuer", isss[i]);
+			EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+			       VERIFY_UNKNOWN_ISSUER);
+			free(pl);
+		}
+	}
+	/* SPIFFE */
+	trust_setup("\"spiffe_trust_domain\":\"prod.example\"", NULL);
+	EXPECT("token: SPIFFE sub in the bundle's trust domain -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"spiffe://prod.example/ns/a/sa/b\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
+	       VERIFY_OK);
+	EXPECT("token: SPIFFE sub in another trust domain -> trust_domain_mismatch", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"spiffe://prod.example.evil/x\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
+	       VERIFY_TRUST_DOMAIN);
+	trust_setup(NULL, NULL);
+}
+
+static struct policy *policy_of(const char *name, const char *identity)
+{
+	struct policy *p = NULL;
+	struct diag e = {};
+	char *doc = strdup_printf("{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"%s\"},"
+				  "\"spec\":{\"identity\":%s,\"egress\":[]}}", name, identity);
+
+	if (policy_parse("p.json", doc, strlen(doc), &p, &e) < 0)
+		for (size_t i = 0; i < e.n; i++)
+			printf("    %s\n", e.msgs[i]);
+	diag_clear(&e);
+	free(doc);
+	return p;
+}
+
+static void test_matching(void)
+{
+	struct policy_set set = {};
+	struct token tok;
+	const struct policy *p = NULL;
+	json_t *matched = NULL;
+	char detail[256];
+	char *t = mint(JWS_ES256, "\"kubernetes.io\":{\"namespace\":\"mcp\",\"pod\":{\"name\":\"gh-0\",\"uid\":\"4b8c1d2e-1111-2222-3333-444455556666\"},\"serviceaccount\":{\"name\":\"github-mcp\"}},\"repository\":\"acme/github-mcp\"");
+	int r;
+
+	set.items = calloc(4, sizeof(*set.items));
+	set.items[set.n++] = policy_of("k8s", "{\"issuer\":\"" ISS "\",\"audience\":\"mcpfence\",\"claims\":{\"kubernetes.io.namespace\":\"mcp\",\"kubernetes.io.serviceaccount.name\":\"github-mcp\"}}");
+	set.items[set.n++] = policy_of("other-ns", "{\"issuer\":\"" ISS "\",\"claims\":{\"kubernetes.io.namespace\":\"default\"}}");
+	set.items[set.n++] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"workload-*\"},\"claims\":{\"repository\":\"acme/other\"}}");
+	r = token_verify(&trust, t, strlen(t), NOW, &tok, detail, sizeof(detail));
+	TEST("identity: nested claims select exactly one policy and report what matched");
+	CHECK(r == VERIFY_OK, "verify %s", verify_error_name(r));
+	if (r == VERIFY_OK) {
+		r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+		CHECK(r == VERIFY_OK && p && !strcmp(p->name, "k8s"), "select: %s %s", verify_error_name(r), detail);
+		CHECK(matched && !strcmp(json_string_value(json_object_get(matched, "kubernetes.io.namespace")), "mcp"),
+		      "matched claims");
+		json_decref(matched);
+		TEST_END();
+		TEST("identity: Kubernetes pod UID must match the caller's pod cgroup");
+		CHECK(identity_pod_matches(&tok, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod4b8c1d2e_1111_2222_3333_444455556666.slice/cri-containerd-abc.scope"),
+		      "systemd driver path");
+		CHECK(identity_pod_matches(&tok, "/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666/abc"), "cgroupfs driver path");
+		CHECK(!identity_pod_matches(&tok, "/kubepods/besteffort/pod00000000-1111-2222-3333-444455556666/abc"),
+		      "another pod -> pod_mismatch");
+		TEST_END();
+		/* a glob that also matches makes it ambiguous */
+		policy_free(set.items[2]);
+		set.items[2] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"workload-*\"}}");
+		r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+		TEST("identity: two matching policies -> ambiguous_policy");
+		CHECK(r == VERIFY_AMBIGUOUS_POLICY && strstr(detail, "k8s, glob"), "%s %s", verify_error_name(r), detail);
+		TEST_END();
+		token_clear(&tok);
+	}
+	free(t);
+	t = mint(JWS_ES256, "\"kubernetes.io\":{\"namespace\":\"elsewhere\"}");
+	r = token_verify(&trust, t, strlen(t), NOW, &tok, detail, sizeof(detail));
+	policy_free(set.items[2]);
+	set.items[2] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"other-*\"}}");
+	TEST("identity: valid token whose claims match no policy -> no_matching_policy");
+	CHECK(r == VERIFY_OK && identity_select(&set, &tok, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY,
+	      "selected");
+	TEST_END();
+	TEST("identity: exact matching means no prefix or case folding");
+	{
+		struct policy *q = policy_of("exact", "{\"issuer\":\"" ISS "\",\"subject\":\"WORKLOAD-A\"}");
+		struct policy_set one = { .n = 1, .items = &q };
+
+		CHECK(identity_select(&one, &tok, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY, "case");
+		policy_free(q);
+	}
+	TEST_END();
+	if (r == VERIFY_OK)
+		token_clear(&tok);
+	free(t);
+	policy_set_clear(&set);
+}
+
+static void test_rotation(void)
+{
+	EVP_PKEY *fresh = EVP_EC_gen("P-256");
+	json_t *extra = json_array();
+	char *pl = claims_json(NULL), *t;
+	char *path = strdup_printf("%s/keys.jwks", tmpdir);
+
+	TEST("trust: a rewritten JWKS file is picked up without a restart (key rotation)");
+	t = mint_raw(fresh, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"rotated\"}", pl);
+	CHECK(verify(t) == VERIFY_KEY_NOT_FOUND, "new key known too early");
+	json_array_append_new(extra, jwk_of(fresh, "rotated", JWS_ES256));
+	sleep(1); /* mtime granularity */
+	{
+		json_t *set = json_array(), *root;
+
+		for (int a = 0; a < JWS_ALG_MAX; a++)
+			json_array_append(set, keys[a].jwk);
+		json_array_extend(set, extra);
+		root = json_pack("{s:o}", "keys", set);
+		json_dump_file(root, path, 0);
+		json_decref(root);
+	}
+	CHECK(verify(t) == VERIFY_OK, "rotated key not picked up");
+	TEST_END();
+	TEST("trust: a broken rewrite keeps the last good key set");
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("{\"keys\": [", f);
+		fclose(f);
+		sleep(1);
+		utimes(path, NULL);
+	}
+	CHECK(verify(t) == VERIFY_OK, "last good set dropped");
+	TEST_END();
+	free(t);
+	free(pl);
+	free(path);
+	json_decref(extra);
+	EVP_PKEY_free(fresh);
+	trust_setup(NULL, NULL);
+}
+
+static void test_config_errors(void)
+{
+	const char *bad[][2] = {
+		{ "{\"issuers\":[{\"issuer\":\"" ISS "\"}]}", "needs exactly one of jwks_file, discovery, jwks_uri" },
+		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"algorithms\":[\"HS256\"]}]}", "algorithms[0]: not one of" },
+		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"skew\":\"2m\"}]}", "skew: must be a duration" },
+		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"max_lifetime\":\"25h\"}]}", "max_lifetime: must be" },
+		{ "{\"issuers\":[{\"issuer\":\"http://x\",\"discovery\":true}]}", "the issuer must be an https URL" },
+		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"secret\":\"x\"}]}", "secret: unknown field" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct trust t2;
+		struct diag e = {};
+		json_t *j = json_loads(bad[i][0], 0, NULL);
+		char nm[128];
+		bool found = false;
+
+		snprintf(nm, sizeof(nm), "trust config: \"%.60s\" is refused", bad[i][1]);
+		TEST(nm);
+		CHECK(trust_load(j, "t.json", &t2, &e) == -EINVAL, "accepted");
+		for (size_t k = 0; k < e.n; k++)
+			found |= strstr(e.msgs[k], bad[i][1]) != NULL;
+		CHECK(found, "no error \"%s\"", bad[i][1]);
+		json_decref(j);
+		diag_clear(&e);
+		TEST_END();
+	}
+}
+
+int main(void)
+{
+	static const char *const names[JWS_ALG_MAX] = { "rs256", "rs384", "rs512", "ps256", "ps384",
+							"ps512", "es256", "es384", "es512", "eddsa" };
+
+	if (!mkdtemp(tmpdir))
+		return 1;
+	for (int a = 0; a < JWS_ALG_MAX; a++) {
+		keys[a].name = names[a];
+		keys[a].alg = a;
+		if (a <= JWS_PS512)
+			keys[a].key = a == JWS_RS256 || a == JWS_PS256 ? EVP_RSA_gen(2048) : EVP_RSA_gen(3072);
+		else if (a == JWS_EDDSA)
+			keys[a].key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		else
+			keys[a].key = EVP_EC_gen(a == JWS_ES256 ? "P-256" : a == JWS_ES384 ? "P-384" : "P-521");
+		keys[a].jwk = jwk_of(keys[a].key, names[a], a);
+	}
+	trust_setup(NULL, NULL);
+	test_every_algorithm();
+	test_parsing_rows();
+	test_algorithm_rows();
+	test_key_rows();
+	test_signature_rows();
+	test_claim_rows();
+	test_matching();
+	test_rotation();
+	test_config_errors();
+	trust_clear(&trust);
+	for (int a = 0; a < JWS_ALG_MAX; a++) {
+		EVP_PKEY_free(keys[a].key);
+		json_decref(keys[a].jwk);
+	}
+	{
+		char *cmd = strdup_printf("rm -rf %s", tmpdir);
+
+		if (system(cmd) != 0)
+			printf("FAIL cleanup of %s\n", tmpdir);
+		free(cmd);
+	}
+	return test_summary();
+}

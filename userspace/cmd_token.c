@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mcpfence jws verify: the signature layer only (conformance, debugging).
+ * mcpfence token verify: signature and claims against a trust file, optionally the policy
+ * the token selects. Both exit 0 only for a valid token.
+ */
+#include <getopt.h>
+#include <time.h>
+
+#include "cli.h"
+#include "identity.h"
+#include "jws.h"
+#include "policy.h"
+#include "trust.h"
+
+#define TOKEN_FILE_MAX (64u << 10)
+
+/* The token from --token-file or the argument, without surrounding white space. */
+static int token_read(const char *file, const char *arg, char **ret, size_t *len)
+{
+	char *s;
+	int r;
+
+	if (file) {
+		r = read_file(file, TOKEN_FILE_MAX, &s, len);
+		if (r < 0)
+			return r;
+	} else if (arg) {
+		s = strdup(arg);
+		if (!s)
+			return -ENOMEM;
+	} else {
+		return -EINVAL;
+	}
+	while (*s && (s[strlen(s) - 1] == '\n' || s[strlen(s) - 1] == '\r' || s[strlen(s) - 1] == ' '))
+		s[strlen(s) - 1] = '\0';
+	*len = strlen(s);
+	*ret = s;
+	return 0;
+}
+
+static void verdict_text(json_t *doc)
+{
+	json_t *v;
+
+	if (json_is_true(json_object_get(doc, "valid"))) {
+		printf("valid: %s", json_string_value(json_object_get(doc, "alg")));
+		if ((v = json_object_get(doc, "kid")) && json_is_string(v))
+			printf(", kid %s", json_string_value(v));
+		if ((v = json_object_get(doc, "policy")))
+			printf(", selects policy %s", json_string_value(v));
+		printf("\n");
+		if ((v = json_object_get(doc, "claims"))) {
+			char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+			printf("%s\n", s);
+			free(s);
+		}
+	} else {
+		printf("invalid: %s (%s)%s%s\n", json_string_value(json_object_get(doc, "message")),
+		       json_string_value(json_object_get(doc, "error")),
+		       json_string_value(json_object_get(doc, "detail")) ? ": " : "",
+		       json_string_value(json_object_get(doc, "detail")) ?: "");
+	}
+}
+
+static json_t *verdict_error(int r, const char *detail)
+{
+	json_t *doc = json_pack("{s:b, s:s, s:s}", "valid", 0, "error", verify_error_name(r),
+				"message", verify_error_text(r));
+
+	if (detail && *detail)
+		json_object_set_new(doc, "detail", json_string(detail));
+	return doc;
+}
+
+static int jws_verify_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "jwks", required_argument, NULL, 'k' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *jwks_file = NULL, *token_file = NULL;
+	_cleanup_free_ char *text = NULL, *token = NULL, *why = NULL;
+	struct jwks set = {};
+	struct jws j;
+	size_t len, tlen;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:t:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			jwks_file = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'j':
+			cli_json = true;
+			break;
+		case 'h':
+			printf("Usage: mcpfence jws verify --jwks FILE (--token-file F | TOKEN) [--json]\n\n"
+			       "Check the signature layer of a compact JWS against a JWK set: shape,\n"
+			       "base64url, header rules, key selection by kid, signature. Claims are not\n"
+			       "checked (see `mcpfence token verify`). Exit 0 only for a valid signature.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!jwks_file)
+		return cli_fail("jws verify: --jwks FILE is required");
+	r = token_read(token_file, optind < argc ? argv[optind] : NULL, &token, &tlen);
+	if (r < 0)
+		return cli_fail("jws verify: no token (%s)", token_file ? strerror(-r) : "give --token-file F or TOKEN");
+	r = read_file(jwks_file, 1u << 20, &text, &len);
+	if (r < 0)
+		return cli_fail("jws verify: %s: %s", jwks_file, strerror(-r));
+	r = jwks_parse(text, len, false, &set, &why);
+	if (r < 0)
+		return cli_fail("jws verify: %s: %s", jwks_file, why ? why : strerror(-r));
+	r = jws_verify(token, tlen, &set, &j);
+	if (r == VERIFY_OK) {
+		cli_print(json_pack("{s:b, s:s, s:s?, s:O}", "valid", 1, "alg", jws_alg_name(j.alg),
+				    "kid", j.kid, "header", j.header),
+			  verdict_text);
+		jws_clear(&j);
+	} else {
+		cli_print(verdict_error(r, NULL), verdict_text);
+	}
+	jwks_clear(&set);
+	return r == VERIFY_OK ? 0 : 1;
+}
+
+static int token_verify_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "trust", required_argument, NULL, 'T' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "policies", required_argument, NULL, 'p' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *trust_file = NULL, *token_file = NULL, *policies = NULL;
+	_cleanup_free_ char *token = NULL;
+	struct trust trust = {};
+	struct policy_set set = {};
+	struct diag errs = {};
+	struct token tok;
+	int64_t now = time(NULL);
+	char detail[512];
+	size_t tlen;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "T:t:p:n:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'T':
+			trust_file = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'p':
+			policies = optarg;
+			break;
+		case 'n':
+			now = strtoll(optarg, NULL, 10);
+			break;
+		case 'j':
+			cli_json = true;
+			break;
+		case 'h':
+			printf("Usage: mcpfence token verify --trust FILE (--token-file F | TOKEN)\n"
+			       "                             [--policies DIR] [--now UNIXTIME] [--json]\n\n"
+			       "Verify a JWT as the agent does: signature with the issuer's keys (JWKS file\n"
+			       "or OIDC discovery) and every claim rule. FILE is an agent config (its\n"
+			       "\"trust\") or {\"issuers\": [...]}. With --policies, also show the policy the\n"
+			       "token selects. Prints the verified claims, or the exact error. Exit 0 only\n"
+			       "for a valid token. The token itself is never printed.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!trust_file)
+		return cli_fail("token verify: --trust FILE is required");
+	r = token_read(token_file, optind < argc ? argv[optind] : NULL, &token, &tlen);
+	if (r < 0)
+		return cli_fail("token verify: no token (%s)", token_file ? strerror(-r) : "give --token-file F or TOKEN");
+	if (trust_load_file(trust_file, &trust, &errs) < 0) {
+		cli_fail("%s", errs.n ? errs.msgs[0] : "bad trust file");
+		diag_clear(&errs);
+		return 1;
+	}
+	if (policies) {
+		char *paths[] = { (char *)policies };
+
+		if (policy_set_load(paths, 1, &set, &errs) < 0) {
+			cli_fail("%s", errs.n ? errs.msgs[0] : "bad policies");
+			diag_clear(&errs);
+			trust_clear(&trust);
+			return 1;
+		}
+	}
+	r = token_verify(&trust, token, tlen, now, &tok, detail, sizeof(detail));
+	if (r == VERIFY_OK) {
+		json_t *doc = json_pack("{s:b, s:s, s:s?, s:s, s:s, s:I, s:O}", "valid", 1, "alg",
+					jws_alg_name(tok.jws.alg), "kid", tok.jws.kid, "iss", tok.iss,
+					"sub", tok.sub, "exp", (json_int_t)tok.exp, "claims",
+					tok.jws.payload);
+
+		if (policies) {
+			const struct policy *p = NULL;
+			json_t *matched = NULL;
+
+			r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+			if (r == VERIFY_OK) {
+				json_object_set_new(doc, "policy", json_string(p->name));
+				json_object_set_new(doc, "matched", matched);
+			} else {
+				json_decref(doc);
+				doc = verdict_error(r, detail);
+			}
+		}
+		cli_print(doc, verdict_text);
+		token_clear(&tok);
+	} else {
+		cli_print(verdict_error(r, detail), verdict_text);
+	}
+	policy_set_clear(&set);
+	trust_clear(&trust);
+	return r == VERIFY_OK ? 0 : 1;
+}
+
+int cmd_jws(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "verify", jws_verify_cmd, "check the signature layer of a compact JWS" },
+		{},
+	};
+
+	return cmd_dispatch("mcpfence jws", cmds, argc - 1, argv + 1);
+}
+
+int cmd_token(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "verify", token_verify_cmd, "verify a JWT: signature, claims, policy" },
+		{},
+	};
+
+	return cmd_dispatch("mcpfence token", cmds, argc - 1, argv + 1);
+}

@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: MIT
+#include "trust.h"
+
+#include <math.h>
+#include <sys/stat.h>
+
+#include "https.h"
+
+#define JWKS_FILE_MAX (1u << 20)
+
+void trust_clear(struct trust *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct trust_issuer *is = &t->issuers[i];
+
+		free(is->issuer);
+		free(is->jwks_file);
+		free(is->jwks_uri);
+		free(is->jwks_host);
+		free(is->ca_file);
+		free(is->audience);
+		free(is->typ);
+		free(is->spiffe_trust_domain);
+		jwks_clear(&is->keys);
+	}
+	free(t->issuers);
+	memset(t, 0, sizeof(*t));
+}
+
+struct trust_issuer *trust_find(struct trust *t, const char *iss)
+{
+	for (size_t i = 0; iss && i < t->n; i++)
+		if (!strcmp(t->issuers[i].issuer, iss)) /* byte-exact: no slash or case folding */
+			return &t->issuers[i];
+	return NULL;
+}
+
+static int opt_string(json_t *o, const char *key, char **dst, const char *path,
+		      struct diag *errs, const char *file)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || !json_string_length(v)) {
+		diag_add(errs, "%s: %s.%s: must be a non-empty string", file, path, key);
+		return -EINVAL;
+	}
+	*dst = strdup(json_string_value(v));
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int opt_bool(json_t *o, const char *key, bool *dst, const char *path, struct diag *errs,
+		    const char *file)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		diag_add(errs, "%s: %s.%s: must be true or false", file, path, key);
+		return -EINVAL;
+	}
+	*dst = json_is_true(v);
+	return 0;
+}
+
+static int opt_duration(json_t *o, const char *key, int64_t *dst, int64_t max, const char *path,
+			struct diag *errs, const char *file)
+{
+	json_t *v = json_object_get(o, key);
+	uint64_t ns;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || parse_duration_ns(json_string_value(v), &ns) < 0 ||
+	    ns / 1000000000ULL > (uint64_t)max) {
+		diag_add(errs, "%s: %s.%s: must be a duration such as \"30s\" or \"1h\", at most %llds",
+			 file, path, key, (long long)max);
+		return -EINVAL;
+	}
+	*dst = (int64_t)(ns / 1000000000ULL);
+	return 0;
+}
+
+static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *is,
+			const char *path, struct diag *errs)
+{
+	static const char *const known[] = { "issuer", "jwks_file", "discovery", "jwks_uri",
+					     "jwks_host", "ca_file", "algorithms", "audience",
+					     "single_audience", "skew", "max_lifetime",
+					     "require_iat", "typ", "spiffe_trust_domain",
+					     "kubernetes" };
+	const char *file = base_file ? base_file : "trust";
+	const char *key;
+	json_t *v, *algs;
+	size_t i;
+	int sources;
+
+	is->skew = TRUST_DEFAULT_SKEW;
+	is->max_lifetime = TRUST_DEFAULT_LIFETIME;
+	is->algs = (1u << JWS_ALG_MAX) - 1;
+	json_object_foreach(o, key, v) {
+		bool ok = false;
+
+		for (i = 0; i < ARRAY_SIZE(known); i++)
+			ok |= !strcmp(key, known[i]);
+		if (!ok)
+			diag_add(errs, "%s: %s.%s: unknown field", file, path, key);
+	}
+	if (!json_is_string(json_object_get(o, "issuer")) || !json_string_length(json_object_get(o, "issuer")))
+		diag_add(errs, "%s: %s.issuer: required, the exact iss of the tokens", file, path);
+	else
+		is->issuer = strdup(json_string_value(json_object_get(o, "issuer")));
+	opt_string(o, "jwks_file", &is->jwks_file, path, errs, file);
+	opt_string(o, "jwks_uri", &is->jwks_uri, path, errs, file);
+	opt_string(o, "jwks_host", &is->jwks_host, path, errs, file);
+	opt_string(o, "ca_file", &is->ca_file, path, errs, file);
+	opt_string(o, "audience", &is->audience, path, errs, file);
+	opt_string(o, "typ", &is->typ, path, errs, file);
+	opt_string(o, "spiffe_trust_domain", &is->spiffe_trust_domain, path, errs, file);
+	opt_bool(o, "discovery", &is->discovery, path, errs, file);
+	opt_bool(o, "single_audience", &is->single_audience, path, errs, file);
+	opt_bool(o, "require_iat", &is->require_iat, path, errs, file);
+	opt_bool(o, "kubernetes", &is->kubernetes, path, errs, file);
+	opt_duration(o, "skew", &is->skew, TRUST_MAX_SKEW, path, errs, file);
+	opt_duration(o, "max_lifetime", &is->max_lifetime, TRUST_MAX_LIFETIME, path, errs, file);
+	if (!is->audience)
+		is->audience = strdup(TRUST_DEFAULT_AUDIENCE);
+	sources = !!is->jwks_file + is->discovery + !!is->jwks_uri;
+	if (sources != 1)
+		diag_add(errs, "%s: %s: needs exactly one of jwks_file, discovery, jwks_uri", file,
+			 path);
+	if (is->discovery && is->issuer && strncmp(is->issuer, "https://", 8))
+		diag_add(errs, "%s: %s.discovery: the issuer must be an https URL", file, path);
+	if (is->jwks_uri && strncmp(is->jwks_uri, "https://", 8))
+		diag_add(errs, "%s: %s.jwks_uri: must be an https URL", file, path);
+	if (is->jwks_file && is->jwks_file[0] != '/') {
+		char *abs = NULL;
+
+		if (path_join_relative(base_file, is->jwks_file, &abs) == 0) {
+			free(is->jwks_file);
+			is->jwks_file = abs;
+		}
+	}
+	if (is->ca_file && is->ca_file[0] != '/') {
+		char *abs = NULL;
+
+		if (path_join_relative(base_file, is->ca_file, &abs) == 0) {
+			free(is->ca_file);
+			is->ca_file = abs;
+		}
+	}
+	algs = json_object_get(o, "algorithms");
+	if (algs) {
+		if (!json_is_array(algs) || !json_array_size(algs))
+			diag_add(errs, "%s: %s.algorithms: must be a non-empty array", file, path);
+		is->algs = 0;
+		json_array_foreach(algs, i, v) {
+			enum jws_alg a = jws_alg_from_name(json_string_value(v));
+
+			if (a == JWS_ALG_NONE)
+				diag_add(errs, "%s: %s.algorithms[%zu]: not one of RS256 RS384 RS512 "
+					       "PS256 PS384 PS512 ES256 ES384 ES512 EdDSA (never none "
+					       "or HS*)",
+					 file, path, i);
+			else
+				is->algs |= 1u << a;
+		}
+	}
+}
+
+int trust_load(json_t *obj, const char *base_file, struct trust *out, struct diag *errs)
+{
+	json_t *list = json_object_get(obj, "issuers"), *v;
+	size_t nerr = errs->n, i;
+	const char *file = base_file ? base_file : "trust";
+
+	memset(out, 0, sizeof(*out));
+	if (!obj)
+		return 0;
+	if (!json_is_array(list)) {
+		diag_add(errs, "%s: trust.issuers: must be an array", file);
+		return -EINVAL;
+	}
+	out->issuers = calloc(json_array_size(list) + 1, sizeof(*out->issuers));
+	if (!out->issuers)
+		return -ENOMEM;
+	json_array_foreach(list, i, v) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "trust.issuers[%zu]", i);
+		if (!json_is_object(v)) {
+			diag_add(errs, "%s: %s: must be an object", file, path);
+			continue;
+		}
+		load_issuer(v, base_file, &out->issuers[out->n++], path, errs);
+		for (size_t j = 0; j + 1 < out->n; j++)
+			if (out->issuers[j].issuer && out->issuers[out->n - 1].issuer &&
+			    !strcmp(out->issuers[j].issuer, out->issuers[out->n - 1].issuer))
+				diag_add(errs, "%s: %s.issuer: listed twice", file, path);
+	}
+	if (errs->n != nerr) {
+		trust_clear(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int trust_load_file(const char *file, struct trust *out, struct diag *errs)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr), *obj;
+	int r;
+
+	if (!root) {
+		diag_add(errs, "%s: line %d: %s", file, jerr.line, jerr.text);
+		return -EINVAL;
+	}
+	obj = json_object_get(root, "trust") ?: root;
+	r = trust_load(obj, file, out, errs);
+	json_decref(root);
+	return r;
+}
+
+/* ---- keys ---- */
+
+static void issuer_error(struct trust_issuer *is, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void issuer_error(struct trust_issuer *is, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(is->last_error, sizeof(is->last_error), fmt, ap);
+	va_end(ap);
+}
+
+static int keys_install(struct trust_issuer *is, const char *text, size_t len)
+{
+	struct jwks fresh;
+	char *why = NULL;
+	int r = jwks_parse(text, len, is->spiffe_trust_domain != NULL, &fresh, &why);
+
+	if (r < 0) {
+		issuer_error(is, "bad JWKS: %s", why ? why : strerror(-r));
+		free(why);
+		return r;
+	}
+	jwks_clear(&is->keys);
+	is->keys = fresh;
+	is->have_keys = true;
+	return 0;
+}
+
+static int refresh_file(struct trust_issuer *is)
+{
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (stat(is->jwks_file, &st) < 0) {
+		issuer_error(is, "%s: %s", is->jwks_file, strerror(errno));
+		return is->have_keys ? 0 : -errno;
+	}
+	if (is->have_keys && st.st_mtime == is->keys_mtime)
+		return 0;
+	r = read_file(is->jwks_file, JWKS_FILE_MAX, &text, &len);
+	if (r == 0)
+		r = keys_install(is, text, len);
+	else
+		issuer_error(is, "%s: %s", is->jwks_file, strerror(-r));
+	if (r == 0) {
+		is->keys_mtime = st.st_mtime;
+		is->fetches++;
+	}
+	return is->have_keys ? 0 : r; /* a broken rewrite keeps the last good set */
+}
+
+static int64_t clamp_ttl(int64_t v)
+{
+	if (v < 0)
+		return TRUST_TTL_DEFAULT;
+	return v < TRUST_TTL_MIN ? TRUST_TTL_MIN : v > TRUST_TTL_MAX ? TRUST_TTL_MAX : v;
+}
+
+/* Discovery document, then the key set: issuer byte-exact, jwks_uri https on the same host. */
+static int fetch_remote(struct trust_issuer *is, int64_t now)
+{
+	struct https_reply rep;
+	char ih[256], jh[256];
+	json_t *doc, *hint;
+	int64_t ttl;
+	int r;
+
+	if (is->discovery) {
+		size_t il = strlen(is->issuer);
+		int slash = il && is->issuer[il - 1] == '/';
+		_cleanup_free_ char *url = strdup_printf("%.*s/.well-known/openid-configuration",
+							 (int)(il - (size_t)slash), is->issuer);
+		const char *iss, *uri;
+
+		if (!url)
+			return -ENOMEM;
+		r = https_get(url, is->ca_file, &rep);
+		if (r < 0) {
+			issuer_error(is, "discovery: %s", rep.error);
+			return r;
+		}
+		doc = json_loadb(rep.body, rep.len, JSON_REJECT_DUPLICATES, NULL);
+		https_reply_clear(&rep);
+		iss = json_string_value(json_object_get(doc, "issuer"));
+		uri = json_string_value(json_object_get(doc, "jwks_uri"));
+		if (!iss || strcmp(iss, is->issuer)) {
+			issuer_error(is, "discovery: document names issuer \"%.100s\", not \"%.100s\"",
+				     iss ? iss : "(none)", is->issuer);
+			json_decref(doc);
+			return -EPERM;
+		}
+		if (!uri || https_url_host(uri, jh, sizeof(jh)) < 0 ||
+		    https_url_host(is->issuer, ih, sizeof(ih)) < 0 ||
+		    (strcmp(ih, jh) && !(is->jwks_host && !strcmp(is->jwks_host, jh)))) {
+			issuer_error(is, "discovery: jwks_uri \"%.100s\" is not https on %s", uri ? uri : "(none)",
+				     is->jwks_host ? "the issuer's or the allowed host" : "the issuer's host");
+			json_decref(doc);
+			return -EPERM;
+		}
+		free(is->jwks_uri);
+		is->jwks_uri = strdup(uri);
+		json_decref(doc);
+		if (!is->jwks_uri)
+			return -ENOMEM;
+	}
+	r = https_get(is->jwks_uri, is->ca_file, &rep);
+	if (r < 0) {
+		issuer_error(is, "jwks: %s", rep.error);
+		return r;
+	}
+	r = keys_install(is, rep.body, rep.len);
+	if (r == 0) {
+		ttl = rep.max_age;
+		doc = json_loadb(rep.body, rep.len, 0, NULL);
+		hint = json_object_get(doc, "spiffe_refresh_hint");
+		if (json_is_integer(hint))
+			ttl = json_integer_value(hint);
+		json_decref(doc);
+		is->fresh_until = now + clamp_ttl(ttl);
+		is->hard_until = now + TRUST_HARD_EXPIRY;
+		is->fetches++;
+		is->last_error[0] = '\0';
+	}
+	https_reply_clear(&rep);
+	return r;
+}
+
+int trust_issuer_refresh(struct trust_issuer *is, int64_t now, bool unknown_kid)
+{
+	int r;
+
+	if (is->jwks_file)
+		return refresh_file(is);
+	if (unknown_kid) {
+		/* at most one refetch per window; in-flight is one by construction (one thread) */
+		if (is->last_refetch && now - is->last_refetch < TRUST_REFETCH_INTERVAL)
+			return is->have_keys ? 0 : -EAGAIN;
+		is->last_refetch = now;
+	} else if (is->have_keys && now < is->fresh_until) {
+		return 0;
+	}
+	r = fetch_remote(is, now);
+	if (r < 0 && is->have_keys && now < is->hard_until)
+		return 0; /* last good set */
+	if (r < 0 && is->have_keys) {
+		jwks_clear(&is->keys); /* past its hard expiry: trust nothing */
+		is->have_keys = false;
+	}
+	return r;
+}
+
+/* ---- claims ---- */
+
+json_t *token_claim(json_t *claims, const char *path)
+{
+	json_t *v = json_object_get(claims, path);
+
+	if (v || !json_is_object(claims))
+		return v;
+	for (const char *dot = strchr(path, '.'); dot; dot = strchr(dot + 1, '.')) {
+		char prefix[256];
+		size_t n = (size_t)(dot - path);
+		json_t *inner;
+
+		if (n >= sizeof(prefix))
+			break;
+		memcpy(prefix, path, n);
+		prefix[n] = '\0';
+		inner = json_object_get(claims, prefix);
+		if (json_is_object(inner) && (v = token_claim(inner, dot + 1)))
+			return v;
+	}
+	return NULL;
+}
+
+/* A NumericDate: JSON integer, or a real with no fraction, in [0, 2^53]. */
+static int numeric_date(json_t *v, int64_t *ret)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0 || i > (1LL << 53))
+			return -EINVAL;
+		*ret = i;
+		return 0;
+	}
+	if (!json_is_real(v))
+		return -EINVAL;
+	d = json_real_value(v);
+	if (!isfinite(d) || d < 0 || d > 9007199254740992.0 || floor(d) != d)
+		return -EINVAL;
+	*ret = (int64_t)d;
+	return 0;
+}
+
+static int check_audience(const struct trust_issuer *is, json_t *aud)
+{
+	size_t i, n = 0;
+	json_t *v;
+	bool found = false;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), is->audience) ? VERIFY_BAD_AUDIENCE : VERIFY_OK;
+	if (!json_is_array(aud) || !json_array_size(aud))
+		return VERIFY_BAD_AUDIENCE;
+	json_array_foreach(aud, i, v) {
+		if (!json_is_string(v))
+			return VERIFY_BAD_AUDIENCE;
+		found |= !strcmp(json_string_value(v), is->audience);
+		n++;
+	}
+	if (is->single_audience && n != 1)
+		return VERIFY_BAD_AUDIENCE;
+	return found ? VERIFY_OK : VERIFY_BAD_AUDIENCE;
+}
+
+#define DETAIL(...) (detail ? snprintf(detail, detail_len, __VA_ARGS__) : 0)
+
+static int check_claims(const struct trust_issuer *is, json_t *c, int64_t now, struct token *out,
+			char *detail, size_t detail_len)
+{
+	json_t *sub = json_object_get(c, "sub"), *nbf_j = json_object_get(c, "nbf"),
+	       *iat_j = json_object_get(c, "iat");
+	int64_t exp, nbf = 0, iat = 0, start;
+	int r;
+
+	/* 13. audience */
+	r = check_audience(is, json_object_get(c, "aud"));
+	if (r) {
+		DETAIL("aud does not name \"%s\"%s", is->audience,
+		       is->single_audience ? " as its only audience" : "");
+		return r;
+	}
+	/* 14. expiry */
+	if (numeric_date(json_object_get(c, "exp"), &exp) < 0) {
+		DETAIL("exp must be an integer NumericDate");
+		return VERIFY_BAD_EXPIRY;
+	}
+	if (now > exp + is->skew) {
+		DETAIL("expired %lld s ago (skew %lld s)", (long long)(now - exp), (long long)is->skew);
+		return VERIFY_EXPIRED;
+	}
+	/* 15. nbf, iat */
+	if (nbf_j && numeric_date(nbf_j, &nbf) < 0) {
+		DETAIL("nbf must be an integer NumericDate");
+		return VERIFY_BAD_CLAIM;
+	}
+	if (iat_j && numeric_date(iat_j, &iat) < 0) {
+		DETAIL("iat must be an integer NumericDate");
+		return VERIFY_BAD_CLAIM;
+	}
+	if (!iat_j && is->require_iat) {
+		DETAIL("iat is required by this issuer");
+		return VERIFY_BAD_CLAIM;
+	}
+	if (nbf_j && nbf > now + is->skew) {
+		DETAIL("nbf is %lld s in the future", (long long)(nbf - now));
+		return VERIFY_NOT_YET_VALID;
+	}
+	if (iat_j && iat > now + is->skew) {
+		DETAIL("iat is %lld s in the future", (long long)(iat - now));
+		return VERIFY_NOT_YET_VALID;
+	}
+	/* 16. lifetime cap */
+	start = now;
+	if (iat_j && iat > start)
+		start = iat;
+	if (nbf_j && nbf > start)
+		start = nbf;
+	if (exp - start > is->max_lifetime) {
+		DETAIL("lifetime %lld s exceeds the cap of %lld s", (long long)(exp - start),
+		       (long long)is->max_lifetime);
+		return VERIFY_LIFETIME_TOO_LONG;
+	}
+	/* 17. subject */
+	if (!json_is_string(sub) || !json_string_length(sub) ||
+	    json_string_length(sub) > TRUST_SUB_MAX) {
+		DETAIL("sub must be a non-empty string of at most %d bytes", TRUST_SUB_MAX);
+		return VERIFY_BAD_SUBJECT;
+	}
+	/* 12 (SPIFFE): the subject lives in the trust domain whose bundle verified it */
+	if (is->spiffe_trust_domain) {
+		size_t tl = strlen(is->spiffe_trust_domain);
+		const char *s = json_string_value(sub);
+
+		if (strncmp(s, "spiffe://", 9) || strncmp(s + 9, is->spiffe_trust_domain, tl) ||
+		    s[9 + tl] != '/') {
+			DETAIL("sub is not in trust domain %s", is->spiffe_trust_domain);
+			return VERIFY_TRUST_DOMAIN;
+		}
+	}
+	out->exp = exp;
+	out->sub = json_string_value(sub);
+	return VERIFY_OK;
+}
+
+void token_clear(struct token *tok)
+{
+	jws_clear(&tok->jws);
+	memset(tok, 0, sizeof(*tok));
+}
+
+int token_verify(struct trust *t, const char *token, size_t len, int64_t now, struct token *out,
+		 char *detail, size_t detail_len)
+{
+	const struct jwk *key = NULL;
+	struct trust_issuer *is;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (detail && detail_len)
+		detail[0] = '\0';
+	/* 1-4. shape, base64url, JSON, header members */
+	r = jws_parse(token, len, true, &out->jws);
+	if (r)
+		return r;
+	/* 12. the issuer, the one claim used before the signature: it picks the key set */
+	out->iss = json_string_value(json_object_get(out->jws.payload, "iss"));
+	is = trust_find(t, out->iss);
+	if (!is) {
+		DETAIL("iss \"%.200s\" is not a configured issuer", out->iss ? out->iss : "(none)");
+		r = VERIFY_UNKNOWN_ISSUER;
+		goto fail;
+	}
+	out->issuer = is;
+	/* 5-6. typ and algorithm for this issuer */
+	r = jws_check_typ(&out->jws, is->typ);
+	if (r)
+		goto fail;
+	if (!(is->algs & (1u << out->jws.alg))) {
+		DETAIL("%s is not among this issuer's algorithms", jws_alg_name(out->jws.alg));
+		r = VERIFY_ALG_NOT_ALLOWED;
+		goto fail;
+	}
+	/* 7. the key: from the issuer's set only, refetched once per window on an unknown kid */
+	if (trust_issuer_refresh(is, now, false) < 0) {
+		DETAIL("keys of %s: %s", is->issuer, is->last_error);
+		r = VERIFY_KEYS_UNAVAILABLE;
+		goto fail;
+	}
+	r = jws_select_key(&out->jws, &is->keys, &key);
+	if (r == VERIFY_KEY_NOT_FOUND && !is->jwks_file && trust_issuer_refresh(is, now, true) == 0)
+		r = jws_select_key(&out->jws, &is->keys, &key);
+	if (r)
+		goto fail;
+	/* 9-11. the signature */
+	r = jws_signature_verify(out->jws.alg, key->pkey, (const uint8_t *)out->jws.signing_input,
+				 out->jws.signing_input_len, out->jws.sig, out->jws.sig_len);
+	if (r)
+		goto fail;
+	/* 13-17. claims of a verified payload */
+	r = check_claims(is, out->jws.payload, now, out, detail, detail_len);
+	if (r)
+		goto fail;
+	return VERIFY_OK;
+fail:
+	token_clear(out);
+	return r;
+}

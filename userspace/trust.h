@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trusted issuers and token verification. Each issuer has its keys from a JWKS file (re-read
+ * when the file changes: rotation needs no restart) or from OIDC discovery over HTTPS (cached
+ * with a TTL, last good set kept on failure until a hard expiry, one refetch per 30 s on an
+ * unknown kid), plus its rules: algorithms, audience, skew, lifetime cap, typ, iat, SPIFFE
+ * trust domain, Kubernetes pod binding. token_verify() applies the checklist in its order.
+ */
+#ifndef MCPFENCE_TRUST_H
+#define MCPFENCE_TRUST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "jwk.h"
+#include "jws.h"
+#include "util.h"
+
+#define TRUST_DEFAULT_AUDIENCE "mcpfence"
+#define TRUST_DEFAULT_SKEW 30
+#define TRUST_MAX_SKEW 60
+#define TRUST_DEFAULT_LIFETIME 3600
+#define TRUST_MAX_LIFETIME 86400
+#define TRUST_TTL_MIN 60
+#define TRUST_TTL_MAX 3600
+#define TRUST_TTL_DEFAULT 300
+#define TRUST_HARD_EXPIRY 86400
+#define TRUST_REFETCH_INTERVAL 30
+#define TRUST_SUB_MAX 1024
+
+struct trust_issuer {
+	char *issuer;
+	char *jwks_file;
+	bool discovery;
+	char *jwks_uri; /* from discovery, or configured */
+	char *jwks_host; /* another host allowed for jwks_uri */
+	char *ca_file;
+	unsigned algs; /* bit per enum jws_alg */
+	char *audience;
+	bool single_audience;
+	int64_t skew;
+	int64_t max_lifetime;
+	bool require_iat;
+	char *typ;
+	char *spiffe_trust_domain;
+	bool kubernetes; /* tokens carry kubernetes.io.pod.uid: it must match the caller's pod */
+
+	/* key cache */
+	struct jwks keys;
+	bool have_keys;
+	time_t keys_mtime;	/* jwks_file */
+	int64_t fresh_until;	/* discovery: TTL */
+	int64_t hard_until;	/* discovery: last good set usable until */
+	int64_t last_refetch;	/* unknown-kid refetches */
+	unsigned fetches;	/* successful JWKS fetches, for status and tests */
+	char last_error[256];
+};
+
+struct trust {
+	size_t n;
+	struct trust_issuer *issuers;
+};
+
+/* `obj` is the config's "trust" object ({"issuers": [...]}); paths relative to base_file. */
+int trust_load(json_t *obj, const char *base_file, struct trust *out, struct diag *errs);
+/* A trust file: an agent config (its "trust") or a bare {"issuers": [...]}. */
+int trust_load_file(const char *file, struct trust *out, struct diag *errs);
+void trust_clear(struct trust *t);
+struct trust_issuer *trust_find(struct trust *t, const char *iss);
+
+struct token {
+	struct jws jws; /* jws.payload holds the verified claims */
+	struct trust_issuer *issuer;
+	const char *iss, *sub;
+	int64_t exp;
+};
+
+/* Verify a compact JWT: returns enum verify_error; `detail` (may be NULL) gets a sentence
+ * for logs that never contains the token. `now` in Unix seconds. */
+int token_verify(struct trust *t, const char *token, size_t len, int64_t now, struct token *out,
+		 char *detail, size_t detail_len);
+void token_clear(struct token *tok);
+
+/* Resolve a claim path: an exact member first, else nested through dots
+ * ("kubernetes.io.namespace" -> {"kubernetes.io": {"namespace": ...}}). */
+json_t *token_claim(json_t *claims, const char *path);
+
+/* Make sure the issuer's keys are loaded (for status and the agent's start). */
+int trust_issuer_refresh(struct trust_issuer *is, int64_t now, bool unknown_kid);
+
+#endif
