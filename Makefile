@@ -88,7 +88,13 @@ $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c -ljansson -o $@
 
-fuzz: $(OUT)/fuzz_policy
+FUZZ_JWS_SRCS := userspace/jws.c userspace/jwk.c userspace/b64url.c userspace/trust.c \
+	userspace/https.c userspace/verify_error.c userspace/util.c
+$(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(wildcard userspace/*.h) | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) -ljansson -lssl -lcrypto -lcurl -lm -o $@
+
+fuzz: $(OUT)/fuzz_policy $(OUT)/fuzz_jws
 
 # The whole suite: unit tests, then the root integration suite on this kernel.
 test: deps

@@ -60,6 +60,7 @@ lint_suite() {
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	[ -x build/fuzz_policy ] && tally fuzz-policy fuzz_suite fuzz_policy
+	[ -x build/fuzz_jws ] && tally fuzz-jws fuzz_suite fuzz_jws
 	tally lint lint_suite
 fi
 

@@ -23,8 +23,11 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "attest.h"
 #include "cgroup.h"
 #include "config.h"
+#include "identity.h"
+#include "trust.h"
 #include "control.h"
 #include "events.h"
 #include "fence.h"
@@ -51,6 +54,11 @@ struct agent {
 	struct fence *f;
 	struct loaded_policy *loaded;
 	size_t nloaded;
+	struct policy_set policies; /* the running set, for identity matching */
+	struct trust trust;
+	uint32_t next_identity;
+	struct idmap identity_claims; /* identity id -> JSON of the claims its policy matched on */
+	int attest_fd;
 	uint32_t next_slot;
 	FILE *events_file;
 	int listen_fd;
@@ -135,7 +143,15 @@ static int handle_record(void *ctx, void *data, size_t size)
 		ident.iss[sizeof(ident.iss) - 1] = ident.sub[sizeof(ident.sub) - 1] = '\0';
 		ec.identity = &ident;
 	}
-	agent_emit(a, event_to_json(e, &ec));
+	{
+		json_t *ev = event_to_json(e, &ec);
+		struct idmap_entry *ic = e->identity_id ? idmap_get(&a->identity_claims, e->identity_id) : NULL;
+
+		if (ev && ic && ic->str)
+			json_object_set_new(json_object_get(ev, "identity"), "claims",
+					    json_loads(ic->str, 0, NULL));
+		agent_emit(a, ev);
+	}
 	return 0;
 }
 
@@ -432,14 +448,23 @@ static int agent_reload(struct agent *a, struct diag *errs)
 {
 	struct agent_config cfg;
 	struct policy_set set = {};
+	struct trust trust = {};
 	int r;
 
 	r = config_load(a->cfg.file, &cfg, errs);
 	if (r == 0)
 		r = policy_set_load(cfg.policies, cfg.npolicies, &set, errs);
 	if (r == 0)
+		r = trust_load(cfg.trust, cfg.file, &trust, errs);
+	if (r == 0)
 		r = agent_apply(a, &cfg, &set, errs);
 	if (r == 0) {
+		policy_set_clear(&a->policies);
+		a->policies = set;
+		set = (struct policy_set){};
+		trust_clear(&a->trust);
+		a->trust = trust;
+		trust = (struct trust){};
 		/* policies and bindings follow the file; root, bpffs, socket need a restart */
 		for (size_t i = 0; i < a->cfg.nbindings; i++) {
 			free(a->cfg.bindings[i].cgroup);
@@ -451,6 +476,7 @@ static int agent_reload(struct agent *a, struct diag *errs)
 		cfg.nbindings = 0;
 	}
 	policy_set_clear(&set);
+	trust_clear(&trust);
 	config_clear(&cfg);
 	return r;
 }
@@ -522,12 +548,205 @@ static json_t *op_unbind(struct agent *a, json_t *req)
 			return reply_error("cgroup \"%s\": %s", path, strerror(-r));
 	}
 	flush_suppressed(a); /* its rate-limit entry goes with the binding */
+	{
+		struct mcpf_binding old;
+
+		if (fence_binding_get(a->f, id, &old) == 0 && old.identity_id)
+			bpf_map_delete_elem(a->f->identities_fd, &old.identity_id);
+	}
 	r = fence_binding_del(a->f, id);
 	if (r < 0)
 		return reply_error("unbinding cgroup %llu: %s", (unsigned long long)id, strerror(-r));
 	bpf_map_delete_elem(a->f->ratelimit_fd, &id);
 	emit_policy_event(a, "unbind", NULL, abs ? cgroup_path_display(a->mount, abs) : NULL, id);
 	return json_pack("{s:b}", "ok", 1);
+}
+
+/* ---- attestation ---- */
+
+static uint64_t boot_ns_of_unix(int64_t unix_s)
+{
+	int64_t now_real = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
+	uint64_t boot = now_ns(CLOCK_BOOTTIME);
+
+	if (unix_s <= now_real)
+		return boot ? boot : 1; /* already past: expired from now on */
+	return boot + (uint64_t)(unix_s - now_real) * 1000000000ULL;
+}
+
+static void emit_attest_event(struct agent *a, const struct attest_peer *peer, int result,
+			      const char *detail, const char *policy, const struct token *tok,
+			      uint64_t expires_boot)
+{
+	json_t *ev = event_new("attest");
+
+	if (!ev)
+		return;
+	json_object_set_new(ev, "result", json_string(result == VERIFY_OK ? "ok" : "rejected"));
+	json_object_set_new(ev, "reason", result == VERIFY_OK ? json_null() : json_string(verify_error_name(result)));
+	if (detail && *detail)
+		json_object_set_new(ev, "detail", json_string(detail));
+	if (peer) {
+		json_object_set_new(ev, "pid", json_integer(peer->pid));
+		json_object_set_new(ev, "uid", json_integer(peer->uid));
+		if (peer->cgroup_abs)
+			json_object_set_new(ev, "cgroup", json_string(cgroup_path_display(a->mount, peer->cgroup_abs)));
+	}
+	if (policy)
+		json_object_set_new(ev, "policy", json_string(policy));
+	if (tok && tok->iss && tok->sub) /* only once verified: never claims of a forged token */
+		json_object_set_new(ev, "identity", json_pack("{s:s, s:s}", "iss", tok->iss, "sub", tok->sub));
+	if (expires_boot) {
+		char ts[48];
+
+		event_format_time(expires_boot, ts, sizeof(ts));
+		json_object_set_new(ev, "expires", json_string(ts));
+	}
+	agent_emit(a, ev);
+}
+
+static json_t *attest_reply_error(int r, const char *detail)
+{
+	return json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", verify_error_name(r), "message",
+			 verify_error_text(r), "detail", detail ? detail : "");
+}
+
+/*
+ * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
+ * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
+ */
+static json_t *op_attest(struct agent *a, int fd, json_t *req)
+{
+	const char *token = json_string_value(json_object_get(req, "token"));
+	struct attest_peer peer;
+	struct token tok = {};
+	const struct policy *pol = NULL;
+	const struct loaded_policy *lp;
+	json_t *matched = NULL, *reply;
+	struct mcpf_binding b = {}, old;
+	struct mcpf_identity ident = {};
+	char detail[512] = "";
+	uint64_t cg_id = 0;
+	int r;
+
+	r = attest_peer_get(fd, a->mount, &peer);
+	if (r < 0) {
+		snprintf(detail, sizeof(detail), "cannot identify the caller: %s", strerror(-r));
+		emit_attest_event(a, NULL, VERIFY_INTERNAL, detail, NULL, NULL, 0);
+		attest_peer_clear(&peer);
+		return attest_reply_error(VERIFY_INTERNAL, detail);
+	}
+	if (!cgroup_is_under(a->root_abs, peer.cgroup_abs) || !strcmp(peer.cgroup_abs, a->root_abs)) {
+		snprintf(detail, sizeof(detail), "the caller's cgroup %s is not below the root %s",
+			 cgroup_path_display(a->mount, peer.cgroup_abs), cgroup_path_display(a->mount, a->root_abs));
+		r = VERIFY_NOT_GUARDED;
+		goto reject;
+	}
+	if (!token) {
+		snprintf(detail, sizeof(detail), "the request has no \"token\"");
+		r = VERIFY_MALFORMED;
+		goto reject;
+	}
+	r = token_verify(&a->trust, token, strlen(token), (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL),
+			 &tok, detail, sizeof(detail));
+	if (r)
+		goto reject;
+	r = identity_select(&a->policies, &tok, &pol, &matched, detail, sizeof(detail));
+	if (r)
+		goto reject;
+	if (token_claim(tok.jws.payload, "kubernetes.io.pod.uid") || tok.issuer->kubernetes) {
+		if (!identity_pod_matches(&tok, peer.cgroup_abs)) {
+			snprintf(detail, sizeof(detail), "token pod %.64s is not the pod of cgroup %s",
+				 json_string_value(token_claim(tok.jws.payload, "kubernetes.io.pod.uid")) ?: "(none)",
+				 cgroup_path_display(a->mount, peer.cgroup_abs));
+			r = VERIFY_POD_MISMATCH;
+			goto reject;
+		}
+	}
+	lp = loaded_by_name(a, pol->name);
+	if (!lp || cgroup_id_from_path(peer.cgroup_abs, &cg_id) < 0) {
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	snprintf(ident.iss, sizeof(ident.iss), "%s", tok.iss);
+	snprintf(ident.sub, sizeof(ident.sub), "%s", tok.sub);
+	b.slot = lp->slot;
+	b.policy_id = lp->policy_id;
+	b.mode = lp->mode;
+	b.expires_ns = boot_ns_of_unix(tok.exp);
+	if (fence_binding_get(a->f, cg_id, &old) == 0) {
+		struct mcpf_identity prev;
+
+		/* renewal: same policy and identity; anything else needs the operator */
+		if (!old.identity_id ||
+		    bpf_map_lookup_elem(a->f->identities_fd, &old.identity_id, &prev) < 0 ||
+		    old.policy_id != b.policy_id || strcmp(prev.iss, ident.iss) || strcmp(prev.sub, ident.sub)) {
+			snprintf(detail, sizeof(detail), "cgroup %s is already bound %s; unbind it first",
+				 cgroup_path_display(a->mount, peer.cgroup_abs),
+				 old.identity_id ? "to another identity or policy" : "by the operator");
+			r = VERIFY_ALREADY_BOUND;
+			goto reject;
+		}
+		b.identity_id = old.identity_id;
+	} else {
+		b.identity_id = a->next_identity++;
+	}
+	if (attest_peer_still_same(&peer) < 0) {
+		snprintf(detail, sizeof(detail), "the caller exited or changed while attesting");
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	if (bpf_map_update_elem(a->f->identities_fd, &b.identity_id, &ident, BPF_ANY) < 0 ||
+	    fence_binding_put(a->f, cg_id, &b) < 0) {
+		snprintf(detail, sizeof(detail), "writing the binding: %s", strerror(errno));
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	{
+		struct idmap_entry *ic = idmap_put(&a->identity_claims, b.identity_id);
+
+		if (ic) {
+			free(ic->str);
+			ic->str = json_dumps(matched, JSON_COMPACT);
+		}
+	}
+	emit_attest_event(a, &peer, VERIFY_OK, NULL, pol->name, &tok, b.expires_ns);
+	{
+		char ts[48];
+
+		event_format_time(b.expires_ns, ts, sizeof(ts));
+		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", pol->name,
+				  "cgroup", cgroup_path_display(a->mount, peer.cgroup_abs), "expires", ts,
+				  "exp", (json_int_t)tok.exp,
+				  "identity", json_pack("{s:s, s:s}", "iss", tok.iss, "sub", tok.sub),
+				  "matched", matched);
+	}
+	json_decref(matched);
+	token_clear(&tok);
+	attest_peer_clear(&peer);
+	return reply;
+reject:
+	/* the cgroup keeps whatever it had: unbound stays on the unbound action */
+	emit_attest_event(a, &peer, r, detail, pol ? pol->name : NULL, NULL, 0);
+	json_decref(matched);
+	token_clear(&tok);
+	attest_peer_clear(&peer);
+	return attest_reply_error(r, detail);
+}
+
+static int next_identity_of(uint32_t *ret, int fd)
+{
+	uint32_t key, next, max = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key > max)
+			max = key;
+	}
+	*ret = max + 1;
+	return 0;
 }
 
 static json_t *op_reload(struct agent *a)
@@ -550,7 +769,8 @@ static json_t *op_reload(struct agent *a)
 	return reply;
 }
 
-static void serve_client(struct agent *a, int fd)
+/* `attest_only`: the world-writable attestation socket serves ping and attest, nothing else. */
+static void serve_client(struct agent *a, int fd, bool attest_only)
 {
 	struct timeval tv = { .tv_sec = 2 };
 	struct ucred cred;
@@ -575,8 +795,10 @@ static void serve_client(struct agent *a, int fd)
 		reply = json_pack("{s:b, s:i, s:I, s:s, s:s}", "ok", 1, "pid", (int)getpid(),
 				  "policies", (json_int_t)a->nloaded, "cgroup_root", a->root_abs,
 				  "bpffs", a->cfg.bpffs);
-	else if (strcmp(op, "bind") && strcmp(op, "unbind") && strcmp(op, "reload"))
-		reply = reply_error("unknown op \"%s\"", op);
+	else if (!strcmp(op, "attest"))
+		reply = op_attest(a, fd, req);
+	else if (attest_only || (strcmp(op, "bind") && strcmp(op, "unbind") && strcmp(op, "reload")))
+		reply = reply_error("unknown op \"%s\"%s", op, attest_only ? " on the attestation socket" : "");
 	else if (!root)
 		reply = reply_error("\"%s\" needs a root peer (uid %u is not)", op, cred.uid);
 	else if (!strcmp(op, "bind"))
@@ -592,7 +814,7 @@ out:
 	json_decref(req);
 }
 
-static int listen_unix(const char *path, int *ret)
+static int listen_unix(const char *path, mode_t mode, int *ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_free_ char *dir = NULL;
@@ -620,10 +842,10 @@ static int listen_unix(const char *path, int *ret)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	old = umask(0177); /* 0600: only root may connect */
+	old = umask(0177); /* created 0600; the attestation socket is opened up below */
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, 64) < 0)
+	if (r < 0 || listen(fd, 64) < 0 || chmod(path, mode) < 0)
 		return -errno;
 	*ret = TAKE_FD(fd);
 	return 0;
@@ -648,8 +870,9 @@ static int gc_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 {
 	struct gc_ctx *g = ud;
 
-	(void)b;
 	if (!idmap_get(&g->live, cg)) {
+		if (b->identity_id)
+			bpf_map_delete_elem(g->a->f->identities_fd, &b->identity_id);
 		fence_binding_del(g->a->f, cg);
 		bpf_map_delete_elem(g->a->f->ratelimit_fd, &cg);
 		log_debug("Removed the binding of deleted cgroup %llu", (unsigned long long)cg);
@@ -722,7 +945,7 @@ int agent_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct agent a = { .root_fd = -1, .listen_fd = -1, .next_slot = 1 };
+	struct agent a = { .root_fd = -1, .listen_fd = -1, .attest_fd = -1, .next_slot = 1 };
 	const char *config = NULL;
 	struct policy_set set = {};
 	struct diag errs = {};
@@ -759,6 +982,8 @@ int agent_main(int argc, char **argv)
 	r = config_load(config, &a.cfg, &errs);
 	if (r == 0)
 		r = policy_set_load(a.cfg.policies, a.cfg.npolicies, &set, &errs);
+	if (r == 0)
+		r = trust_load(a.cfg.trust, a.cfg.file, &a.trust, &errs);
 	if (r < 0) {
 		log_diag(&errs);
 		log_error("Failed to load the configuration; nothing was changed");
@@ -824,9 +1049,19 @@ int agent_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	r = listen_unix(a.cfg.socket, &a.listen_fd);
+	a.policies = set;
+	set = (struct policy_set){};
+	next_identity_of(&a.next_identity, a.f->identities_fd);
+	for (size_t i = 0; i < a.trust.n; i++) /* warm the key caches; tokens retry lazily */
+		if (trust_issuer_refresh(&a.trust.issuers[i], (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL), false) < 0)
+			log_error("Keys of issuer %s not available yet: %s", a.trust.issuers[i].issuer,
+				  a.trust.issuers[i].last_error);
+	r = listen_unix(a.cfg.socket, 0600, &a.listen_fd);
+	if (r == 0 && a.trust.n)
+		r = listen_unix(a.cfg.attest_socket, 0666, &a.attest_fd);
 	if (r < 0) {
-		log_error("Failed to listen on %s: %s", a.cfg.socket, strerror(-r));
+		log_error("Failed to listen on %s: %s", a.listen_fd < 0 ? a.cfg.socket : a.cfg.attest_socket,
+			  strerror(-r));
 		r = 1;
 		goto out;
 	}
@@ -857,6 +1092,10 @@ int agent_main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
 	ev.data.u32 = 3;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	if (a.attest_fd >= 0) {
+		ev.data.u32 = 4;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, a.attest_fd, &ev);
+	}
 	log_info("Agent ready: %zu policies, socket %s", a.nloaded, a.cfg.socket);
 
 	while (!a.stop) {
@@ -874,15 +1113,18 @@ int agent_main(int argc, char **argv)
 			case 0:
 				ring_buffer__consume(a.rb);
 				break;
-			case 1: {
+			case 1:
+			case 4: {
+				int lfd = evs[i].data.u32 == 1 ? a.listen_fd : a.attest_fd;
+
 				/* events first: a client waiting on us should not starve the ring */
 				ring_buffer__consume(a.rb);
 				for (;;) {
-					int cfd = accept4(a.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+					int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 					if (cfd < 0)
 						break;
-					serve_client(&a, cfd);
+					serve_client(&a, cfd, lfd == a.attest_fd);
 					close(cfd);
 				}
 				break;
@@ -933,6 +1175,13 @@ out:
 		close(a.listen_fd);
 		unlink(a.cfg.socket);
 	}
+	if (a.attest_fd >= 0) {
+		close(a.attest_fd);
+		unlink(a.cfg.attest_socket);
+	}
+	policy_set_clear(&a.policies);
+	trust_clear(&a.trust);
+	idmap_clear(&a.identity_claims);
 	ring_buffer__free(a.rb);
 	if (epfd >= 0)
 		close(epfd);

@@ -27,6 +27,11 @@ int cmd_status(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_jws(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+
+/* shared by attest and run --token-file */
+int attest_token_load(const char *file, char **ret);
+int attest_request(const char *sock, const char *token, json_t **ret_reply, char *why, size_t len);
 int cmd_token(int argc, char **argv);
 
 #endif

@@ -29,14 +29,17 @@ static void forward_signal(int sig)
 
 static void run_help(void)
 {
-	printf("Usage: mcpfence run --policy NAME [OPTIONS] -- CMD [ARGS...]\n\n"
-	       "Run CMD in a fresh cgroup under the agent's cgroup root, bound to policy NAME\n"
-	       "before CMD starts. Everything CMD spawns stays confined; when CMD exits its\n"
+	printf("Usage: mcpfence run (--policy NAME | --token-file F) [OPTIONS] -- CMD [ARGS...]\n\n"
+	       "Run CMD in a fresh cgroup under the agent's cgroup root, bound before CMD starts:\n"
+	       "to policy NAME, or, with --token-file, to the policy the token's verified claims\n"
+	       "select (the child attests from inside the cgroup; the binding expires with the\n"
+	       "token, enforced by the kernel). Everything CMD spawns stays confined; when CMD exits its\n"
 	       "leftover processes are killed and the cgroup is removed. Needs root.\n\n"
 	       "Before exec the child enters a new cgroup namespace, sets no_new_privs and drops\n"
 	       "%s\nfrom its bounding, permitted, effective and inheritable sets.\n\n"
 	       "Options:\n"
 	       "  --policy NAME         the policy to bind\n"
+	       "  --token-file F        attest with this identity token instead\n"
 	       "  --agent-socket PATH   the agent's socket (default: the config's, else %s)\n"
 	       "  --config FILE         read the socket path from this agent config\n"
 	       "  --keep-caps           do not drop capabilities or set no_new_privs (opt-out: the\n"
@@ -68,13 +71,24 @@ static int agent_call(const char *sock, json_t *req, json_t **ret)
 }
 
 /* In the child: join, confine, exec. Failures go to the parent through the CLOEXEC pipe. */
-static void child_exec(const char *cg_abs, bool keep_caps, char **argv, int errpipe)
+static void child_exec(const char *cg_abs, bool keep_caps, char **argv, int errpipe,
+		       const char *sock, const char *token)
 {
 	const char *step;
 	int err;
 
 	step = "joining the cgroup";
 	err = -cgroup_enter(cg_abs, 0);
+	if (!err && token) {
+		json_t *reply = NULL;
+		char why[1024];
+
+		if (attest_request(sock, token, &reply, why, sizeof(why)) < 0) {
+			dprintf(errpipe, "A %s", why);
+			_exit(125);
+		}
+		json_decref(reply);
+	}
 	if (!err) {
 		step = "entering a new cgroup namespace";
 		err = unshare(CLONE_NEWCGROUP) < 0 ? errno : 0;
@@ -107,14 +121,14 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char *policy = NULL, *sock = NULL, *config = NULL;
-	_cleanup_free_ char *cg_abs = NULL, *sock_owned = NULL;
+	const char *policy = NULL, *sock = NULL, *config = NULL, *token_file = NULL;
+	_cleanup_free_ char *cg_abs = NULL, *sock_owned = NULL, *token = NULL;
 	struct agent_config cfg = {};
 	json_t *ping = NULL, *bound = NULL;
 	json_int_t cg_id = 0;
 	bool keep_caps = false;
 	int c, r, status, pipefd[2];
-	char errbuf[256];
+	char errbuf[1100];
 	ssize_t n;
 
 	optind = 1;
@@ -130,8 +144,8 @@ int cmd_run(int argc, char **argv)
 			config = optarg;
 			break;
 		case 't':
-			return cli_fail("run: --token-file needs the identity module, which this build "
-					"does not have yet; use --policy");
+			token_file = optarg;
+			break;
 		case 'k':
 			keep_caps = true;
 			break;
@@ -145,8 +159,10 @@ int cmd_run(int argc, char **argv)
 			return 125;
 		}
 	}
-	if (!policy)
-		return cli_fail("run: --policy NAME is required (see mcpfence run --help)") ? 125 : 0;
+	if (!policy == !token_file)
+		return cli_fail("run: give exactly one of --policy NAME and --token-file F (see mcpfence run --help)") ? 125 : 0;
+	if (token_file && (r = attest_token_load(token_file, &token)) < 0)
+		return cli_fail("run: %s: %s", token_file, strerror(-r)) ? 125 : 0;
 	if (optind >= argc)
 		return cli_fail("run: no command given after --") ? 125 : 0;
 	if (!sock && config) {
@@ -189,14 +205,22 @@ int cmd_run(int argc, char **argv)
 	r = cgroup_create(cg_abs);
 	if (r < 0)
 		return cli_fail("Failed to create cgroup %s: %s", cg_abs, strerror(-r)) ? 125 : 0;
-	if (agent_call(sock, json_pack("{s:s, s:s, s:s}", "op", "bind", "cgroup", cg_abs, "policy",
-				       policy),
-		       &bound)) {
-		cgroup_remove(cg_abs);
-		return 125;
+	if (token) {
+		/* bound by attestation, from inside the cgroup, before exec */
+		uint64_t id = 0;
+
+		cgroup_id_from_path(cg_abs, &id);
+		cg_id = (json_int_t)id;
+	} else {
+		if (agent_call(sock, json_pack("{s:s, s:s, s:s}", "op", "bind", "cgroup", cg_abs, "policy",
+					       policy),
+			       &bound)) {
+			cgroup_remove(cg_abs);
+			return 125;
+		}
+		cg_id = json_integer_value(json_object_get(bound, "cgroup_id"));
+		json_decref(bound);
 	}
-	cg_id = json_integer_value(json_object_get(bound, "cgroup_id"));
-	json_decref(bound);
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -214,14 +238,17 @@ int cmd_run(int argc, char **argv)
 	}
 	if (child_pid == 0) {
 		close(pipefd[0]);
-		child_exec(cg_abs, keep_caps, argv + optind, pipefd[1]);
+		child_exec(cg_abs, keep_caps, argv + optind, pipefd[1], sock, token);
 	}
 	close(pipefd[1]);
 	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
 	close(pipefd[0]);
 	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n > 0) {
+	if (n > 0 && errbuf[0] == 'A') {
+		errbuf[n] = '\0';
+		cli_fail("run: attestation refused: %s", errbuf + 2);
+	} else if (n > 0) {
 		int err = 0;
 		char *step;
 

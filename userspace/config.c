@@ -10,6 +10,7 @@ void config_clear(struct agent_config *cfg)
 	free(cfg->cgroup_root);
 	free(cfg->bpffs);
 	free(cfg->socket);
+	free(cfg->attest_socket);
 	for (size_t i = 0; i < cfg->npolicies; i++)
 		free(cfg->policies[i]);
 	free(cfg->policies);
@@ -29,6 +30,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->cgroup_root = strdup(CONFIG_DEFAULT_ROOT);
 	cfg->bpffs = strdup(CONFIG_DEFAULT_BPFFS);
 	cfg->socket = strdup(CONFIG_DEFAULT_SOCKET);
+	cfg->attest_socket = strdup(CONFIG_DEFAULT_ATTEST_SOCKET);
 	cfg->unbound = MCPF_UNBOUND_DENY;
 	cfg->deny_raw = true;
 	cfg->events_stdout = true;
@@ -95,20 +97,21 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 		return -EINVAL;
 	}
 	check_known(file, errs, root, "",
-		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "policies", "unbound",
+		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "events", "trust", "bindings",
 					   "max_prefixes", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
+	take_string(file, errs, root, "attest_socket", "attest_socket", &cfg->attest_socket);
 	if (cfg->bpffs && cfg->bpffs[0] != '/')
 		BAD("bpffs: must be an absolute path under a bpf filesystem");
-	if (cfg->socket && cfg->socket[0] != '/') {
+	for (char **s = &cfg->socket; s; s = s == &cfg->socket ? &cfg->attest_socket : NULL) {
 		char *abs = NULL;
 
-		if (path_join_relative(file, cfg->socket, &abs) == 0) {
-			free(cfg->socket);
-			cfg->socket = abs;
+		if (*s && (*s)[0] != '/' && path_join_relative(file, *s, &abs) == 0) {
+			free(*s);
+			*s = abs;
 		}
 	}
 

@@ -11,6 +11,7 @@
 #define CONFIG_DEFAULT_ROOT "mcpfence"
 #define CONFIG_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
 #define CONFIG_DEFAULT_SOCKET "/run/mcpfence/agent.sock"
+#define CONFIG_DEFAULT_ATTEST_SOCKET "/run/mcpfence/attest.sock"
 #define CONFIG_DEFAULT_RATE 100
 
 struct config_binding {
@@ -23,6 +24,7 @@ struct agent_config {
 	char *cgroup_root; /* as written: relative to the cgroup2 mount unless absolute */
 	char *bpffs;
 	char *socket;
+	char *attest_socket; /* 0666: any local workload may present a token */
 	char **policies; /* files or directories, resolved relative to the config file */
 	size_t npolicies;
 	uint8_t unbound; /* enum mcpf_unbound */

@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	static const struct cmd cmds[] = {
 		{ "agent", cmd_agent, "load policies, enforce in the kernel, serve the socket" },
 		{ "run", cmd_run, "run a command confined to a policy" },
+		{ "attest", cmd_attest, "present a workload identity token to the agent" },
 		{ "status", cmd_status, "show programs, counters, policies and bindings" },
 		{ "policy", cmd_policy, "policy check FILE|DIR...: validate policies" },
 		{ "token", cmd_token, "token verify: check a JWT against trusted issuers" },

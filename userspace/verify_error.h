@@ -32,6 +32,8 @@ enum verify_error {
 	VERIFY_AMBIGUOUS_POLICY,   /* several policies match */
 	VERIFY_POD_MISMATCH,	   /* Kubernetes pod UID differs from the caller's pod */
 	VERIFY_KEYS_UNAVAILABLE,   /* the issuer's keys could not be loaded or fetched */
+	VERIFY_ALREADY_BOUND,	   /* the cgroup is bound to another identity, or by the operator */
+	VERIFY_NOT_GUARDED,	   /* the caller's cgroup is not below the cgroup root */
 	VERIFY_INTERNAL,
 	VERIFY_ERROR_MAX,
 };

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Workload identity end to end on the real kernel: tokens made with openssl select different
+# allowlists, a wrong-claims token gets nothing, expiry is enforced by the kernel with the agent
+# dead, renewal has no gap, the backstop cuts flows at expiry, non-root workloads attest.
+source "$(dirname "$0")/lib.sh"
+source "$REPO/scripts/jwt.sh"
+
+ISS="https://issuer.mcpfence.test"
+jwt_keygen RS256 "$WORK/k1.pem"
+jwt_keygen EdDSA "$WORK/e1.pem"
+echo "{\"keys\":[$(jwt_jwk RS256 "$WORK/k1.pem" k1),$(jwt_jwk EdDSA "$WORK/e1.pem" e1)]}" >"$WORK/issuer.jwks"
+ATTEST_SOCK="$WORK/attest.sock"
+write_config '"attest_socket": "'"$ATTEST_SOCK"'",
+  "trust": { "issuers": [ { "issuer": "'"$ISS"'", "jwks_file": "issuer.jwks", "algorithms": ["RS256", "EdDSA"] } ] }'
+ident() { # NAME SUB DST
+	cat >"$WORK/policies/$1.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "$1" },
+  "spec": { "identity": { "issuer": "$ISS", "audience": "mcpfence", "subject": "$2" },
+            "egress": [ { "to": ["$3"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
+}
+ident team-a workload-a 127.0.0.2
+ident team-b workload-b 127.0.0.3
+agent_start || { fail "identity: agent start"; exit 1; }
+listen 127.0.0.2 8080 8090
+listen 127.0.0.3 8080
+token() { jwt_sign "${4:-RS256}" "$WORK/${5:-k1}.pem" "${5:-k1}" "$(jwt_claims "$ISS" "$1" "$2" "${3:-}")" >"$WORK/$1.$2.jwt"; echo "$WORK/$1.$2.jwt"; }
+A=$(token workload-a 600)
+B=$(token workload-b 600 "" EdDSA e1)
+C=$(token workload-c 600)
+
+# --- two workloads, two tokens, two allowlists
+check "identity: token A (RS256) selects team-a: 127.0.0.2 allowed" OK \
+	"$("$MCPF" run --config "$CONFIG" --token-file "$A" -- "$NETPROBE" tcp 127.0.0.2 8080 2>&1)"
+check "identity: token A: 127.0.0.3 denied" EPERM \
+	"$("$MCPF" run --config "$CONFIG" --token-file "$A" -- "$NETPROBE" tcp 127.0.0.3 8080 2>&1)"
+check "identity: token B (EdDSA) selects team-b: 127.0.0.3 allowed" OK \
+	"$("$MCPF" run --config "$CONFIG" --token-file "$B" -- "$NETPROBE" tcp 127.0.0.3 8080 2>&1)"
+check "identity: token B: 127.0.0.2 denied" EPERM \
+	"$("$MCPF" run --config "$CONFIG" --token-file "$B" -- "$NETPROBE" tcp 127.0.0.2 8080 2>&1)"
+
+# --- a valid token whose claims match no policy gets nothing
+out=$("$MCPF" run --config "$CONFIG" --token-file "$C" -- "$NETPROBE" tcp 127.0.0.2 8080 2>&1); rc=$?
+check "identity: wrong-claims token: run refuses to start the command" 125 "$rc"
+echo "$out" | grep -q "no_matching_policy" && pass "identity: ... and says why (no_matching_policy)" ||
+	fail "identity: run output: $out"
+got=$(in_cgroup wl-c bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$C' >/dev/null 2>&1; '$NETPROBE' tcp 127.0.0.2 8080")
+check "identity: after a rejected attestation the cgroup stays unbound (denied)" EPERM "$got"
+sleep 1.2
+check "identity: the rejection is an attest event with its reason" 1 \
+	"$(events_where '.type == "attest" and .result == "rejected" and .reason == "no_matching_policy" and .cgroup == "/'"$ROOT_REL"'/wl-c"')"
+sig=$(cut -d. -f3 "$C")
+if grep -rqF "${sig:0:40}" "$EVENTS" "$WORK/agent.log"; then fail "identity: a token appears in the logs"
+else pass "identity: no token is ever logged (events, agent log)"; fi
+forged=$(cut -d. -f1,2 "$A").$(cut -d. -f3 "$B")
+echo "$forged" >"$WORK/forged.jwt"
+out=$(in_cgroup wl-f "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$WORK/forged.jwt" 2>&1)
+echo "$out" | grep -q "bad_signature" && pass "identity: a token with another token's signature: bad_signature" ||
+	fail "identity: forged: $out"
+
+# --- a non-root workload attests through the 0666 attestation socket
+check "identity: attestation socket is world-writable, control socket is not" "666 600" \
+	"$(stat -c %a "$ATTEST_SOCK") $(stat -c %a "$SOCK")"
+chmod 755 "$WORK"; chmod 644 "$A"
+got=$(in_cgroup wl-nobody setpriv --reuid=65534 --regid=65534 --clear-groups bash -c \
+	"'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null && '$NETPROBE' tcp 127.0.0.2 8080")
+check "identity: an unprivileged workload attests itself and gets its allowlist" OK "$got"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" 2>&1)
+echo "$out" | grep -q "not_guarded" && pass "identity: a caller outside the cgroup root is refused (not_guarded)" ||
+	fail "identity: outside root: $out"
+
+# --- identity in the events
+in_cgroup wl-ev bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.9 8080" >/dev/null
+sleep 1.2
+ev=$(jq -c 'select(.type == "egress" and .dst == "127.0.0.9")' "$EVENTS" | tail -1)
+check "identity: a deny event names the verified identity and the claims matched on" \
+	"$ISS workload-a team-a mcpfence" \
+	"$(echo "$ev" | jq -r '[.identity.iss, .identity.sub, .policy, .identity.claims.aud] | join(" ")')"
+[ "$(events_where '.type == "attest" and .result == "ok" and .policy == "team-a" and (.expires | length > 0)')" -ge 1 ] &&
+	pass "identity: a successful attestation is an attest event with policy and expiry" || fail "identity: attest ok event"
+exp_status=$("$MCPF" status --config "$CONFIG" --json | jq -r '.bindings[] | select(.cgroup == "/'"$ROOT_REL"'/wl-ev") | [.policy, .identity.sub, (.expires | length > 0)] | join(" ")')
+check "identity: status shows the binding's policy, identity and expiry" "team-a workload-a true" "$exp_status"
+
+# --- a bound cgroup cannot be taken over by another identity
+out=$(in_cgroup wl-ev "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$B" 2>&1)
+echo "$out" | grep -q "already_bound" && pass "identity: another identity cannot rebind an attested cgroup" ||
+	fail "identity: rebind: $out"
+
+# --- renewal without a gap: a 3 s token renewed by a fresh one under a connect loop
+E1=$(token workload-a 3)
+in_cgroup wl-renew bash -c "
+	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$E1' >/dev/null || exit 1
+	'$NETPROBE' loop 127.0.0.2 8080 127.0.0.3 8080 5000 >'$WORK/renew.out' 2>'$WORK/renew.err' &
+	sleep 1.5
+	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null || echo RENEW-FAILED
+	wait" >"$WORK/renew.log" 2>&1
+check "identity: renewing before expiry under a connect loop: zero wrong verdicts" 0 \
+	"$(sed -n 's/^wrong=//p' "$WORK/renew.out")"
+grep -q RENEW-FAILED "$WORK/renew.log" && fail "identity: renewal refused" || pass "identity: renewal accepted"
+
+# --- expiry in the kernel, with the agent dead; the backstop cuts the open flow
+D=$(token workload-a 4)
+in_cgroup wl-exp bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$D' >/dev/null; '$NETPROBE' echo-hold 127.0.0.2 8080 8000" >"$WORK/hold.out" 2>&1 &
+hold_pid=$!
+sleep 0.8
+check "identity: before expiry the workload connects" OK "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+exp_at=$(jq -r .exp <<<"$(cut -d. -f2 "$D" | tr '_-' '/+' | base64 -d 2>/dev/null)" 2>/dev/null)
+while [ "$(date +%s)" -le "${exp_at:-0}" ]; do sleep 0.2; done
+sleep 0.3
+check "identity: agent dead, token expired: the kernel denies" EPERM "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"
+wait "$hold_pid"
+check "identity: the established flow was cut at expiry (skb backstop)" 1 "$(sed -n "s/^cut=//p" "$WORK/hold.out")"
+agent_start || fail "identity: restart"
+sleep 1.2
+[ "$(events_where '.type == "expired" and .cgroup == "/'"$ROOT_REL"'/wl-exp"')" -ge 1 ] &&
+	pass "identity: expired events are delivered once the agent is back" || fail "identity: no expired event"
+check "identity: a fresh token renews the expired binding" OK \
+	"$(in_cgroup wl-exp bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.2 8080")"
+agent_stop && pass "identity: agent exits cleanly (no sanitizer report)" || fail "identity: agent exit status $?"

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mcpfence attest: from inside a workload, present a token to the agent. The agent takes the
+ * caller's cgroup from the kernel, verifies the token and binds the policy it selects until
+ * the token expires. Run it again with a fresh token to renew without a gap.
+ */
+#include <getopt.h>
+
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "util.h"
+
+#define TOKEN_FILE_MAX (64u << 10)
+
+int attest_token_load(const char *file, char **ret)
+{
+	size_t len;
+	char *s;
+	int r = read_file(file, TOKEN_FILE_MAX, &s, &len);
+
+	if (r < 0)
+		return r;
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+		s[--len] = '\0';
+	*ret = s;
+	return 0;
+}
+
+/* Send the token; 0 with the reply, or the agent's refusal in `why`. */
+int attest_request(const char *sock, const char *token, json_t **ret_reply, char *why, size_t len)
+{
+	json_t *reply = NULL;
+	int r = control_request(sock, json_pack("{s:s, s:s}", "op", "attest", "token", token), &reply);
+
+	if (r < 0) {
+		snprintf(why, len, "cannot reach the agent at %s: %s", sock, strerror(-r));
+		return r;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *d = json_string_value(json_object_get(reply, "detail"));
+
+		snprintf(why, len, "%s (%s)%s%s", json_string_value(json_object_get(reply, "message")) ?:
+			 json_string_value(json_object_get(reply, "error")) ?: "refused",
+			 json_string_value(json_object_get(reply, "error")) ?: "?", d && *d ? ": " : "", d ? d : "");
+		*ret_reply = reply;
+		return -EPERM;
+	}
+	*ret_reply = reply;
+	return 0;
+}
+
+static void attest_text(json_t *doc)
+{
+	printf("attested: policy %s for cgroup %s until %s (%s)\n",
+	       json_string_value(json_object_get(doc, "policy")),
+	       json_string_value(json_object_get(doc, "cgroup")),
+	       json_string_value(json_object_get(doc, "expires")),
+	       json_string_value(json_object_get(json_object_get(doc, "identity"), "sub")));
+}
+
+int cmd_attest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token-file", required_argument, NULL, 't' },
+		{ "attest-socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *file = NULL, *sock = NULL, *config = NULL;
+	_cleanup_free_ char *token = NULL, *sock_owned = NULL;
+	json_t *reply = NULL;
+	char why[1024];
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:s:c:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			file = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'j':
+			cli_json = true;
+			break;
+		case 'h':
+			printf("Usage: mcpfence attest --token-file F [--attest-socket PATH | --config FILE]"
+			       " [--json]\n\n"
+			       "Present a workload identity token (Kubernetes projected token, GitHub OIDC\n"
+			       "token, SPIFFE JWT-SVID) to the agent. The agent binds the one policy the\n"
+			       "token's claims select to the caller's own cgroup, taken from the kernel,\n"
+			       "until the token expires. Present a fresh token to renew. Default socket:\n"
+			       "the config's attest_socket, else %s.\n",
+			       CONFIG_DEFAULT_ATTEST_SOCKET);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!file)
+		return cli_fail("attest: --token-file F is required");
+	r = attest_token_load(file, &token);
+	if (r < 0)
+		return cli_fail("attest: %s: %s", file, strerror(-r));
+	if (!sock && config) {
+		struct agent_config cfg;
+		struct diag errs = {};
+
+		if (config_load(config, &cfg, &errs) < 0) {
+			cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
+			diag_clear(&errs);
+			config_clear(&cfg);
+			return 1;
+		}
+		sock_owned = strdup(cfg.attest_socket);
+		sock = sock_owned;
+		config_clear(&cfg);
+	}
+	r = attest_request(sock ?: CONFIG_DEFAULT_ATTEST_SOCKET, token, &reply, why, sizeof(why));
+	if (r < 0) {
+		json_decref(reply);
+		return cli_fail("attest: %s", why);
+	}
+	cli_print(reply, attest_text);
+	return 0;
+}
