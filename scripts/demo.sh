@@ -1,53 +1,90 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make demo`: start an agent on a private cgroup root, confine a workload to one endpoint,
-# show one connection allowed and one denied with the deny event, then remove everything.
+# `make demo`: an agent on a private cgroup root, then
+#   1. a workload bound by the operator to one endpoint: one connection allowed, one denied;
+#   2. workload identity: a local demo issuer (key made on first run), two tokens whose claims
+#      select two allowlists, one token whose claims select nothing, and the events of each.
+# Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (BPF and cgroups)" >&2; exit 1; }
+source scripts/jwt.sh
 M=build/mcpfence NP=build/netprobe
 D=$(mktemp -d /tmp/mcpfence-demo.XXXX)
 CFG=$D/agent.json
+ISS=https://issuer.demo.mcpfence.local
+KEYDIR=build/demo-issuer
 agent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	kill %1 %2 2>/dev/null || true
+	kill $(jobs -p) 2>/dev/null || true
 	$M uninstall --config "$CFG" >/dev/null 2>&1 || true
 	rm -rf "$D"
 }
 trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show_events() { # the events of one kind, compact
+	jq -c "select($1) | del(.cgroup_id, .bound_cgroup_id, .pid, .mode)" "$D/events.jsonl"
+}
 
+if [ ! -f "$KEYDIR/issuer.pem" ]; then
+	mkdir -p "$KEYDIR"
+	jwt_keygen EdDSA "$KEYDIR/issuer.pem"
+	echo "{\"keys\":[$(jwt_jwk EdDSA "$KEYDIR/issuer.pem" demo-1)]}" >"$KEYDIR/issuer.jwks"
+	echo "demo: made a demo issuer key in $KEYDIR (first run)"
+fi
 cat >"$CFG" <<JSON
 { "cgroup_root": "mcpfence-demo", "bpffs": "/sys/fs/bpf/mcpfence-demo",
-  "socket": "$D/agent.sock", "policies": ["$PWD/policies/demo-mcp.json"],
-  "events": { "stdout": false, "file": "$D/events.jsonl" } }
+  "socket": "$D/agent.sock", "attest_socket": "$D/attest.sock",
+  "policies": ["$PWD/policies/demo"],
+  "events": { "stdout": false, "file": "$D/events.jsonl" },
+  "trust": { "issuers": [ { "issuer": "$ISS", "jwks_file": "$PWD/$KEYDIR/issuer.jwks",
+                            "algorithms": ["EdDSA"] } ] } }
 JSON
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "policy: demo-mcp may reach 127.0.0.2:8443/tcp and [::1]:8443/tcp, nothing else"
-$M policy check policies/demo-mcp.json
+say "policies: demo-mcp (bound by the operator), demo-github and demo-slack (selected by tokens)"
+$M policy check policies/demo
 say "start the agent (programs attach to cgroup /mcpfence-demo, state pinned in bpffs)"
 $M agent --config "$CFG" 2>"$D/agent.log" &
 agent=$!
-for _ in $(seq 50); do [ -S "$D/agent.sock" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -S "$D/attest.sock" ] && break; sleep 0.1; done
 cat "$D/agent.log"
-$NP listen 127.0.0.2 8443 >/dev/null &
-$NP listen 127.0.0.3 8443 >/dev/null &
+for ip in 127.0.0.2 127.0.0.3 127.0.0.4; do $NP listen $ip 8443 >/dev/null & done
 sleep 0.3
 
-say "a confined workload: one allowed API, one attempt to reach elsewhere"
+say "1. bound by the operator: demo-mcp may reach 127.0.0.2:8443 only"
 $M run --config "$CFG" --policy demo-mcp -- bash -c '
-	exec 3<>/dev/tcp/127.0.0.2/8443 && echo "connect 127.0.0.2:8443  -> allowed"
-	{ exec 4<>/dev/tcp/127.0.0.3/8443; } 2>/dev/null && echo "connect 127.0.0.3:8443  -> allowed?!" ||
-		echo "connect 127.0.0.3:8443  -> denied (Operation not permitted)"
-	python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b\"x\", (\"127.0.0.2\", 53))" 2>/dev/null &&
-		echo "udp 127.0.0.2:53        -> allowed?!" || echo "udp 127.0.0.2:53        -> denied (Operation not permitted)"'
+	{ exec 3<>/dev/tcp/127.0.0.2/8443; } 2>/dev/null && echo "  connect 127.0.0.2:8443 -> allowed" || echo "  connect 127.0.0.2:8443 -> denied?!"
+	{ exec 4<>/dev/tcp/127.0.0.4/8443; } 2>/dev/null && echo "  connect 127.0.0.4:8443 -> allowed?!" || echo "  connect 127.0.0.4:8443 -> denied (Operation not permitted)"'
+sleep 1.2
+show_events '.type == "egress"'
+
+say "2. workload identity: tokens signed by the demo issuer, verified with its public key only"
+mint() { jwt_sign EdDSA "$KEYDIR/issuer.pem" demo-1 "$(jwt_claims "$ISS" "repo:acme/$1:ref:refs/heads/main" 600 "\"repository\":\"acme/$1\"")" >"$D/$1.jwt"; }
+mint github-mcp
+mint slack-mcp
+mint billing-mcp
+for t in github-mcp slack-mcp billing-mcp; do
+	echo "  token $t: $($M token verify --trust "$CFG" --policies policies/demo --token-file "$D/$t.jwt" --json |
+		jq -r 'if .valid then "valid, selects policy " + .policy else "refused: " + .error end')"
+done
+for t in github-mcp slack-mcp; do
+	echo "  workload with the $t token:"
+	$M run --config "$CFG" --token-file "$D/$t.jwt" -- bash -c '
+		for ip in 127.0.0.2 127.0.0.3; do
+			{ exec 3<>/dev/tcp/$ip/8443; } 2>/dev/null && echo "    connect $ip:8443 -> allowed" || echo "    connect $ip:8443 -> denied"
+			exec 3>&- 2>/dev/null || true
+		done'
+done
+echo "  workload with the billing-mcp token (no policy names that repository):"
+$M run --config "$CFG" --token-file "$D/billing-mcp.jwt" -- true 2>&1 | sed 's/^/    /' || true
 sleep 1.2
 
-say "the events (JSON lines, $D/events.jsonl)"
-grep -v '"type":"policy"' "$D/events.jsonl" | jq -c '{ts, verdict, hook, protocol, dst, dport, comm, cgroup, policy}'
+say "the attestation events"
+show_events '.type == "attest"'
+say "the deny events, each naming the verified identity"
+show_events '.type == "egress" and .identity != null'
 
 say "status"
 $M status --config "$CFG"
-
 say "done: stopping the agent and uninstalling"
