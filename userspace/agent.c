@@ -33,6 +33,7 @@
 #include "fence.h"
 #include "idmap.h"
 #include "policy.h"
+#include "probe.h"
 
 #define GC_EVERY_TICKS 5 /* seconds between sweeps for bindings of removed cgroups */
 
@@ -989,6 +990,21 @@ int agent_main(int argc, char **argv)
 		log_error("Failed to load the configuration; nothing was changed");
 		r = 1;
 		goto out;
+	}
+	{
+		json_t *pr = NULL;
+
+		if (probe_run(false, &pr) < 0) {
+			_cleanup_free_ char *missing = probe_missing(pr);
+
+			log_error("This kernel (%s) lacks what enforcement needs: %s. Refusing to start "
+				  "rather than run without enforcement (see `mcpfence probe`)",
+				  json_string_value(json_object_get(pr, "kernel")), missing ? missing : "?");
+			json_decref(pr);
+			r = 1;
+			goto out;
+		}
+		json_decref(pr);
 	}
 	if (agent_setup_root(&a) < 0) {
 		r = 1;

@@ -33,6 +33,19 @@ check "badinput: a config with an unknown field is refused" 1 "$rc"
 echo "$out" | grep -q "typo.json: polices: unknown field" && pass "badinput: the config error names file and field" ||
 	fail "badinput: config error: $out"
 
+# --- the kernel feature probe, and an agent that cannot load BPF refuses to start
+out=$("$MCPF" probe --json); rc=$?
+check "badinput: probe: this kernel can enforce (every hook loaded and attached)" "0 true true" \
+	"$rc $(echo "$out" | jq '.can_enforce') $(echo "$out" | jq '.attach_tested')"
+check "badinput: probe: all six hooks reported" 6 "$(echo "$out" | jq '[.features | keys[] | select(startswith("hook "))] | length')"
+chmod 755 "$WORK"; chmod 644 "$CONFIG"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MCPF" agent --config "$CONFIG" 2>&1); rc=$?
+check "badinput: an agent without BPF privileges refuses to start" 1 "$rc"
+echo "$out" | grep -q "lacks what enforcement needs: .*map ringbuf.*Refusing to start" &&
+	pass "badinput: ... naming the missing features, never running without enforcement" ||
+	fail "badinput: refusal message: $out"
+[ ! -e "$BPFFS" ] && pass "badinput: ... and nothing was pinned" || fail "badinput: pinned after refusal"
+
 # --- a running agent keeps its state through bad reloads
 write_config '"max_prefixes": 1024, "bindings": [ { "cgroup": "'"$ROOT_REL"'/svc", "policy": "good" } ]'
 write_policy good enforce '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'

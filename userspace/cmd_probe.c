@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+/* mcpfence probe: what this kernel offers, and whether the agent can enforce here. */
+#include <getopt.h>
+
+#include "cli.h"
+#include "probe.h"
+#include "util.h"
+
+static void probe_text(json_t *doc)
+{
+	const char *key;
+	json_t *v;
+
+	printf("kernel %s (%s)\n", json_string_value(json_object_get(doc, "kernel")),
+	       json_string_value(json_object_get(doc, "machine")));
+	json_object_foreach(json_object_get(doc, "features"), key, v) {
+		const char *d = json_string_value(json_object_get(v, "detail"));
+
+		printf("  %-4s %-46s%s%s%s\n", json_is_true(json_object_get(v, "ok")) ? "yes" : "NO", key,
+		       json_is_true(json_object_get(v, "required")) ? "" : " (optional)", d ? "  " : "",
+		       d ? d : "");
+	}
+	printf("can enforce: %s%s\n", json_is_true(json_object_get(doc, "can_enforce")) ? "yes" : "NO",
+	       json_is_true(json_object_get(doc, "attach_tested")) ? " (programs loaded and attached)" :
+								    " (programs loaded; run as root to test attaching)");
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-attach", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	bool attach = geteuid() == 0;
+	json_t *doc = NULL;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			cli_json = true;
+			break;
+		case 'n':
+			attach = false;
+			break;
+		case 'h':
+			printf("Usage: mcpfence probe [--json] [--no-attach]\n\n"
+			       "Report what the running kernel offers: each cgroup hook (our programs are\n"
+			       "loaded by the verifier and, as root, attached with bpf links to a scratch\n"
+			       "cgroup), ring buffer, LPM trie, socket storage, bpf_ktime_get_boot_ns,\n"
+			       "ancestor cgroup ids, BTF, cgroup2/nsdelegate, bpffs and SO_PEERPIDFD.\n"
+			       "Exit 0 when the agent can enforce here, 1 otherwise.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	r = probe_run(attach, &doc);
+	cli_print(doc, probe_text);
+	return r == 0 ? 0 : 1;
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include "probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "attest.h"
+#include "cgroup.h"
+#include "util.h"
+
+#include "sock_addr.skel.h"
+#include "sock_create.skel.h"
+#include "skb.skel.h"
+
+static void feature(json_t *f, const char *name, bool ok, bool required, const char *detail)
+{
+	json_t *o = json_pack("{s:b, s:b}", "ok", ok, "required", required);
+
+	if (detail && *detail)
+		json_object_set_new(o, "detail", json_string(detail));
+	json_object_set_new(f, name, o);
+}
+
+static int silent(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	(void)l;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static void unpin_all(struct bpf_object *obj)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+		bpf_map__set_pin_path(m, NULL);
+}
+
+/* Load each object (no pinning), optionally attach every program to a scratch cgroup. */
+#define PROBE_OBJECT(skel_t, f, attach, cg_fd)                                                     \
+	do {                                                                                       \
+		struct skel_t *s = skel_t##__open();                                               \
+		struct bpf_program *prog;                                                          \
+		char why[160] = "";                                                                \
+		int err = s ? 0 : -errno;                                                          \
+		if (!err) {                                                                        \
+			unpin_all(s->obj); /* never touch the agent's pinned maps */               \
+			err = skel_t##__load(s);                                                   \
+		}                                                                                  \
+		if (err)                                                                           \
+			snprintf(why, sizeof(why), "load failed: %s", strerror(-err));             \
+		bpf_object__for_each_program(prog, s ? s->obj : NULL) {                             \
+			char name[96], d[200];                                                     \
+			bool ok = !err;                                                            \
+			snprintf(name, sizeof(name), "hook %s", bpf_program__section_name(prog)); \
+			snprintf(d, sizeof(d), "%s", why);                                         \
+			if (ok && (attach)) {                                                      \
+				struct bpf_link *l = bpf_program__attach_cgroup(prog, cg_fd);      \
+				ok = l != NULL;                                                    \
+				if (!l)                                                            \
+					snprintf(d, sizeof(d), "bpf link attach failed: %s",       \
+						 strerror(errno));                                 \
+				bpf_link__destroy(l);                                              \
+			}                                                                          \
+			feature(f, name, ok, true, d);                                             \
+		}                                                                                  \
+		skel_t##__destroy(s);                                                              \
+	} while (0)
+
+int probe_run(bool attach, json_t **ret)
+{
+	_cleanup_free_ char *mount = NULL, *scratch = NULL;
+	libbpf_print_fn_t old = libbpf_set_print(silent);
+	json_t *f = json_object(), *doc, *v;
+	struct utsname u;
+	struct statfs sfs;
+	struct stat st;
+	const char *key;
+	bool all = true;
+	int cg_fd = -1, nsd;
+
+	uname(&u);
+	cgroup_mount_find(&mount);
+	feature(f, "cgroup2 mount", mount != NULL, true, mount);
+	nsd = mount ? cgroup_mount_nsdelegate(mount, false) : -1;
+	feature(f, "cgroup2 nsdelegate", nsd == 1, false,
+		nsd == 1 ? "set" : "not set: the agent sets it at start (root confinement needs it)");
+	feature(f, "bpffs", statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC, false,
+		"/sys/fs/bpf (the agent mounts it when absent)");
+	feature(f, "BTF", stat("/sys/kernel/btf/vmlinux", &st) == 0, false, "/sys/kernel/btf/vmlinux");
+	feature(f, "map ringbuf", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1, true, NULL);
+	feature(f, "map lpm_trie", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LPM_TRIE, NULL) == 1, true, NULL);
+	feature(f, "map sk_storage", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1, true, NULL);
+	feature(f, "helper bpf_ktime_get_boot_ns",
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_ktime_get_boot_ns, NULL) == 1,
+		true, "token expiry in the kernel");
+	feature(f, "helper bpf_get_current_ancestor_cgroup_id",
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+					BPF_FUNC_get_current_ancestor_cgroup_id, NULL) == 1,
+		true, "nearest bound ancestor");
+	feature(f, "SO_PEERPIDFD", attest_have_peerpidfd(), false,
+		"pins the attesting process (Linux 6.5+); start time and uid checks otherwise");
+
+	if (attach && mount) {
+		scratch = strdup_printf("%s/mcpfence-probe-%d", mount, (int)getpid());
+		if (scratch && cgroup_create(scratch) == 0)
+			cg_fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	PROBE_OBJECT(sock_addr_bpf, f, attach && cg_fd >= 0, cg_fd);
+	PROBE_OBJECT(sock_create_bpf, f, attach && cg_fd >= 0, cg_fd);
+	PROBE_OBJECT(skb_bpf, f, attach && cg_fd >= 0, cg_fd);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (scratch)
+		rmdir(scratch);
+	libbpf_set_print(old);
+
+	json_object_foreach(f, key, v)
+		if (json_is_true(json_object_get(v, "required")) && !json_is_true(json_object_get(v, "ok")))
+			all = false;
+	doc = json_pack("{s:s, s:s, s:o, s:b, s:b}", "kernel", u.release, "machine", u.machine,
+			"features", f, "attach_tested", attach && cg_fd >= 0, "can_enforce", all);
+	*ret = doc;
+	return all ? 0 : -ENOTSUP;
+}
+
+char *probe_missing(json_t *result)
+{
+	const char *key;
+	json_t *v;
+	char *out = strdup("");
+
+	json_object_foreach(json_object_get(result, "features"), key, v) {
+		char *n;
+
+		if (!json_is_true(json_object_get(v, "required")) || json_is_true(json_object_get(v, "ok")))
+			continue;
+		n = strdup_printf("%s%s%s", out, *out ? ", " : "", key);
+		free(out);
+		out = n;
+		if (!out)
+			return NULL;
+	}
+	return out;
+}
