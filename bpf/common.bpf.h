@@ -120,6 +120,7 @@ struct mcpf_query {
 	__u16 pad;
 	__u32 sock_type;
 	__u8 addr[16];
+	const struct mcpf_sock_mark *mark; /* skb: who created the socket */
 };
 
 /* The binding that applies to a cgroup, found by walking its ancestors below the root. */
@@ -239,7 +240,16 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_boot_ns = now;
 	e->cgroup_id = cg;
+#ifdef MCPF_NO_TASK_CONTEXT
+	/* cgroup_skb may run in softirq, and 6.1 offers it no task helpers */
+	if (q->mark) {
+		e->pid = q->mark->pid;
+		__builtin_memcpy(e->comm, q->mark->comm, sizeof(e->comm));
+	}
+#else
 	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+#endif
 	if (res->binding) {
 		e->bound_cgroup_id = res->bound_cgroup_id;
 		e->policy_id = res->binding->policy_id;
@@ -257,7 +267,6 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	e->dport = q->dport;
 	e->sock_type = q->sock_type;
 	__builtin_memcpy(e->daddr, q->addr, 16);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	counter_add(MCPF_CNT_EVENTS);
 }

@@ -145,11 +145,17 @@ struct mcpf_ratelimit {
 };
 _Static_assert(sizeof(struct mcpf_ratelimit) == 24, "mcpf_ratelimit layout");
 
-/* socks (socket-local storage): set at creation in a guarded cgroup, read by the skb backstop. */
+/*
+ * socks (socket-local storage): set at creation in a guarded cgroup, read by the skb backstop,
+ * which has no task context on every kernel: the creator's pid and comm name its events.
+ */
 struct mcpf_sock_mark {
 	__u64 created_cgroup_id;
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
 };
-_Static_assert(sizeof(struct mcpf_sock_mark) == 8, "mcpf_sock_mark layout");
+_Static_assert(sizeof(struct mcpf_sock_mark) == 32, "mcpf_sock_mark layout");
 
 /* meta: policy slot -> name, so that status and events can name a policy after a restart. */
 struct mcpf_policy_meta {

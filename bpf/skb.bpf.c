@@ -5,6 +5,7 @@
  * unbinding or the binding's expiry. Sockets without a mark (accepted connections of a server,
  * sockets older than the attachment) are passed: their peers came to us.
  */
+#define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -55,17 +56,22 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	struct mcpf_resolved res = {};
 	struct mcpf_query q = {};
 	struct bpf_sock *sk = skb->sk;
+	struct mcpf_sock_mark *mark;
 	__u64 self;
 
 	if (!sk)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || !bpf_sk_storage_get(&mcpf_socks, sk, 0, 0))
+	if (!sk)
+		return 1;
+	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, 0);
+	if (!mark)
 		return 1;
 	self = bpf_skb_cgroup_id(skb);
 	if (!RESOLVE_BINDING(SKB_ANCESTOR, self, &res))
 		return 1;
 	q.cgroup_id = self;
+	q.mark = mark;
 	q.hook = MCPF_HOOK_SKB;
 	q.sock_type = sk->type;
 	if (skb_parse(skb, &q) < 0)

@@ -40,9 +40,11 @@ int mcpf_sock_create(struct bpf_sock *sk)
 	}
 
 	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (mark)
+	if (mark) {
 		mark->created_cgroup_id = self;
-	else
+		mark->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(mark->comm, sizeof(mark->comm));
+	} else
 		counter_add(MCPF_CNT_HELPER_ERR);
 	return 1;
 }

@@ -106,7 +106,8 @@ hold_pid=$!
 sleep 0.8
 check "identity: before expiry the workload connects" OK "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
-exp_at=$(jq -r .exp <<<"$(cut -d. -f2 "$D" | tr '_-' '/+' | base64 -d 2>/dev/null)" 2>/dev/null)
+exp_at=$(jwt_claim "$D" exp)
+[ -n "$exp_at" ] || fail "identity: cannot read exp of the short token"
 while [ "$(date +%s)" -le "${exp_at:-0}" ]; do sleep 0.2; done
 sleep 0.3
 check "identity: agent dead, token expired: the kernel denies" EPERM "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"

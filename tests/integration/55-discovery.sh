@@ -40,10 +40,13 @@ trust
 check "discovery: a token verifies with keys from discovery over HTTPS" ok "$(verify "$(tok k1)")"
 check "discovery: one discovery document and one JWKS fetched" "1 1" \
 	"$(hits /.well-known) $(hits /jwks.json)"
-printf '{"issuers":[{"issuer":"%s","discovery":true}]}' "$ISS" >"$WORK/trust.json"
-check "discovery: without the CA the peer is not trusted: keys unavailable" keys_unavailable "$(verify "$(tok k1)")"
-"$MCPF" token verify --trust "$WORK/trust.json" "$(tok k1)" | grep -qi "certificate" &&
-	pass "discovery: ... and the detail names the certificate problem" || fail "discovery: TLS detail"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/other.key" \
+	-out "$WORK/other-ca.pem" -subj /CN=another-ca -days 1 2>/dev/null
+printf '{"issuers":[{"issuer":"%s","discovery":true,"ca_file":"%s"}]}' "$ISS" "$WORK/other-ca.pem" >"$WORK/trust.json"
+check "discovery: a CA that did not sign the issuer's certificate: keys unavailable" keys_unavailable "$(verify "$(tok k1)")"
+out=$("$MCPF" token verify --trust "$WORK/trust.json" "$(tok k1)")
+echo "$out" | grep -qi "certificate" && pass "discovery: ... and the detail names the certificate problem" ||
+	fail "discovery: TLS detail: $out"
 trust
 printf '{"issuer":"%s/","jwks_uri":"%s/jwks.json"}' "$ISS" "$ISS" >"$SRV/openid-configuration"
 check "discovery: a document naming another issuer (trailing slash) is refused" keys_unavailable "$(verify "$(tok k1)")"
