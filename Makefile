@@ -28,6 +28,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
+BENCH_BINS := $(OUT)/netbench $(OUT)/bench_verify $(OUT)/allow_all.bpf.o
 TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe
 
 ifeq ($(V),1)
@@ -42,7 +43,7 @@ endif
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all test unit integration demo vmtest bench install clean deps lint fuzz
 
-all: $(OUT)/mcpfence $(TEST_BINS)
+all: $(OUT)/mcpfence $(TEST_BINS) $(BENCH_BINS)
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -74,13 +75,30 @@ $(OUT)/test_vectors: tests/unit/test_vectors.c tests/unit/testlib.h $(LIB_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_vectors.c $(LIB_OBJS) $(LDLIBS) -o $@
 
-$(OUT)/test_token: tests/unit/test_token.c tests/unit/testlib.h $(LIB_OBJS)
+$(OUT)/test_token: tests/unit/test_token.c tests/unit/testlib.h tests/lib/jwtmint.c $(LIB_OBJS)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_token.c $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_token.c tests/lib/jwtmint.c $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUT)/netprobe: tests/netprobe.c | $(OUT)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -luring -o $@
+
+# Benchmarks: bench/README.md
+$(OUT)/netbench: bench/netbench.c | $(OUT)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -lpthread -o $@
+
+$(OUT)/bench_verify: bench/bench_verify.c tests/lib/jwtmint.c $(LIB_OBJS)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) bench/bench_verify.c tests/lib/jwtmint.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(OUT)/allow_all.bpf.o: bench/allow_all.bpf.c | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iuserspace -I$(OUT)
@@ -108,6 +126,12 @@ unit: all
 
 integration: all
 	$(Q)tests/run.sh integration
+
+# The root integration suite on other kernels under qemu: KERNELS="host 6.1 6.12" by default.
+KERNELS ?= host 6.1 6.12
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)vmtest/run.sh $(KERNELS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

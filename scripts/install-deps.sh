@@ -8,8 +8,8 @@ PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libssl-dev openssl libjansson-dev libcurl4-openssl-dev liburing-dev
 	iproute2 nftables iptables procps psmisc python3 jq cppcheck clang-tidy libclang-rt-14-dev
+	qemu-system-x86 busybox-static cpio xz-utils util-linux coreutils xxd
 )
-[ "${MCPFENCE_VMTEST_DEPS:-0}" = 1 ] && PKGS+=(qemu-system-x86 busybox-static cpio)
 
 missing=()
 for p in "${PKGS[@]}"; do

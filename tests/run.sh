@@ -75,5 +75,29 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	fi
 fi
 
+# One tiny iteration of every benchmark, so that the harness keeps building and running.
+bench_smoke() {
+	if TEST_OUT="$OUTDIR" bench/run.sh --smoke >"$OUTDIR/bench-smoke.log" 2>&1 && [ -s "$OUTDIR/bench-smoke.md" ]; then
+		echo "PASS bench smoke: every benchmark ran once ($OUTDIR/bench-smoke.md)"
+	else
+		echo "FAIL bench smoke:"; tail -20 "$OUTDIR/bench-smoke.log"
+	fi
+}
+if [ "$what" = all ] || [ "$what" = bench ]; then
+	if [ "$(id -u)" -eq 0 ]; then tally bench-smoke bench_smoke
+	else echo "SKIP bench smoke: needs root"; skipped=$((skipped + 1)); fi
+fi
+
+# The integration suite again on Debian's 6.1 and 6.12 kernels, under qemu (vmtest/run.sh).
+if [ "$what" = all ] || [ "$what" = vmtest ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP vmtest: needs root"; skipped=$((skipped + 1))
+	elif [ "${MCPF_SKIP_VMTEST:-0}" = 1 ]; then
+		echo "SKIP vmtest: MCPF_SKIP_VMTEST=1 was given"; skipped=$((skipped + 1))
+	else
+		tally vmtest bash vmtest/run.sh ${KERNELS:-6.1 6.12}
+	fi
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

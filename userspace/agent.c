@@ -326,7 +326,8 @@ static int agent_apply(struct agent *a, const struct agent_config *cfg, struct p
 	struct loaded_policy *next = calloc(set->n + 1, sizeof(*next));
 	struct slot_list old = {};
 	struct flip_ctx fc = { .a = a };
-	size_t written = 0;
+	size_t written = 0, prefixes = 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t_compiled, t_written;
 	int r = 0;
 
 	if (!next)
@@ -354,6 +355,7 @@ static int agent_apply(struct agent *a, const struct agent_config *cfg, struct p
 	}
 	if (r < 0)
 		goto fail;
+	t_compiled = now_ns(CLOCK_MONOTONIC);
 
 	r = fence_meta_foreach(a->f, collect_slot, &old);
 	if (r < 0)
@@ -387,6 +389,7 @@ static int agent_apply(struct agent *a, const struct agent_config *cfg, struct p
 		}
 	}
 
+	t_written = now_ns(CLOCK_MONOTONIC);
 	/* the flip: every binding moves to its policy's new slot in one update each */
 	fc.next = next;
 	fc.nnext = set->n;
@@ -414,6 +417,13 @@ static int agent_apply(struct agent *a, const struct agent_config *cfg, struct p
 	loaded_free(a->loaded, a->nloaded);
 	a->loaded = next;
 	a->nloaded = set->n;
+	for (size_t i = 0; i < a->nloaded; i++)
+		prefixes += next[i].compiled.n4 + next[i].compiled.n6;
+	log_info("Applied %zu policies, %zu prefixes in %.1f ms (compile %.1f ms, kernel write %.1f ms, "
+		 "flip and cleanup %.1f ms)",
+		 a->nloaded, prefixes, (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		 (double)(t_compiled - t0) / 1e6, (double)(t_written - t_compiled) / 1e6,
+		 (double)(now_ns(CLOCK_MONOTONIC) - t_written) / 1e6);
 	for (size_t i = 0; i < a->nloaded; i++) {
 		json_t *ev = event_new("policy");
 

@@ -256,10 +256,14 @@ static int keys_install(struct trust_issuer *is, const char *text, size_t len)
 static int refresh_file(struct trust_issuer *is)
 {
 	_cleanup_free_ char *text = NULL;
+	int64_t now = (int64_t)(now_ns(CLOCK_MONOTONIC) / 1000000000ULL);
 	struct stat st;
 	size_t len;
 	int r;
 
+	if (is->have_keys && now == is->checked_at)
+		return 0;
+	is->checked_at = now;
 	if (stat(is->jwks_file, &st) < 0) {
 		issuer_error(is, "%s: %s", is->jwks_file, strerror(errno));
 		return is->have_keys ? 0 : -errno;

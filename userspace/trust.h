@@ -51,6 +51,7 @@ struct trust_issuer {
 	struct jwks keys;
 	bool have_keys;
 	time_t keys_mtime;	/* jwks_file */
+	int64_t checked_at;	/* jwks_file: stat at most once a second, not once a token */
 	int64_t fresh_until;	/* discovery: TTL */
 	int64_t hard_until;	/* discovery: last good set usable until */
 	int64_t last_refetch;	/* unknown-kid refetches */

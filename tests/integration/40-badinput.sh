@@ -33,11 +33,16 @@ check "badinput: a config with an unknown field is refused" 1 "$rc"
 echo "$out" | grep -q "typo.json: polices: unknown field" && pass "badinput: the config error names file and field" ||
 	fail "badinput: config error: $out"
 
-# --- the kernel feature probe, and an agent that cannot load BPF refuses to start
+# --- the kernel feature probe (uname must be there: the check below depends on it)
+[ -n "$(uname -r)" ] || fail "badinput: uname -r prints nothing", and an agent that cannot load BPF refuses to start
 out=$("$MCPF" probe --json); rc=$?
 check "badinput: probe: this kernel can enforce (every hook loaded and attached)" "0 true true" \
 	"$rc $(echo "$out" | jq '.can_enforce') $(echo "$out" | jq '.attach_tested')"
 check "badinput: probe: all six hooks reported" 6 "$(echo "$out" | jq '[.features | keys[] | select(startswith("hook "))] | length')"
+# the one difference between the kernels we test: SO_PEERPIDFD arrived in 6.5
+kv=$(uname -r | awk -F. '{ printf "%d", $1 * 100 + $2 }')
+check "badinput: probe: SO_PEERPIDFD reported exactly on kernels 6.5 and later ($(uname -r))" \
+	"$([ "$kv" -ge 605 ] && echo true || echo false)" "$(echo "$out" | jq '.features.SO_PEERPIDFD.ok')"
 chmod 755 "$WORK"; chmod 644 "$CONFIG"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MCPF" agent --config "$CONFIG" 2>&1); rc=$?
 check "badinput: an agent without BPF privileges refuses to start" 1 "$rc"
@@ -79,7 +84,8 @@ grep -q "huge: writing 3000+0 prefixes to the kernel" "$WORK/agent.log" &&
 	fail "badinput: no oversized error in the log"
 rm -f "$WORK/policies/huge.json"
 head -c $((65 << 20)) /dev/zero | tr '\0' ' ' >"$WORK/policies/big.json"
-kill -HUP "$AGENT_PID"; sleep 1
+kill -HUP "$AGENT_PID"
+for _ in $(seq 100); do grep -q "big.json: larger" "$WORK/agent.log" && break; sleep 0.1; done
 grep -q "big.json: larger than the limit of 64 MiB" "$WORK/agent.log" &&
 	pass "badinput: a policy file over 64 MiB is refused by size" || fail "badinput: big file not refused"
 check "badinput: ... and the state is unchanged" "$good_state" "$(state)"

@@ -87,14 +87,18 @@ out=$(in_cgroup wl-ev "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file
 echo "$out" | grep -q "already_bound" && pass "identity: another identity cannot rebind an attested cgroup" ||
 	fail "identity: rebind: $out"
 
-# --- renewal without a gap: a 3 s token renewed by a fresh one under a connect loop
-E1=$(token workload-a 3)
+# --- renewal without a gap: a 6 s token renewed by a fresh one; the connect loop runs past
+# the first token's expiry, so a failed or late renewal shows up as wrong verdicts
+E1=$(token workload-a 6)
+E1_EXP=$(jwt_claim "$E1" exp)
 in_cgroup wl-renew bash -c "
 	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$E1' >/dev/null || exit 1
-	'$NETPROBE' loop 127.0.0.2 8080 127.0.0.3 8080 5000 >'$WORK/renew.out' 2>'$WORK/renew.err' &
-	sleep 1.5
+	'$NETPROBE' loop 127.0.0.2 8080 127.0.0.3 8080 \$(( ($E1_EXP + 3 - \$(date +%s)) * 1000 )) >'$WORK/renew.out' 2>'$WORK/renew.err' &
+	sleep 0.5
 	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null || echo RENEW-FAILED
 	wait" >"$WORK/renew.log" 2>&1
+[ "$(date +%s)" -gt "$E1_EXP" ] && pass "identity: the renewal loop ran past the first token's expiry" ||
+	fail "identity: the renewal loop ended before the first token expired"
 check "identity: renewing before expiry under a connect loop: zero wrong verdicts" 0 \
 	"$(sed -n 's/^wrong=//p' "$WORK/renew.out")"
 grep -q RENEW-FAILED "$WORK/renew.log" && fail "identity: renewal refused" || pass "identity: renewal accepted"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "../lib/jwtmint.h"
 #include "b64url.h"
 #include "identity.h"
 #include "jws.h"
@@ -31,106 +32,6 @@ struct keypair {
 };
 static struct keypair keys[JWS_ALG_MAX];
 
-static char *bn_b64(const BIGNUM *bn, int pad)
-{
-	unsigned char buf[1024];
-	int n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
-
-	return b64url_encode(buf, (size_t)n);
-}
-
-static json_t *jwk_of(EVP_PKEY *k, const char *kid, enum jws_alg alg)
-{
-	json_t *j = json_pack("{s:s, s:s}", "kid", kid, "alg", jws_alg_name(alg));
-	BIGNUM *a = NULL, *b = NULL;
-	char *x, *y;
-
-	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
-		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &a);
-		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &b);
-		x = bn_b64(a, 0);
-		y = bn_b64(b, 0);
-		json_object_set_new(j, "kty", json_string("RSA"));
-		json_object_set_new(j, "n", json_string(x));
-		json_object_set_new(j, "e", json_string(y));
-	} else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
-		int bits = EVP_PKEY_get_bits(k), len = (bits + 7) / 8;
-
-		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &a);
-		EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &b);
-		x = bn_b64(a, len);
-		y = bn_b64(b, len);
-		json_object_set_new(j, "kty", json_string("EC"));
-		json_object_set_new(j, "crv", json_string(bits == 256 ? "P-256" : bits == 384 ? "P-384" : "P-521"));
-		json_object_set_new(j, "x", json_string(x));
-		json_object_set_new(j, "y", json_string(y));
-	} else {
-		unsigned char raw[32];
-		size_t rl = sizeof(raw);
-
-		EVP_PKEY_get_raw_public_key(k, raw, &rl);
-		x = b64url_encode(raw, rl);
-		y = NULL;
-		json_object_set_new(j, "kty", json_string("OKP"));
-		json_object_set_new(j, "crv", json_string("Ed25519"));
-		json_object_set_new(j, "x", json_string(x));
-	}
-	free(x);
-	free(y);
-	BN_free(a);
-	BN_free(b);
-	return j;
-}
-
-static const char *md_of(enum jws_alg a)
-{
-	switch (a) {
-	case JWS_RS256: case JWS_PS256: case JWS_ES256: return "SHA256";
-	case JWS_RS384: case JWS_PS384: case JWS_ES384: return "SHA384";
-	case JWS_RS512: case JWS_PS512: case JWS_ES512: return "SHA512";
-	default: return NULL;
-	}
-}
-
-/* Sign header.payload (both JSON text, encoded here) with `alg`'s rules. */
-static char *mint_raw(EVP_PKEY *key, enum jws_alg alg, const char *header, const char *payload)
-{
-	char *h = b64url_encode((const uint8_t *)header, strlen(header));
-	char *p = b64url_encode((const uint8_t *)payload, strlen(payload));
-	char *input = strdup_printf("%s.%s", h, p), *sig64, *tok;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	unsigned char sig[1024];
-	size_t sl = sizeof(sig);
-
-	EVP_DigestSignInit_ex(ctx, &pctx, md_of(alg), NULL, NULL, key, NULL);
-	if (alg >= JWS_PS256 && alg <= JWS_PS512) {
-		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
-	}
-	EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)input, strlen(input));
-	EVP_MD_CTX_free(ctx);
-	if (alg >= JWS_ES256 && alg <= JWS_ES512) { /* DER -> r||s */
-		const unsigned char *d = sig;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &d, (long)sl);
-		int half = alg == JWS_ES256 ? 32 : alg == JWS_ES384 ? 48 : 66;
-		unsigned char raw[132];
-
-		BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, half);
-		BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + half, half);
-		ECDSA_SIG_free(es);
-		memcpy(sig, raw, (size_t)(2 * half));
-		sl = (size_t)(2 * half);
-	}
-	sig64 = b64url_encode(sig, sl);
-	tok = strdup_printf("%s.%s", input, sig64);
-	free(h);
-	free(p);
-	free(input);
-	free(sig64);
-	return tok;
-}
-
 static char *claims_json(const char *extra)
 {
 	return strdup_printf("{\"iss\":\"" ISS "\",\"aud\":\"mcpfence\",\"sub\":\"workload-a\","
@@ -145,7 +46,7 @@ static char *mint(enum jws_alg alg, const char *extra)
 	char *hdr = strdup_printf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}", jws_alg_name(alg),
 				  keys[alg].name);
 	char *pl = claims_json(extra);
-	char *t = mint_raw(keys[alg].key, alg, hdr, pl);
+	char *t = jwtmint_sign(keys[alg].key, alg, hdr, pl);
 
 	free(hdr);
 	free(pl);
@@ -277,7 +178,7 @@ static void test_parsing_rows(void)
 	}
 	/* 3. JSON */
 	EXPECT("token: duplicate alg in header -> bad_json (not \"last wins\")",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"alg\":\"none\"}",
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"alg\":\"none\"}",
 			"{\"iss\":\"" ISS "\"}"),
 	       VERIFY_BAD_JSON);
 	{
@@ -285,7 +186,7 @@ static void test_parsing_rows(void)
 					 (long long)NOW + 60);
 
 		EXPECT("token: duplicate claim in payload -> bad_json",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 		       VERIFY_BAD_JSON);
 		free(pl);
 	}
@@ -300,7 +201,7 @@ static void test_parsing_rows(void)
 			*p++ = ']';
 		strcpy(p, "}");
 		EXPECT("token: claims nested 3000 deep -> bad_json",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
 		free(pl);
 	}
 	EXPECT("token: nesting 17 deep (limit 16) -> bad_json",
@@ -308,7 +209,7 @@ static void test_parsing_rows(void)
 	EXPECT("token: nesting 16 deep is fine",
 	       mint(JWS_ES256, "\"x\":[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]"), VERIFY_OK);
 	EXPECT("token: header is an array -> bad_json",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "[\"ES256\"]", "{}"), VERIFY_BAD_JSON);
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "[\"ES256\"]", "{}"), VERIFY_BAD_JSON);
 	EXPECT("token: \\u0000 in a claim -> bad_json", mint(JWS_ES256, "\"x\":\"a\\u0000b\""),
 	       VERIFY_BAD_JSON);
 	EXPECT("token: invalid UTF-8 in a claim -> bad_json", mint(JWS_ES256, "\"x\":\"\xff\xfe\""),
@@ -318,7 +219,7 @@ static void test_parsing_rows(void)
 
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%02100d\"}", 0);
 		EXPECT("token: decoded header over 2 KiB (a 10 kB kid lands here) -> too_large",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, "{}"), VERIFY_TOO_LARGE);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, hdr, "{}"), VERIFY_TOO_LARGE);
 	}
 	{
 		char pl[8192] = "{\"iss\":\"" ISS "\"";
@@ -327,7 +228,7 @@ static void test_parsing_rows(void)
 			snprintf(pl + strlen(pl), sizeof(pl) - strlen(pl), ",\"c%d\":1", i);
 		strcat(pl, "}");
 		EXPECT("token: 258 claims (limit 256) -> bad_json",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_BAD_JSON);
 	}
 	/* 4. header members */
 	{
@@ -341,7 +242,7 @@ static void test_parsing_rows(void)
 			char *pl = claims_json(NULL);
 
 			snprintf(nm, sizeof(nm), "token: header member %s -> header_not_allowed", forbidden[i]);
-			EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_HEADER_NOT_ALLOWED);
+			EXPECT(nm, jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_HEADER_NOT_ALLOWED);
 			free(hdr);
 			free(pl);
 		}
@@ -351,20 +252,20 @@ static void test_parsing_rows(void)
 		char *pl = claims_json(NULL);
 
 		EXPECT("token: typ \"at+jwt\" without issuer config -> bad_typ",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
 		       VERIFY_BAD_TYP);
 		EXPECT("token: typ JOSE -> ok",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JOSE\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JOSE\"}", pl),
 		       VERIFY_OK);
 		EXPECT("token: typ absent -> ok",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 		       VERIFY_OK);
 		trust_setup("\"typ\":\"at+jwt\"", NULL);
 		EXPECT("token: typ named by the issuer -> ok",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"at+jwt\"}", pl),
 		       VERIFY_OK);
 		EXPECT("token: issuer names a typ, token has JWT -> bad_typ",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JWT\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\",\"typ\":\"JWT\"}", pl),
 		       VERIFY_BAD_TYP);
 		trust_setup(NULL, NULL);
 		free(pl);
@@ -426,7 +327,7 @@ static void test_key_rows(void)
 		char nm[96], *hdr = strdup_printf("{\"alg\":\"ES256\",\"kid\":\"%s\"}", kids[i]);
 
 		snprintf(nm, sizeof(nm), "token: kid \"%s\" (exact lookup only) -> key_not_found", kids[i]);
-		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
+		EXPECT(nm, jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
 		free(hdr);
 	}
 	{
@@ -434,33 +335,33 @@ static void test_key_rows(void)
 
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%0300d\"}", 0);
 		EXPECT("token: kid of 300 bytes (max 256) -> key_not_found",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_KEY_NOT_FOUND);
 	}
 	EXPECT("token: kid absent, exactly one key fits -> ok",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_OK);
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_OK);
 	/* exactly one P-256 key in the set: kid may be absent. Add a second to require it. */
 	{
 		EVP_PKEY *k2 = EVP_EC_gen("P-256");
 		json_t *extra = json_array();
 
-		json_array_append_new(extra, jwk_of(k2, "es256-b", JWS_ES256));
+		json_array_append_new(extra, jwtmint_jwk(k2, "es256-b", JWS_ES256));
 		trust_setup(NULL, extra);
 		EXPECT("token: kid absent, two P-256 keys -> key_not_found",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_KEY_NOT_FOUND);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\"}", pl), VERIFY_KEY_NOT_FOUND);
 		EXPECT("token: signed by the other key of the set but naming this kid -> bad_signature",
-		       mint_raw(k2, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SIGNATURE);
+		       jwtmint_sign(k2, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SIGNATURE);
 		json_decref(extra);
 		EVP_PKEY_free(k2);
 	}
 	/* algorithm-key mismatches */
 	EXPECT("token: ES256 header naming the P-384 key -> alg_key_mismatch",
-	       mint_raw(keys[JWS_ES384].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es384\"}", pl),
+	       jwtmint_sign(keys[JWS_ES384].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es384\"}", pl),
 	       VERIFY_ALG_KEY_MISMATCH);
 	EXPECT("token: RS256 header naming the EdDSA key -> alg_key_mismatch",
-	       mint_raw(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"eddsa\"}", pl),
+	       jwtmint_sign(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"eddsa\"}", pl),
 	       VERIFY_ALG_KEY_MISMATCH);
 	EXPECT("token: PS256 header naming a JWK with alg RS256 -> alg_key_mismatch",
-	       mint_raw(keys[JWS_RS256].key, JWS_PS256, "{\"alg\":\"PS256\",\"kid\":\"rs256\"}", pl),
+	       jwtmint_sign(keys[JWS_RS256].key, JWS_PS256, "{\"alg\":\"PS256\",\"kid\":\"rs256\"}", pl),
 	       VERIFY_ALG_KEY_MISMATCH);
 	/* keys rejected at import */
 	{
@@ -468,7 +369,7 @@ static void test_key_rows(void)
 		json_t *extra = json_array(), *e1, *bad_point, *k1, *enc, *ops;
 		EVP_PKEY *e1key = NULL;
 
-		json_array_append_new(extra, jwk_of(small, "rsa1024", JWS_RS256));
+		json_array_append_new(extra, jwtmint_jwk(small, "rsa1024", JWS_RS256));
 		e1 = json_deep_copy(keys[JWS_RS256].jwk);
 		json_object_set_new(e1, "kid", json_string("rsa-e1"));
 		json_object_set_new(e1, "e", json_string("AQ"));
@@ -496,21 +397,21 @@ static void test_key_rows(void)
 		json_array_append_new(extra, ops);
 		trust_setup(NULL, extra);
 		EXPECT("token: RSA 1024-bit key -> key_rejected",
-		       mint_raw(small, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa1024\"}", pl), VERIFY_KEY_REJECTED);
+		       jwtmint_sign(small, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa1024\"}", pl), VERIFY_KEY_REJECTED);
 		EXPECT("token: RSA key with e=1 -> key_rejected",
-		       mint_raw(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa-e1\"}", pl),
+		       jwtmint_sign(keys[JWS_RS256].key, JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa-e1\"}", pl),
 		       VERIFY_KEY_REJECTED);
 		EXPECT("token: EC point not on the curve -> key_rejected",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"offcurve\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"offcurve\"}", pl),
 		       VERIFY_KEY_REJECTED);
 		EXPECT("token: secp256k1 key -> key_rejected",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", pl),
 		       VERIFY_KEY_REJECTED);
 		EXPECT("token: key with use enc -> key_rejected",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"enc\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"enc\"}", pl),
 		       VERIFY_KEY_REJECTED);
 		EXPECT("token: key_ops without verify -> key_rejected",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"signonly\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"signonly\"}", pl),
 		       VERIFY_KEY_REJECTED);
 		json_decref(extra);
 		EVP_PKEY_free(small);
@@ -635,43 +536,43 @@ static void test_claim_rows(void)
 					 (long long)NOW + 60);
 
 		snprintf(nm, sizeof(nm), "token: aud %s -> bad_audience", auds[i]);
-		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_BAD_AUDIENCE);
+		EXPECT(nm, jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, hdr, pl), VERIFY_BAD_AUDIENCE);
 		free(hdr);
 		free(pl);
 	}
-	EXPECT("token: aud array containing ours -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: aud array containing ours -> ok", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
 	       "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":[\"x\",\"mcpfence\"],\"exp\":1800000060}"), VERIFY_OK);
 	trust_setup("\"single_audience\":true", NULL);
 	EXPECT("token: two audiences where the issuer requires one -> bad_audience",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
 			"{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":[\"x\",\"mcpfence\"],\"exp\":1800000060}"),
 	       VERIFY_BAD_AUDIENCE);
 	trust_setup(NULL, NULL);
-	EXPECT("token: aud missing -> bad_audience", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: aud missing -> bad_audience", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"exp\":1800000060}"),
 	       VERIFY_BAD_AUDIENCE);
 	for (int i = 0; i < 6; i++) {
 		char *pl = strdup_printf("{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%s}", exps[i]);
 
 		snprintf(nm, sizeof(nm), "token: exp %s -> bad_expiry", exps[i]);
-		EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		EXPECT(nm, jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 		       VERIFY_BAD_EXPIRY);
 		free(pl);
 	}
-	EXPECT("token: exp missing -> bad_expiry", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: exp missing -> bad_expiry", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\"}"),
 	       VERIFY_BAD_EXPIRY);
-	EXPECT("token: exp as an integral real (1800000600.0) -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: exp as an integral real (1800000600.0) -> ok", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":1800000600.0}"),
 	       VERIFY_OK);
 	/* time: default skew 30 s */
 	snprintf(extra, sizeof(extra), "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%lld}", (long long)NOW - 31);
 	EXPECT("token: expired 31 s ago (skew 30) -> expired",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_EXPIRED);
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_EXPIRED);
 	snprintf(extra, sizeof(extra), "{\"iss\":\"" ISS "\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":%lld}", (long long)NOW - 30);
 	EXPECT("token: expired 30 s ago, within skew -> ok",
-	       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_OK);
+	       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", extra), VERIFY_OK);
 	snprintf(extra, sizeof(extra), "\"nbf\":%lld", (long long)NOW + 31);
 	EXPECT("token: nbf 31 s in the future -> not_yet_valid", mint(JWS_ES256, extra), VERIFY_NOT_YET_VALID);
 	{
@@ -679,7 +580,7 @@ static void test_claim_rows(void)
 					 (long long)NOW + 31, (long long)NOW + 600);
 
 		EXPECT("token: iat 31 s in the future -> not_yet_valid",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 		       VERIFY_NOT_YET_VALID);
 		free(pl);
 	}
@@ -689,22 +590,22 @@ static void test_claim_rows(void)
 					 (long long)NOW + 3601);
 
 		EXPECT("token: lifetime 3601 s above the 1 h cap -> lifetime_too_long",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 		       VERIFY_LIFETIME_TOO_LONG);
 		trust_setup("\"max_lifetime\":\"2h\"", NULL);
 		EXPECT("token: ... within an issuer's 2 h cap -> ok",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_OK);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_OK);
 		trust_setup("\"require_iat\":true", NULL);
 		EXPECT("token: iat missing where the issuer requires it -> bad_claim",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_CLAIM);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_CLAIM);
 		trust_setup(NULL, NULL);
 		free(pl);
 	}
 	/* subject */
-	EXPECT("token: sub empty -> bad_subject", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: sub empty -> bad_subject", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
 	       VERIFY_BAD_SUBJECT);
-	EXPECT("token: sub a number -> bad_subject", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: sub a number -> bad_subject", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":7,\"aud\":\"mcpfence\",\"exp\":1800000060}"),
 	       VERIFY_BAD_SUBJECT);
 	{
@@ -714,7 +615,7 @@ static void test_claim_rows(void)
 		memset(p, 's', 1025);
 		strcpy(p + 1025, "\"}");
 		EXPECT("token: sub of 1025 bytes -> bad_subject",
-		       mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SUBJECT);
+		       jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl), VERIFY_BAD_SUBJECT);
 		free(pl);
 	}
 	/* issuer: byte-exact */
@@ -725,17 +626,17 @@ static void test_claim_rows(void)
 			char *pl = strdup_printf("{\"iss\":\"%s\",\"sub\":\"s\",\"aud\":\"mcpfence\",\"exp\":1800000060}", isss[i]);
 
 			snprintf(nm, sizeof(nm), "token: iss %s -> unknown_issuer", isss[i]);
-			EXPECT(nm, mint_raw(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
+			EXPECT(nm, jwtmint_sign(keys[JWS_ES256].key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"es256\"}", pl),
 			       VERIFY_UNKNOWN_ISSUER);
 			free(pl);
 		}
 	}
 	/* SPIFFE */
 	trust_setup("\"spiffe_trust_domain\":\"prod.example\"", NULL);
-	EXPECT("token: SPIFFE sub in the bundle's trust domain -> ok", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: SPIFFE sub in the bundle's trust domain -> ok", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"spiffe://prod.example/ns/a/sa/b\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
 	       VERIFY_OK);
-	EXPECT("token: SPIFFE sub in another trust domain -> trust_domain_mismatch", mint_raw(keys[JWS_ES256].key, JWS_ES256,
+	EXPECT("token: SPIFFE sub in another trust domain -> trust_domain_mismatch", jwtmint_sign(keys[JWS_ES256].key, JWS_ES256,
 	       "{\"alg\":\"ES256\",\"kid\":\"es256\"}", "{\"iss\":\"" ISS "\",\"sub\":\"spiffe://prod.example.evil/x\",\"aud\":\"mcpfence\",\"exp\":1800000060}"),
 	       VERIFY_TRUST_DOMAIN);
 	trust_setup(NULL, NULL);
@@ -828,9 +729,9 @@ static void test_rotation(void)
 	char *path = strdup_printf("%s/keys.jwks", tmpdir);
 
 	TEST("trust: a rewritten JWKS file is picked up without a restart (key rotation)");
-	t = mint_raw(fresh, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"rotated\"}", pl);
+	t = jwtmint_sign(fresh, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"rotated\"}", pl);
 	CHECK(verify(t) == VERIFY_KEY_NOT_FOUND, "new key known too early");
-	json_array_append_new(extra, jwk_of(fresh, "rotated", JWS_ES256));
+	json_array_append_new(extra, jwtmint_jwk(fresh, "rotated", JWS_ES256));
 	sleep(1); /* mtime granularity */
 	{
 		json_t *set = json_array(), *root;
@@ -909,7 +810,7 @@ int main(void)
 			keys[a].key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		else
 			keys[a].key = EVP_EC_gen(a == JWS_ES256 ? "P-256" : a == JWS_ES384 ? "P-384" : "P-521");
-		keys[a].jwk = jwk_of(keys[a].key, names[a], a);
+		keys[a].jwk = jwtmint_jwk(keys[a].key, names[a], a);
 	}
 	trust_setup(NULL, NULL);
 	test_every_algorithm();
