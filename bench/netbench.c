@@ -124,13 +124,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: netbench tcp|udp-connect|udp-sendto ADDR PORT N allow|deny\n");
+		fprintf(stderr, "usage: netbench tcp|udp-connect|udp-sendto ADDR PORT N allow|deny|fail\n");
 		return 2;
 	}
 	op = argv[1];
 	len = make_addr(argv[2], atoi(argv[3]), &ss);
 	n = atol(argv[4]);
-	want = strcmp(argv[5], "deny") ? 0 : EPERM;
+	/* allow: success; deny: EPERM exactly; fail: any error (nftables/iptables reject) */
+	want = !strcmp(argv[5], "deny") ? EPERM : !strcmp(argv[5], "fail") ? -1 : 0;
 	if (strcmp(op, "tcp")) {
 		fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	}
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
 			if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0)
 				e = errno;
 		}
-		if (e != want && !(want == 0 && e == ENOBUFS))
+		if (want == -1 ? e == 0 : e != want && !(want == 0 && e == ENOBUFS))
 			wrong++;
 	}
 	t1 = now();

@@ -87,6 +87,8 @@ cat >"$WORK/policies/attest.json" <<JSON
             "egress": [ { "to": ["127.0.0.1"], "ports": ["9001"], "protocol": "tcp" } ] } }
 JSON
 bindings=$(for n in $SIZES; do printf '{"cgroup":"mcpf-bench/p%s","policy":"p%s"},' "$n" "$n"; done)
+# the storm gets a cgroup of its own, so that its counts are only its own
+bindings="$bindings{\"cgroup\":\"mcpf-bench/storm\",\"policy\":\"p$(echo "$SIZES" | awk '{ print $1 }')\"},"
 cat >"$WORK/agent.json" <<JSON
 { "cgroup_root": "mcpf-bench", "bpffs": "/sys/fs/bpf/mcpf-bench", "socket": "$WORK/agent.sock",
   "attest_socket": "$WORK/attest.sock", "policies": ["policies/"],
@@ -107,7 +109,8 @@ start_agent() { # CONFIG LOG
 	log "agent did not start: $(cat "$2")"; exit 1
 }
 stop_agent() { kill "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=; }
-applied_ms() { grep -o 'Applied [0-9]* policies, [0-9]* prefixes in [0-9.]* ms (compile [0-9.]* ms, kernel write [0-9.]* ms' "$1" | tail -1; }
+# "N ms (compile N ms, kernel write N ms)" from the agent's last "Applied" line
+applied_ms() { grep -o 'prefixes in [0-9.]* ms (compile [0-9.]* ms, kernel write [0-9.]* ms' "$1" | tail -1 | sed 's/^prefixes in //; s/$/)/'; }
 
 # --- control plane: a policy of 100k prefixes compiled and loaded by a fresh agent
 BIG=100000
@@ -162,9 +165,12 @@ done
 NFT_LOAD=
 for n in $SIZES; do
 	mkdir -p "$CG/mcpf-bench-nft-$n"
-	python3 - "$WORK/policies/p$n.json" "$n" >"$WORK/nft-$n.nft" <<'PY'
+	# nft resolves cgroupv2 paths below /sys/fs/cgroup, wherever cgroup2 is mounted (hybrid
+	# hosts: /sys/fs/cgroup/unified); the level is given explicitly
+	nft_cg="${CG#/sys/fs/cgroup}/mcpf-bench-nft-$n"
+	python3 - "$WORK/policies/p$n.json" "$n" "${nft_cg#/}" >"$WORK/nft-$n.nft" <<'PY'
 import json, sys
-doc = json.load(open(sys.argv[1])); n = sys.argv[2]
+doc = json.load(open(sys.argv[1])); n = sys.argv[2]; cgpath = sys.argv[3]
 v4, v6 = [], []
 for rule in doc["spec"]["egress"]:
     ports = [p if "-" in p else p for p in rule["ports"]]
@@ -173,10 +179,17 @@ for rule in doc["spec"]["egress"]:
 print("table inet mcpf_bench_%s {" % n)
 print(" set a4 { type ipv4_addr . inet_service; flags interval; elements = { %s } }" % ", ".join(v4))
 print(" set a6 { type ipv6_addr . inet_service; flags interval; elements = { %s } }" % ", ".join(v6))
-print(" chain out { type filter hook output priority 0; policy accept;")
-print('  socket cgroupv2 level 1 "mcpf-bench-nft-%s" jump check }' % n)
-print(" chain check { meta l4proto { tcp, udp } ip daddr . th dport @a4 accept;")
-print("  meta l4proto { tcp, udp } ip6 daddr . th dport @a6 accept; drop } }")
+print(" chain out {")
+print("  type filter hook output priority 0; policy accept;")
+print('  socket cgroupv2 level 1 "%s" jump check' % cgpath)
+print(" }")
+print(" chain check {")
+print("  meta l4proto { tcp, udp } ip daddr . th dport @a4 accept")
+print("  meta l4proto { tcp, udp } ip6 daddr . th dport @a6 accept")
+print("  meta l4proto tcp reject with tcp reset")  # a dropped SYN would retransmit, not fail
+print("  drop")
+print(" }")
+print("}")
 PY
 	t0=$(date +%s%N)
 	nft -f "$WORK/nft-$n.nft" || { log "nft load of $n prefixes failed"; exit 1; }
@@ -188,6 +201,7 @@ done
 	for i in $(seq 0 999); do echo "-A MCPF_BENCH -d 10.$((i / 256)).$((i % 256)).0/24 -p tcp --dport 443 -j ACCEPT"; done
 	echo "-A MCPF_BENCH -d 127.0.0.1/32 -p tcp --dport 9000:9010 -j ACCEPT"
 	echo "-A MCPF_BENCH -d 127.0.0.1/32 -p udp --dport 9000:9010 -j ACCEPT"
+	echo "-A MCPF_BENCH -p tcp -j REJECT --reject-with tcp-reset"
 	echo "-A MCPF_BENCH -j DROP"
 	echo "-I OUTPUT -m cgroup --path mcpf-bench-ipt -j MCPF_BENCH"
 	echo "COMMIT"
@@ -212,9 +226,11 @@ for r in $(seq "$ROUNDS"); do
 			for path in $paths; do
 				# nftables and iptables never see a UDP connect(): no deny path to time
 				[ "$op" = udp-connect ] && [ "$path" = deny ] && [ "${name%%-*}" != mcpfence ] && continue
-				port=9001
+				port=9001 verdict=$path
 				[ "$path" = deny ] && port=9050
-				v=$(in_cg "$cg" $NB "$op" 127.0.0.1 "$port" "$n" "$path" 2>"$WORK/err") ||
+				# mcpfence must refuse with EPERM; the others reject (RST) or drop (EPERM)
+				[ "$path" = deny ] && [ "${name%%-*}" != mcpfence ] && verdict=fail
+				v=$(in_cg "$cg" $NB "$op" 127.0.0.1 "$port" "$n" "$verdict" 2>"$WORK/err") ||
 					{ log "$name $op $path: $(cat "$WORK/err")"; exit 1; }
 				echo "$name $op $path $v" >>"$WORK/samples"
 			done
@@ -224,7 +240,7 @@ done
 
 # --- event storm: denied connects as fast as possible, rate limit 100/s per cgroup
 log "event storm: ${STORM_MS} ms"
-STORM_CG=mcpf-bench/p$(echo "$SIZES" | awk '{ print $1 }')
+STORM_CG=mcpf-bench/storm
 storm_cg_id=$(stat -c %i "$CG/$STORM_CG")
 rss0=$(agent_rss_kb) cpu0=$(agent_cpu_ticks) t0=$(date +%s%N)
 in_cg "$STORM_CG" $NB storm 127.0.0.1 9050 "$STORM_MS" >"$WORK/storm.out" &
@@ -309,8 +325,8 @@ L.append("\nnftables and iptables never see a UDP \`connect()\` (no packet is se
 L.append("## Control plane\n")
 L.append("| measure | result |")
 L.append("|---|---|")
-L.append("| compile and load a policy of $BIG prefixes (fresh agent) | $CP_LOAD ms) |")
-L.append("| reload it (generation flip) under a connect loop | $CP_RELOAD ms) |")
+L.append("| compile and load a policy of $BIG prefixes (fresh agent) | $CP_LOAD |")
+L.append("| reload it (generation flip) under a connect loop | $CP_RELOAD |")
 L.append("| wrong verdicts during that reload | ${RELOAD_WRONG:-?} of ${RELOAD_ATTEMPTS:-?} connects |")
 L.append("| agent RSS with $BIG prefixes | %.1f MiB |" % ($RSS_100K / 1024))
 L.append("| agent RSS with $BIG prefixes and $NBIND bindings | %.1f MiB |" % ($RSS_BINDINGS / 1024))
@@ -323,7 +339,7 @@ L.append("| denied attempts | $STORM_ATTEMPTS (all EPERM: $STORM_EPERM) |")
 L.append("| events delivered | $STORM_DELIVERED |")
 L.append("| suppressed (reported in \`suppressed\` events) | $STORM_SUPPRESSED |")
 L.append("| delivered + suppressed = attempts | %s |" % ("yes" if $STORM_DELIVERED + $STORM_SUPPRESSED == $STORM_ATTEMPTS else "NO"))
-L.append("| agent CPU during the storm | $STORM_CPU %% of one core |")
+L.append("| agent CPU during the storm | $STORM_CPU % of one core |")
 L.append("| agent RSS before / peak / after | %.1f / %.1f / %.1f MiB |" % ($rss0 / 1024, $rss_max / 1024, $rss1 / 1024))
 L.append("| \`mcpfence status\` latency during the storm, p50 / max | %.1f / %.1f ms |" % ($STATUS_P50 / 1000, $STATUS_MAX / 1000))
 L.append("\n## Identity\n")
