@@ -168,17 +168,24 @@ for n in $SIZES; do
 	# nft resolves cgroupv2 paths below /sys/fs/cgroup, wherever cgroup2 is mounted (hybrid
 	# hosts: /sys/fs/cgroup/unified); the level is given explicitly
 	nft_cg="${CG#/sys/fs/cgroup}/mcpf-bench-nft-$n"
-	python3 - "$WORK/policies/p$n.json" "$n" "${nft_cg#/}" >"$WORK/nft-$n.nft" <<'PY'
+	# the table, then the elements in chunks: one netlink batch of 100k elements overflows
+	# the socket buffer (ENOBUFS), so large sets are loaded as an operator would have to
+	python3 - "$WORK/policies/p$n.json" "$n" "${nft_cg#/}" "$WORK/nft-$n" >"$WORK/nft-$n.nft" <<'PY'
 import json, sys
-doc = json.load(open(sys.argv[1])); n = sys.argv[2]; cgpath = sys.argv[3]
+doc = json.load(open(sys.argv[1])); n = sys.argv[2]; cgpath = sys.argv[3]; chunks = sys.argv[4]
 v4, v6 = [], []
 for rule in doc["spec"]["egress"]:
-    ports = [p if "-" in p else p for p in rule["ports"]]
     for to in rule["to"]:
-        (v6 if ":" in to else v4).extend("%s . %s" % (to, p) for p in ports)
+        (v6 if ":" in to else v4).extend("%s . %s" % (to, p) for p in rule["ports"])
+k = 0
+for name, elems in (("a4", v4), ("a6", v6)):
+    for i in range(0, len(elems), 4000):
+        with open("%s.%03d.nft" % (chunks, k), "w") as f:
+            f.write("add element inet mcpf_bench_%s %s { %s }\n" % (n, name, ", ".join(elems[i:i + 4000])))
+        k += 1
 print("table inet mcpf_bench_%s {" % n)
-print(" set a4 { type ipv4_addr . inet_service; flags interval; elements = { %s } }" % ", ".join(v4))
-print(" set a6 { type ipv6_addr . inet_service; flags interval; elements = { %s } }" % ", ".join(v6))
+print(" set a4 { type ipv4_addr . inet_service; flags interval; }")
+print(" set a6 { type ipv6_addr . inet_service; flags interval; }")
 print(" chain out {")
 print("  type filter hook output priority 0; policy accept;")
 print('  socket cgroupv2 level 1 "%s" jump check' % cgpath)
@@ -192,7 +199,10 @@ print(" }")
 print("}")
 PY
 	t0=$(date +%s%N)
-	nft -f "$WORK/nft-$n.nft" || { log "nft load of $n prefixes failed"; exit 1; }
+	nft -f "$WORK/nft-$n.nft" || { log "nft set-up for $n prefixes failed"; exit 1; }
+	for f in "$WORK"/nft-"$n".[0-9]*.nft; do
+		nft -f "$f" || { log "nft load of $n prefixes failed at $f"; exit 1; }
+	done
 	NFT_LOAD="$NFT_LOAD $n:$(( ($(date +%s%N) - t0) / 1000000 ))"
 done
 {

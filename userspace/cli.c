@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "config.h"
 #include "util.h"
 
 bool cli_json;
@@ -35,6 +36,23 @@ void cli_print(json_t *doc, void (*text)(json_t *doc))
 		text(doc);
 	}
 	json_decref(doc);
+}
+
+int cli_config_load(const char *file, struct agent_config *cfg)
+{
+	struct diag errs = {};
+
+	if (!file) {
+		config_defaults(cfg);
+		return 0;
+	}
+	if (config_load(file, cfg, &errs) < 0) {
+		cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
+		diag_clear(&errs);
+		config_clear(cfg);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void cmd_help(const char *prefix, const struct cmd *cmds)

@@ -21,6 +21,11 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a result: JSON as is with --json, else through the text printer. Steals `doc`. */
 void cli_print(json_t *doc, void (*text)(json_t *doc));
 
+struct agent_config;
+/* The agent config named by --config, or the documented defaults without one; reports the
+ * first error itself. */
+int cli_config_load(const char *file, struct agent_config *cfg);
+
 int cmd_agent(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);

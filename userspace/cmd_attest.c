@@ -109,21 +109,16 @@ int cmd_attest(int argc, char **argv)
 	r = attest_token_load(file, &token);
 	if (r < 0)
 		return cli_fail("attest: %s: %s", file, strerror(-r));
-	if (!sock && config) {
+	if (!sock) {
 		struct agent_config cfg;
-		struct diag errs = {};
 
-		if (config_load(config, &cfg, &errs) < 0) {
-			cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
-			diag_clear(&errs);
-			config_clear(&cfg);
+		if (cli_config_load(config, &cfg) < 0)
 			return 1;
-		}
 		sock_owned = strdup(cfg.attest_socket);
 		sock = sock_owned;
 		config_clear(&cfg);
 	}
-	r = attest_request(sock ?: CONFIG_DEFAULT_ATTEST_SOCKET, token, &reply, why, sizeof(why));
+	r = attest_request(sock, token, &reply, why, sizeof(why));
 	if (r < 0) {
 		json_decref(reply);
 		return cli_fail("attest: %s", why);

@@ -165,21 +165,13 @@ int cmd_run(int argc, char **argv)
 		return cli_fail("run: %s: %s", token_file, strerror(-r)) ? 125 : 0;
 	if (optind >= argc)
 		return cli_fail("run: no command given after --") ? 125 : 0;
-	if (!sock && config) {
-		struct diag errs = {};
-
-		if (config_load(config, &cfg, &errs) < 0) {
-			cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
-			diag_clear(&errs);
-			config_clear(&cfg);
+	if (!sock) {
+		if (cli_config_load(config, &cfg) < 0)
 			return 125;
-		}
 		sock_owned = strdup(cfg.socket);
 		sock = sock_owned;
 		config_clear(&cfg);
 	}
-	if (!sock)
-		sock = CONFIG_DEFAULT_SOCKET;
 
 	if (agent_call(sock, json_pack("{s:s}", "op", "ping"), &ping))
 		return 125;

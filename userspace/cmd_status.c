@@ -101,23 +101,6 @@ static void status_text(json_t *doc)
 	}
 }
 
-/* Shared by status and uninstall: --config FILE gives bpffs and socket, else the defaults. */
-int status_load_config(const char *config, struct agent_config *cfg)
-{
-	struct diag errs = {};
-
-	if (!config) {
-		config_defaults(cfg);
-		return 0;
-	}
-	if (config_load(config, cfg, &errs) < 0) {
-		cli_fail("%s", errs.n ? errs.msgs[0] : "bad config");
-		diag_clear(&errs);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -164,7 +147,7 @@ int cmd_status(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (status_load_config(config, &cfg) < 0)
+	if (cli_config_load(config, &cfg) < 0)
 		return 1;
 	bpffs = bpffs ?: cfg.bpffs;
 	sock = sock ?: cfg.socket;

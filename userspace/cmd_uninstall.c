@@ -12,8 +12,6 @@
 #include "control.h"
 #include "fence.h"
 
-int status_load_config(const char *config, struct agent_config *cfg);
-
 static int remove_run_cgroups(const char *root_abs)
 {
 	DIR *d = opendir(root_abs);
@@ -72,7 +70,7 @@ int cmd_uninstall(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (status_load_config(config, &cfg) < 0)
+	if (cli_config_load(config, &cfg) < 0)
 		return 1;
 	if (control_request(cfg.socket, json_pack("{s:s}", "op", "ping"), &reply) == 0) {
 		long long pid = json_integer_value(json_object_get(reply, "pid"));

@@ -130,28 +130,22 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	}
 
 	v = json_object_get(root, "unbound");
-	if (v) {
-		const char *s = json_string_value(v);
+	if (v) { /* the order of enum mcpf_unbound */
+		int k = str_choice(json_string_value(v), (const char *const[]){ "deny", "audit", "allow", NULL });
 
-		if (s && !strcmp(s, "deny"))
-			cfg->unbound = MCPF_UNBOUND_DENY;
-		else if (s && !strcmp(s, "audit"))
-			cfg->unbound = MCPF_UNBOUND_AUDIT;
-		else if (s && !strcmp(s, "allow"))
-			cfg->unbound = MCPF_UNBOUND_ALLOW;
-		else
+		if (k < 0)
 			BAD("unbound: must be \"deny\", \"audit\" or \"allow\"");
+		else
+			cfg->unbound = (uint8_t)k;
 	}
 	v = json_object_get(root, "raw_sockets");
 	if (v) {
-		const char *s = json_string_value(v);
+		int k = str_choice(json_string_value(v), (const char *const[]){ "allow", "deny", NULL });
 
-		if (s && !strcmp(s, "deny"))
-			cfg->deny_raw = true;
-		else if (s && !strcmp(s, "allow"))
-			cfg->deny_raw = false;
-		else
+		if (k < 0)
 			BAD("raw_sockets: must be \"deny\" or \"allow\"");
+		else
+			cfg->deny_raw = k == 1;
 	}
 	v = json_object_get(root, "max_prefixes");
 	if (v) {

@@ -318,17 +318,15 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 		}
 		proto = json_object_get(rule, "protocol");
 		if (proto) {
-			const char *s = json_string_value(proto);
+			static const uint8_t bits[] = { MCPF_PROTO_TCP, MCPF_PROTO_UDP, MCPF_PROTO_ANY };
+			int k = str_choice(json_string_value(proto),
+					   (const char *const[]){ "tcp", "udp", "any", NULL });
 
-			if (s && !strcmp(s, "tcp"))
-				e->protos = MCPF_PROTO_TCP;
-			else if (s && !strcmp(s, "udp"))
-				e->protos = MCPF_PROTO_UDP;
-			else if (s && !strcmp(s, "any"))
-				e->protos = MCPF_PROTO_ANY;
-			else
+			if (k < 0)
 				BAD(w, "spec.egress[%zu].protocol: must be \"tcp\", \"udp\" or \"any\"",
 				    i);
+			else
+				e->protos = bits[k];
 		}
 		ports = json_object_get(rule, "ports");
 		if (ports && (!json_is_array(ports) || !json_array_size(ports))) {

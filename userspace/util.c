@@ -44,6 +44,14 @@ void log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+int str_choice(const char *s, const char *const *names)
+{
+	for (int i = 0; s && names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
 char *strdup_printf(const char *fmt, ...)
 {
 	va_list ap;

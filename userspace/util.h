@@ -65,6 +65,8 @@ struct diag {
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_clear(struct diag *d);
 
+/* The index of `s` in a NULL-terminated list of names, or -1 (also for NULL). */
+int str_choice(const char *s, const char *const *names);
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int write_file(const char *path, const char *text);
