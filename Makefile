@@ -18,7 +18,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) -Iuserspace $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -lcurl -lm
+LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -lcurl -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))

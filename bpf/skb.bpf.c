@@ -3,7 +3,8 @@
  * cgroup_skb/egress, the backstop: re-checks every packet of sockets created in a guarded cgroup,
  * so that flows which were allowed when they were opened are cut after a policy change, an
  * unbinding or the binding's expiry. Sockets without a mark (accepted connections of a server,
- * sockets older than the attachment) are passed: their peers came to us.
+ * sockets older than the attachment) are passed: their peers came to us. So are unconnected
+ * UDP sockets, whose every datagram the sendmsg hook has just checked.
  */
 #define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
@@ -63,6 +64,10 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
+		return 1;
+	/* An unconnected UDP socket (state TCP_CLOSE) only sends with a destination, and the
+	 * sendmsg hook checked that very datagram: checking it twice buys nothing. */
+	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */)
 		return 1;
 	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, 0);
 	if (!mark)

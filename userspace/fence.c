@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -320,42 +321,66 @@ int fence_binding_foreach(struct fence *f,
 	return 0;
 }
 
-static void key4_fill(struct mcpf_trie4_key *k, uint32_t slot, const struct policy_entry *e)
+static void key4_fill(struct mcpf_trie4_key *k, uint32_t slot, uint8_t plen, const uint8_t *addr)
 {
 	memset(k, 0, sizeof(*k));
-	k->prefixlen = 32 + e->plen;
+	k->prefixlen = 32 + plen;
 	k->slot = slot;
-	memcpy(k->addr, e->addr, 4);
+	memcpy(k->addr, addr, 4);
 }
 
-static void key6_fill(struct mcpf_trie6_key *k, uint32_t slot, const struct policy_entry *e)
+static void key6_fill(struct mcpf_trie6_key *k, uint32_t slot, uint8_t plen, const uint8_t *addr)
 {
 	memset(k, 0, sizeof(*k));
-	k->prefixlen = 32 + e->plen;
+	k->prefixlen = 32 + plen;
 	k->slot = slot;
-	memcpy(k->addr, e->addr, 16);
+	memcpy(k->addr, addr, 16);
 }
 
+struct trie6_job {
+	struct fence *f;
+	uint32_t slot;
+	const struct policy_compiled *c;
+	int r;
+};
+
+static void *write_trie6(void *arg)
+{
+	struct trie6_job *j = arg;
+
+	for (size_t i = 0; i < j->c->n6 && !j->r; i++) {
+		struct mcpf_trie6_key k;
+
+		key6_fill(&k, j->slot, j->c->v6[i].plen, j->c->v6[i].addr);
+		if (bpf_map_update_elem(j->f->trie6_fd, &k, &j->c->v6[i].allow, BPF_ANY) < 0)
+			j->r = -errno;
+	}
+	return NULL;
+}
+
+/* The two tries take separate locks in the kernel: write them from two threads at once. */
 int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compiled *c)
 {
+	struct trie6_job j6 = { .f = f, .slot = slot, .c = c };
+	pthread_t th;
+	bool threaded = c->n4 > 1024 && c->n6 > 1024 && pthread_create(&th, NULL, write_trie6, &j6) == 0;
 	int r = 0;
 
 	for (size_t i = 0; i < c->n4 && !r; i++) {
 		struct mcpf_trie4_key k;
 
-		key4_fill(&k, slot, &c->v4[i]);
+		key4_fill(&k, slot, c->v4[i].plen, c->v4[i].addr);
 		if (bpf_map_update_elem(f->trie4_fd, &k, &c->v4[i].allow, BPF_ANY) < 0)
 			r = -errno;
 	}
-	for (size_t i = 0; i < c->n6 && !r; i++) {
-		struct mcpf_trie6_key k;
-
-		key6_fill(&k, slot, &c->v6[i]);
-		if (bpf_map_update_elem(f->trie6_fd, &k, &c->v6[i].allow, BPF_ANY) < 0)
-			r = -errno;
-	}
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		write_trie6(&j6);
+	if (r == 0)
+		r = j6.r;
 	if (r < 0)
-		fence_slot_delete(f, slot, c);
+		fence_slot_delete(f, slot, NULL);
 	return r;
 }
 
@@ -391,7 +416,7 @@ static int trie_delete_slot(int fd, uint32_t slot, size_t key_size)
 	return 0;
 }
 
-int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_compiled *known)
+int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_keys *known)
 {
 	if (!known) {
 		int r = trie_delete_slot(f->trie4_fd, slot, sizeof(struct mcpf_trie4_key));
@@ -401,13 +426,13 @@ int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_compil
 	for (size_t i = 0; i < known->n4; i++) {
 		struct mcpf_trie4_key k;
 
-		key4_fill(&k, slot, &known->v4[i]);
+		key4_fill(&k, slot, known->v4[i].plen, known->v4[i].addr);
 		bpf_map_delete_elem(f->trie4_fd, &k);
 	}
 	for (size_t i = 0; i < known->n6; i++) {
 		struct mcpf_trie6_key k;
 
-		key6_fill(&k, slot, &known->v6[i]);
+		key6_fill(&k, slot, known->v6[i].plen, known->v6[i].addr);
 		bpf_map_delete_elem(f->trie6_fd, &k);
 	}
 	return 0;

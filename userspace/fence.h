@@ -55,8 +55,8 @@ int fence_binding_foreach(struct fence *f,
 
 /* Write a compiled policy under `slot`; on failure nothing of the slot is left behind. */
 int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compiled *c);
-/* Remove a slot's entries: by key when the compiled form is known, else by scanning. */
-int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_compiled *known);
+/* Remove a slot's entries: by key when its keys are known, else by scanning the tries. */
+int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_keys *known);
 
 int fence_meta_put(struct fence *f, uint32_t slot, const struct mcpf_policy_meta *m);
 int fence_meta_get(struct fence *f, uint32_t slot, struct mcpf_policy_meta *m);

@@ -497,6 +497,17 @@ void policy_set_clear(struct policy_set *set)
 	set->n = 0;
 }
 
+void policy_set_drop_rules(struct policy_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct policy *p = set->items[i];
+
+		free(p->prefixes);
+		p->prefixes = NULL;
+		p->nprefixes = 0;
+	}
+}
+
 struct policy *policy_set_find(const struct policy_set *set, const char *name)
 {
 	for (size_t i = 0; i < set->n; i++)
@@ -604,6 +615,35 @@ void policy_compiled_clear(struct policy_compiled *c)
 	free(c->v4);
 	free(c->v6);
 	memset(c, 0, sizeof(*c));
+}
+
+int policy_compiled_keys(const struct policy_compiled *c, struct policy_keys *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->v4 = calloc(c->n4 + 1, sizeof(*out->v4));
+	out->v6 = calloc(c->n6 + 1, sizeof(*out->v6));
+	if (!out->v4 || !out->v6) {
+		policy_keys_clear(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n4; i++) {
+		out->v4[i].plen = c->v4[i].plen;
+		memcpy(out->v4[i].addr, c->v4[i].addr, 16);
+	}
+	for (size_t i = 0; i < c->n6; i++) {
+		out->v6[i].plen = c->v6[i].plen;
+		memcpy(out->v6[i].addr, c->v6[i].addr, 16);
+	}
+	out->n4 = c->n4;
+	out->n6 = c->n6;
+	return 0;
+}
+
+void policy_keys_clear(struct policy_keys *k)
+{
+	free(k->v4);
+	free(k->v6);
+	memset(k, 0, sizeof(*k));
 }
 
 /* Unique prefixes of one family, sorted by (addr, plen), each with its direct rules. */

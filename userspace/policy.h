@@ -56,6 +56,17 @@ struct policy_compiled {
 	struct policy_entry *v4, *v6;
 };
 
+/* What stays of a written policy: its keys, enough to delete it (17 bytes, not 153, a prefix). */
+struct policy_key {
+	uint8_t plen;
+	uint8_t addr[16];
+};
+
+struct policy_keys {
+	size_t n4, n6;
+	struct policy_key *v4, *v6;
+};
+
 struct policy_set {
 	size_t n;
 	struct policy **items;
@@ -75,10 +86,14 @@ int policy_parse_file(const char *file, struct policy **ret, struct diag *errs);
 /* Load files and directories (their *.json, sorted); names must be unique. */
 int policy_set_load(char *const *paths, size_t npaths, struct policy_set *set, struct diag *errs);
 void policy_set_clear(struct policy_set *set);
+/* Drop the egress rules of every policy (kept: names, modes, identity blocks). */
+void policy_set_drop_rules(struct policy_set *set);
 struct policy *policy_set_find(const struct policy_set *set, const char *name);
 
 int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs);
 void policy_compiled_clear(struct policy_compiled *c);
+int policy_compiled_keys(const struct policy_compiled *c, struct policy_keys *out);
+void policy_keys_clear(struct policy_keys *k);
 
 uint32_t policy_id_of(const char *name);
 int policy_cidr_parse(const char *s, struct policy_prefix *ret, const char **why);

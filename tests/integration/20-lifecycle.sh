@@ -86,6 +86,10 @@ sleep 1.2
 [ "$(events_where '.hook == "skb" and .verdict == "deny" and .dport == 8090')" -ge 1 ] &&
 	pass "lifecycle: backstop: the cut is reported as an skb deny event" ||
 	fail "lifecycle: backstop: no skb deny event"
+# cgroup_skb has no task context (and on 6.1 no task helpers): the socket's creator is named
+[ "$(events_where '.hook == "skb" and .dport == 8090 and .comm == "netprobe" and .pid > 0')" -ge 1 ] &&
+	pass "lifecycle: backstop: the skb event names the process that created the socket" ||
+	fail "lifecycle: backstop: skb event without its creator: $(jq -c 'select(.hook == "skb")' "$EVENTS" | head -1)"
 
 # --- uninstall leaves nothing behind
 agent_stop || fail "lifecycle: agent exit status $?"
