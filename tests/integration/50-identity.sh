@@ -11,8 +11,10 @@ jwt_keygen RS256 "$WORK/k1.pem"
 jwt_keygen EdDSA "$WORK/e1.pem"
 echo "{\"keys\":[$(jwt_jwk RS256 "$WORK/k1.pem" k1),$(jwt_jwk EdDSA "$WORK/e1.pem" e1)]}" >"$WORK/issuer.jwks"
 ATTEST_SOCK="$WORK/attest.sock"
+K8S_ISS="https://kubernetes.default.svc.mcpfence.test"
 write_config '"attest_socket": "'"$ATTEST_SOCK"'",
-  "trust": { "issuers": [ { "issuer": "'"$ISS"'", "jwks_file": "issuer.jwks", "algorithms": ["RS256", "EdDSA"] } ] }'
+  "trust": { "issuers": [ { "issuer": "'"$ISS"'", "jwks_file": "issuer.jwks", "algorithms": ["RS256", "EdDSA"] },
+    { "issuer": "'"$K8S_ISS"'", "jwks_file": "issuer.jwks", "kubernetes": true, "require_iat": true } ] }'
 ident() { # NAME SUB DST
 	cat >"$WORK/policies/$1.json" <<JSON
 { "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "$1" },
@@ -22,6 +24,12 @@ JSON
 }
 ident team-a workload-a 127.0.0.2
 ident team-b workload-b 127.0.0.3
+cat >"$WORK/policies/k8s.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "k8s-github" },
+  "spec": { "identity": { "issuer": "$K8S_ISS", "audience": "mcpfence",
+              "claims": { "kubernetes.io.namespace": "mcp", "kubernetes.io.serviceaccount.name": "github-mcp" } },
+            "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
 agent_start || { fail "identity: agent start"; exit 1; }
 listen 127.0.0.2 8080 8090
 listen 127.0.0.3 8080
@@ -69,6 +77,20 @@ check "identity: an unprivileged workload attests itself and gets its allowlist"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" 2>&1)
 echo "$out" | grep -q "not_guarded" && pass "identity: a caller outside the cgroup root is refused (not_guarded)" ||
 	fail "identity: outside root: $out"
+
+# --- Kubernetes: the token's pod UID must name the pod of the calling cgroup (kubelet layout)
+POD=4b8c1d2e-1111-2222-3333-444455556666
+k8s_token() { # POD_UID -> token file
+	jwt_sign RS256 "$WORK/k1.pem" k1 "$(jwt_claims "$K8S_ISS" "system:serviceaccount:mcp:github-mcp" 600 \
+		'"kubernetes.io":{"namespace":"mcp","serviceaccount":{"name":"github-mcp"},"pod":{"name":"gh-0","uid":"'"$1"'"}}')" >"$WORK/k8s-$1.jwt"
+	echo "$WORK/k8s-$1.jwt"
+}
+check "identity: Kubernetes token in its own pod's cgroup selects k8s-github" OK \
+	"$(in_cgroup "kubepods/besteffort/pod$POD/ctr" bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$(k8s_token $POD)' >/dev/null; '$NETPROBE' tcp 127.0.0.2 8080")"
+out=$(in_cgroup "kubepods/besteffort/pod00000000-9999-2222-3333-444455556666/ctr" \
+	"$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$(k8s_token $POD)" 2>&1)
+echo "$out" | grep -q "pod_mismatch" && pass "identity: the same token replayed from another pod: pod_mismatch" ||
+	fail "identity: pod replay: $out"
 
 # --- identity in the events
 in_cgroup wl-ev bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.9 8080" >/dev/null
