@@ -255,6 +255,25 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+# --- the profile: what each program costs per call, from the kernel's own BPF run-time stats
+log "profile: kernel.bpf_stats_enabled"
+old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1
+BIGGEST=$(echo "$SIZES" | awk '{ print $NF }')
+: >"$WORK/profile"
+for o in "udp-connect:$N_UDP" "udp-sendto:$N_UDP" "tcp:$N_TCP"; do
+	IFS=: read -r op n <<<"$o"
+	for cg in "mcpf-bench/p$BIGGEST" mcpf-bench-allow/w; do
+		before=$(bpftool -j prog show | jq -c '[.[] | select(.name | test("^(mcpf|allow)_")) | {name, ns: (.run_time_ns // 0), cnt: (.run_cnt // 0)}]')
+		in_cg "$cg" $NB "$op" 127.0.0.1 9001 "$n" allow >/dev/null
+		after=$(bpftool -j prog show | jq -c '[.[] | select(.name | test("^(mcpf|allow)_")) | {name, ns: (.run_time_ns // 0), cnt: (.run_cnt // 0)}]')
+		jq -n -c --argjson b "$before" --argjson a "$after" --arg op "$op" --arg cg "$cg" \
+			'[$a[] as $x | ($b[] | select(.name == $x.name)) as $y | select($x.cnt > $y.cnt) |
+			  {op: $op, cgroup: $cg, prog: $x.name, calls: ($x.cnt - $y.cnt), ns_per_call: (($x.ns - $y.ns) / ($x.cnt - $y.cnt))}] | .[]' >>"$WORK/profile"
+	done
+done
+sysctl -qw kernel.bpf_stats_enabled="$old_stats"
+
 # --- event storm: denied connects as fast as possible, rate limit 100/s per cgroup
 log "event storm: ${STORM_MS} ms"
 STORM_CG=mcpf-bench/storm
@@ -341,6 +360,15 @@ for name in names:
         L.append("| " + " | ".join(row) + " |")
 L.append("\nnftables and iptables never see a UDP \`connect()\` (no packet is sent), so they have no deny path there: "
          "that is one of the gaps mcpfence's connect hooks close.\n")
+L.append("### Profile: ns per program call\n")
+L.append("From the kernel's own BPF run-time statistics (\`kernel.bpf_stats_enabled\`), over one allowed run of each operation: "
+         "mcpfence with the largest policy next to the allow-all floor. Only programs that ran are listed; the counts "
+         "include every packet the skb program saw.\n")
+L.append("| operation | program | calls | ns per call |")
+L.append("|---|---|---|---|")
+for line in open(os.path.join(work, "profile")):
+    p = json.loads(line)
+    L.append("| %s | %s | %d | %.0f |" % (p["op"], p["prog"], p["calls"], p["ns_per_call"]))
 L.append("## Control plane\n")
 L.append("| measure | result |")
 L.append("|---|---|")
