@@ -13,30 +13,20 @@
 #include "policy.h"
 #include "trust.h"
 
-#define TOKEN_FILE_MAX (64u << 10)
-
-/* The token from --token-file or the argument, without surrounding white space. */
+/* The token from --token-file (trimmed, as `attest` reads it) or the argument. */
 static int token_read(const char *file, const char *arg, char **ret, size_t *len)
 {
-	char *s;
 	int r;
 
-	if (file) {
-		r = read_file(file, TOKEN_FILE_MAX, &s, len);
-		if (r < 0)
-			return r;
-	} else if (arg) {
-		s = strdup(arg);
-		if (!s)
-			return -ENOMEM;
-	} else {
-		return -EINVAL;
-	}
-	while (*s && (s[strlen(s) - 1] == '\n' || s[strlen(s) - 1] == '\r' || s[strlen(s) - 1] == ' '))
-		s[strlen(s) - 1] = '\0';
-	*len = strlen(s);
-	*ret = s;
-	return 0;
+	if (file)
+		r = attest_token_load(file, ret);
+	else if (arg)
+		r = (*ret = strdup(arg)) ? 0 : -ENOMEM;
+	else
+		r = -EINVAL;
+	if (r == 0)
+		*len = strlen(*ret);
+	return r;
 }
 
 static void verdict_text(json_t *doc)
@@ -87,7 +77,7 @@ static int jws_verify_cmd(int argc, char **argv)
 	_cleanup_free_ char *text = NULL, *token = NULL, *why = NULL;
 	struct jwks set = {};
 	struct jws j;
-	size_t len, tlen;
+	size_t len, tlen = 0;
 	int c, r;
 
 	optind = 1;
@@ -155,7 +145,7 @@ static int token_verify_cmd(int argc, char **argv)
 	struct token tok;
 	int64_t now = time(NULL);
 	char detail[512];
-	size_t tlen;
+	size_t tlen = 0;
 	int c, r;
 
 	optind = 1;
