@@ -137,11 +137,13 @@ struct mcpf_resolved {
 #define RESOLVE_BINDING(ancestor, self_id, out)                                                   \
 	({                                                                                         \
 		int __guarded = 0;                                                                 \
+		__u64 __id = root_cgroup_id; /* level 0 of the walk: fetched once, by the guard */ \
 		if (ancestor(root_level) == root_cgroup_id) {                                     \
 			__guarded = 1;                                                             \
 			for (__u32 __i = 0; __i <= MCPF_MAX_CGROUP_WALK; __i++) {                  \
-				__u64 __id = ancestor(root_level + __i);                           \
 				struct mcpf_binding *__b;                                          \
+				if (__i)                                                           \
+					__id = ancestor(root_level + __i);                         \
 				if (!__id)                                                         \
 					break;                                                     \
 				__b = bpf_map_lookup_elem(&mcpf_bindings, &__id);                 \

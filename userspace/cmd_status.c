@@ -13,12 +13,26 @@
 #include "control.h"
 #include "events.h"
 #include "fence.h"
+#include "idmap.h"
 
 struct status_ctx {
 	struct fence *f;
 	const char *mount;
 	json_t *list;
+	struct idmap paths; /* cgroup id -> display path, from one walk of the tree */
 };
+
+static int collect_path(uint64_t id, const char *abs, void *ud)
+{
+	struct status_ctx *s = ud;
+	struct idmap_entry *e = idmap_put(&s->paths, id);
+
+	if (!e)
+		return -ENOMEM;
+	if (!e->str)
+		e->str = strdup(cgroup_path_display(s->mount, abs));
+	return 0;
+}
 
 static int add_policy(uint32_t slot, const struct mcpf_policy_meta *m, void *ud)
 {
@@ -40,13 +54,12 @@ static int add_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	struct status_ctx *s = ud;
 	struct mcpf_policy_meta m = {};
 	struct mcpf_identity id;
-	_cleanup_free_ char *abs = NULL;
+	struct idmap_entry *path = idmap_get(&s->paths, cg);
 	json_t *o;
 
 	fence_meta_get(s->f, b->slot, &m);
 	m.name[sizeof(m.name) - 1] = '\0';
-	cgroup_path_from_id(s->mount, cg, &abs);
-	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", abs ? cgroup_path_display(s->mount, abs) : NULL,
+	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", path ? path->str : NULL,
 		      "cgroup_id", (json_int_t)cg, "policy", m.name, "mode",
 		      b->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
 	if (!o)
@@ -183,7 +196,11 @@ int cmd_status(int argc, char **argv)
 	fence_meta_foreach(f, add_policy, &s);
 	json_object_set_new(doc, "policies", s.list);
 	s.list = json_array();
+	/* bindings lie below the root: one walk of that subtree names them all */
+	if (mount)
+		cgroup_walk(root_abs ? root_abs : mount, collect_path, &s);
 	fence_binding_foreach(f, add_binding, &s);
+	idmap_clear(&s.paths);
 	json_object_set_new(doc, "bindings", s.list);
 	cli_print(doc, status_text);
 	config_clear(&cfg);
