@@ -17,17 +17,21 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) -Iuserspace $(SANFLAGS)
+	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) $(SRC_INC) $(SANFLAGS)
 LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -lcurl -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
+# userspace/ is in folders by subsystem (see README); every folder is on the include path.
+SRC_DIRS := lib kernel policy identity confine agent cli
+SRC_INC := -Ibpf $(addprefix -Iuserspace/,$(SRC_DIRS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_SRCS := $(filter-out userspace/cli/main.c,$(wildcard $(addsuffix /*.c,$(addprefix userspace/,$(SRC_DIRS)))))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
+USER_HDRS := $(wildcard userspace/*/*.h)
 BENCH_BINS := $(OUT)/netbench $(OUT)/bench_verify $(OUT)/allow_all.bpf.o
 TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe
 
@@ -59,11 +63,12 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUT)/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/mcpfence_abi.h $(SKELS) | $(OUT)
+$(OUT)/%.o: userspace/%.c $(USER_HDRS) bpf/mcpfence_abi.h $(SKELS) | $(OUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/mcpfence: $(OUT)/main.o $(LIB_OBJS)
+$(OUT)/mcpfence: $(OUT)/cli/main.o $(LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -101,14 +106,15 @@ bench: deps
 	$(Q)bench/run.sh
 
 # libFuzzer targets (clang), with ASan and UBSan.
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iuserspace -I$(OUT)
-$(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c $(wildcard userspace/*.h) | $(OUT)
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
+FUZZ_POLICY_SRCS := userspace/policy/policy.c userspace/lib/util.c
+$(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c userspace/policy.c userspace/util.c -ljansson -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -o $@
 
-FUZZ_JWS_SRCS := userspace/jws.c userspace/jwk.c userspace/b64url.c userspace/trust.c \
-	userspace/https.c userspace/verify_error.c userspace/util.c
-$(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(wildcard userspace/*.h) | $(OUT)
+FUZZ_JWS_SRCS := $(addprefix userspace/identity/,jws.c jwk.c b64url.c trust.c https.c verify_error.c) \
+	userspace/lib/util.c
+$(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) -ljansson -lssl -lcrypto -lcurl -lm -o $@
 
@@ -146,11 +152,11 @@ clean:
 
 # Static analysis: both must stay quiet.
 CPPCHECK_FLAGS := --enable=warning,performance,portability --inline-suppr --quiet --error-exitcode=1 \
-	-D__GNUC__ -D_GNU_SOURCE -Iuserspace -I$(OUT) -I/usr/include $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
+	-D__GNUC__ -D_GNU_SOURCE $(SRC_INC) -I$(OUT) -I/usr/include $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
 	--suppress=missingIncludeSystem --suppress='*:/usr/include/*'
 lint: $(SKELS)
 	$(call msg,CPPCHECK,userspace tests)
 	$(Q)cppcheck $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
 	$(call msg,TIDY,userspace)
-	$(Q)out=$$(for f in userspace/*.c; do clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Iuserspace 2>/dev/null; done); \
+	$(Q)out=$$(for f in userspace/*/*.c; do clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -I$(OUT) $(SRC_INC) 2>/dev/null; done); \
 		if echo "$$out" | grep -E 'warning:|error:'; then exit 1; fi

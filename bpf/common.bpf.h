@@ -27,6 +27,7 @@ const volatile __u32 root_level = 0;	  /* its depth in the cgroup2 hierarchy */
 const volatile __u32 unbound_action = MCPF_UNBOUND_DENY;
 const volatile __u32 deny_raw = 1;	/* refuse raw and ICMP sockets in guarded cgroups */
 const volatile __u32 rate_limit = 100; /* events per cgroup per second, 0 = unlimited */
+const volatile __u32 deny_mptcp = 1;	/* refuse MPTCP sockets in guarded cgroups */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -300,6 +301,21 @@ static __always_inline __u8 unbound_verdict(void)
 static __always_inline __u8 mode_verdict(const struct mcpf_binding *b)
 {
 	return b->mode == MCPF_MODE_AUDIT ? MCPF_VERDICT_AUDIT : MCPF_VERDICT_DENY;
+}
+
+/*
+ * A socket or option refused outright in a guarded cgroup (raw, MPTCP, routing options): the
+ * binding's mode decides deny or audit; unbound cgroups get the unbound action, except that
+ * `unbound: allow` does not open what the backstop cannot follow (`strict`).
+ */
+static __always_inline int refuse_in_guarded(struct mcpf_query *q, const struct mcpf_resolved *res,
+					     __u8 reason, int strict)
+{
+	__u8 verdict = res->binding ? mode_verdict(res->binding) : unbound_verdict();
+
+	if (verdict == MCPF_VERDICT_ALLOW && strict)
+		verdict = MCPF_VERDICT_DENY;
+	return verdict_finish(q, res, verdict, MCPF_EVENT_SOCKET, reason, bpf_ktime_get_boot_ns());
 }
 
 /*

@@ -50,13 +50,14 @@ enum mcpf_hook {
 	MCPF_HOOK_SENDMSG6 = 3,
 	MCPF_HOOK_SOCK_CREATE = 4,
 	MCPF_HOOK_SKB = 5,
+	MCPF_HOOK_SETSOCKOPT = 6,
 	MCPF_HOOK_MAX,
 };
 
 enum mcpf_event_type {
 	MCPF_EVENT_EGRESS = 0,	/* a verdict other than allow */
 	MCPF_EVENT_EXPIRED = 1, /* the binding's identity had expired */
-	MCPF_EVENT_SOCKET = 2,	/* raw/ICMP socket refused at creation */
+	MCPF_EVENT_SOCKET = 2,	/* raw/ICMP/MPTCP socket refused at creation, or a socket option */
 };
 
 /* Why a verdict was reached; shown in events as "reason". */
@@ -65,6 +66,8 @@ enum mcpf_reason {
 	MCPF_REASON_UNBOUND = 1, /* guarded cgroup without a binding */
 	MCPF_REASON_EXPIRED = 2, /* binding past its expiry */
 	MCPF_REASON_RAW = 3,	 /* raw or ICMP socket in a guarded cgroup */
+	MCPF_REASON_IP_OPTIONS = 4, /* an option that can route a packet elsewhere (IPV6_RTHDR, IP_OPTIONS) */
+	MCPF_REASON_MPTCP = 5,	 /* MPTCP: the kernel's subflows carry no mark */
 };
 
 /* Per-CPU counters, index into the `counters` array. */
@@ -178,6 +181,8 @@ _Static_assert(sizeof(struct mcpf_identity) == 2 * MCPF_IDENTITY_TEXT_MAX, "iden
  * Ring buffer record. Example: a denied TCP connect to 203.0.113.7:443 ->
  * {.type = EGRESS, .verdict = DENY, .hook = CONNECT4, .family = 2, .protocol = 6,
  *  .dport = 443, .daddr = {203, 0, 113, 7}, ...}.
+ * A refused setsockopt carries the option's level in `protocol` and its name in `dport`:
+ * IPV6_RTHDR -> {.type = SOCKET, .hook = SETSOCKOPT, .protocol = 41, .dport = 57, ...}.
  */
 struct mcpf_event {
 	__u64 ts_boot_ns;

@@ -3,8 +3,10 @@
  * cgroup_skb/egress, the backstop: re-checks every packet of sockets created in a guarded cgroup,
  * so that flows which were allowed when they were opened are cut after a policy change, an
  * unbinding or the binding's expiry. Sockets without a mark (accepted connections of a server,
- * sockets older than the attachment) are passed: their peers came to us. So are unconnected
- * UDP sockets, whose every datagram the sendmsg hook has just checked.
+ * sockets older than the attachment) are passed: their peers came to us. So are datagrams of
+ * unconnected UDP sockets that the sendmsg hook has just checked, as long as their IP header
+ * is plain (no IPv4 options, no IPv6 extension headers): only then is its destination the one
+ * the hook saw. Anything else is judged by the destination in its own IP header.
  */
 #define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
@@ -13,6 +15,59 @@
 #include <linux/ipv6.h>
 
 #define SKB_ANCESTOR(level) bpf_skb_ancestor_cgroup_id(skb, level)
+
+#define IPV6_EXT_MAX 6 /* extension headers walked to find the ports */
+
+/*
+ * The IPv6 upper-layer header: walk the extension headers. *nexthdr becomes 0xff (judged as an
+ * "other" protocol, without ports) when the chain is too deep or cannot be read.
+ */
+static __always_inline void ipv6_skip_ext(struct __sk_buff *skb, __u8 *nexthdr, __u32 *off)
+{
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		__u8 h[2];
+
+		switch (*nexthdr) {
+		case 0:	 /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
+			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+				goto opaque;
+			*nexthdr = h[0];
+			*off += ((__u32)h[1] + 1) * 8;
+			break;
+		case 44: /* fragment: later fragments have no ports */
+			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+				goto opaque;
+			*nexthdr = h[0];
+			*off += 8;
+			break;
+		case 51: /* authentication header */
+			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+				goto opaque;
+			*nexthdr = h[0];
+			*off += ((__u32)h[1] + 2) * 4;
+			break;
+		default:
+			return;
+		}
+	}
+opaque:
+	*nexthdr = 0xff;
+}
+
+/* Whether the IP header is plain, so that its destination is the socket's destination. */
+static __always_inline int ip_header_plain(struct __sk_buff *skb)
+{
+	__u8 b;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return bpf_skb_load_bytes(skb, 0, &b, 1) == 0 && (b & 0x0f) == 5;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return bpf_skb_load_bytes(skb, 6 /* nexthdr */, &b, 1) == 0 &&
+		       (b == IPPROTO_UDP || b == IPPROTO_UDPLITE);
+	return 0;
+}
 
 static __always_inline int skb_parse(struct __sk_buff *skb, struct mcpf_query *q)
 {
@@ -35,10 +90,13 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct mcpf_query *q
 
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return -1;
+		__u8 nexthdr = ip6.nexthdr;
+
 		q->family = AF_INET6;
-		q->protocol = ip6.nexthdr;
 		__builtin_memcpy(q->addr, &ip6.daddr, 16);
 		l4_off = sizeof(ip6);
+		ipv6_skip_ext(skb, &nexthdr, &l4_off);
+		q->protocol = nexthdr;
 	} else {
 		return -1;
 	}
@@ -66,8 +124,9 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	/* An unconnected UDP socket (state TCP_CLOSE) only sends with a destination, and the
-	 * sendmsg hook checked that very datagram: checking it twice buys nothing. */
-	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */)
+	 * sendmsg hook checked that very datagram: checking it twice buys nothing, unless options
+	 * (a routing header, source routing) put another destination in the IP header. */
+	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */ && ip_header_plain(skb))
 		return 1;
 	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, 0);
 	if (!mark)

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
- * cgroup/sock_create: raw and ICMP sockets pass no connect/sendmsg hook, so they are refused at
- * creation in guarded cgroups (knob deny_raw). Every other inet socket created in a guarded
- * cgroup is marked in socket storage, which tells the skb backstop which flows to re-check.
+ * The socket's own life, in guarded cgroups:
+ * - cgroup/sock_create: raw and ICMP sockets pass no connect/sendmsg hook, so they are refused at
+ *   creation (knob deny_raw); so are MPTCP sockets (knob deny_mptcp), whose subflows the kernel
+ *   opens without a mark. Every other inet socket is marked in socket storage, which tells the
+ *   skb backstop which flows to re-check.
+ * - cgroup/setsockopt: options that send a packet somewhere else than the address the
+ *   connect/sendmsg hook judged (an IPv6 routing header, IPv4 source routing) are refused.
  */
 #include "common.bpf.h"
 
@@ -25,18 +29,13 @@ int mcpf_sock_create(struct bpf_sock *sk)
 	raw = sk->type == 3 /* SOCK_RAW */ ||
 	      (sk->type == 2 /* SOCK_DGRAM */ &&
 	       (sk->protocol == IPPROTO_ICMP || sk->protocol == 58 /* IPPROTO_ICMPV6 */));
-	if (raw && deny_raw) {
-		__u8 verdict = res.binding ? mode_verdict(res.binding) : unbound_verdict();
-
+	if ((raw && deny_raw) || (sk->protocol == 262 /* IPPROTO_MPTCP */ && deny_mptcp)) {
 		q.cgroup_id = self;
 		q.hook = MCPF_HOOK_SOCK_CREATE;
 		q.family = sk->family;
 		q.protocol = sk->protocol;
 		q.sock_type = sk->type;
-		if (verdict == MCPF_VERDICT_ALLOW)
-			verdict = MCPF_VERDICT_DENY; /* unbound allow does not open raw sockets */
-		return verdict_finish(&q, &res, verdict, MCPF_EVENT_SOCKET, MCPF_REASON_RAW,
-				      bpf_ktime_get_boot_ns());
+		return refuse_in_guarded(&q, &res, raw ? MCPF_REASON_RAW : MCPF_REASON_MPTCP, 1);
 	}
 
 	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -46,6 +45,51 @@ int mcpf_sock_create(struct bpf_sock *sk)
 		bpf_get_current_comm(mark->comm, sizeof(mark->comm));
 	} else
 		counter_add(MCPF_CNT_HELPER_ERR);
+	return 1;
+}
+
+#define SOL_IP_LEVEL 0	    /* IPPROTO_IP */
+#define SOL_IPV6_LEVEL 41   /* IPPROTO_IPV6 */
+#define IP_OPTIONS_OPT 4
+#define IPV6_2292RTHDR_OPT 5
+#define IPV6_2292PKTOPTIONS_OPT 6 /* sticky ancillary data, routing headers included */
+#define IPV6_RTHDR_OPT 57
+
+/* Whether an option can make the IP header's destination differ from the socket's. */
+static __always_inline int reroutes(int level, int optname)
+{
+	if (level == SOL_IP_LEVEL)
+		return optname == IP_OPTIONS_OPT;
+	if (level == SOL_IPV6_LEVEL)
+		return optname == IPV6_RTHDR_OPT || optname == IPV6_2292RTHDR_OPT ||
+		       optname == IPV6_2292PKTOPTIONS_OPT;
+	return 0;
+}
+
+SEC("cgroup/setsockopt")
+int mcpf_setsockopt(struct bpf_sockopt *ctx)
+{
+	int level = ctx->level, optname = ctx->optname;
+
+	/* an empty value clears the option: harmless */
+	if (reroutes(level, optname) && ctx->optlen > 0) {
+		struct mcpf_resolved res = {};
+		struct mcpf_query q = {};
+		__u64 self = bpf_get_current_cgroup_id();
+
+		if (RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res)) {
+			q.cgroup_id = self;
+			q.hook = MCPF_HOOK_SETSOCKOPT;
+			q.family = ctx->sk->family;
+			q.protocol = (__u8)level;
+			q.dport = (__u16)optname;
+			q.sock_type = ctx->sk->type;
+			if (!refuse_in_guarded(&q, &res, MCPF_REASON_IP_OPTIONS, 0))
+				return 0;
+		}
+	}
+	/* Passed on: the kernel takes the caller's buffer as it is (no copy, any length). */
+	ctx->optlen = 0;
 	return 1;
 }
 

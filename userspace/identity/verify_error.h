@@ -34,6 +34,7 @@ enum verify_error {
 	VERIFY_KEYS_UNAVAILABLE,   /* the issuer's keys could not be loaded or fetched */
 	VERIFY_ALREADY_BOUND,	   /* the cgroup is bound to another identity, or by the operator */
 	VERIFY_NOT_GUARDED,	   /* the caller's cgroup is not below the cgroup root */
+	VERIFY_KEYS_PENDING,	   /* deferred fetching: the keys are being fetched, ask again */
 	VERIFY_INTERNAL,
 	VERIFY_ERROR_MAX,
 };

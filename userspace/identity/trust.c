@@ -289,96 +289,187 @@ static int64_t clamp_ttl(int64_t v)
 	return v < TRUST_TTL_MIN ? TRUST_TTL_MIN : v > TRUST_TTL_MAX ? TRUST_TTL_MAX : v;
 }
 
-/* Discovery document, then the key set: issuer byte-exact, jwks_uri https on the same host. */
-static int fetch_remote(struct trust_issuer *is, int64_t now)
+void trust_fetch_clear(struct trust_fetch *f)
+{
+	if (!f)
+		return;
+	free(f->issuer);
+	free(f->jwks_uri);
+	free(f->jwks_host);
+	free(f->ca_file);
+	free(f->body);
+	memset(f, 0, sizeof(*f));
+}
+
+int trust_fetch_prepare(const struct trust_issuer *is, struct trust_fetch *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->issuer = strdup(is->issuer);
+	f->discovery = is->discovery;
+	f->jwks_uri = is->jwks_uri ? strdup(is->jwks_uri) : NULL;
+	f->jwks_host = is->jwks_host ? strdup(is->jwks_host) : NULL;
+	f->ca_file = is->ca_file ? strdup(is->ca_file) : NULL;
+	if (!f->issuer || (is->jwks_uri && !f->jwks_uri) || (is->jwks_host && !f->jwks_host) ||
+	    (is->ca_file && !f->ca_file)) {
+		trust_fetch_clear(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define FETCH_ERROR(f, ...) snprintf((f)->error, sizeof((f)->error), __VA_ARGS__)
+
+/*
+ * Discovery document, then the key set: issuer byte-exact, jwks_uri https on the same host.
+ * Touches nothing but `f`, so that it may run on a worker thread.
+ */
+void trust_fetch_run(struct trust_fetch *f)
 {
 	struct https_reply rep;
-	char ih[256], jh[256];
 	json_t *doc, *hint;
-	int64_t ttl;
-	int r;
 
-	if (is->discovery) {
-		size_t il = strlen(is->issuer);
-		int slash = il && is->issuer[il - 1] == '/';
+	f->r = 0;
+	if (f->discovery) {
+		size_t il = strlen(f->issuer);
+		int slash = il && f->issuer[il - 1] == '/';
 		_cleanup_free_ char *url = strdup_printf("%.*s/.well-known/openid-configuration",
-							 (int)(il - (size_t)slash), is->issuer);
+							 (int)(il - (size_t)slash), f->issuer);
 		const char *iss, *uri;
+		char ih[256], jh[256];
 
-		if (!url)
-			return -ENOMEM;
-		r = https_get(url, is->ca_file, &rep);
-		if (r < 0) {
-			issuer_error(is, "discovery: %s", rep.error);
-			return r;
+		if (!url) {
+			f->r = -ENOMEM;
+			return;
+		}
+		f->r = https_get(url, f->ca_file, &rep);
+		if (f->r < 0) {
+			FETCH_ERROR(f, "discovery: %.200s", rep.error);
+			return;
 		}
 		doc = json_loadb(rep.body, rep.len, JSON_REJECT_DUPLICATES, NULL);
 		https_reply_clear(&rep);
 		iss = json_string_value(json_object_get(doc, "issuer"));
 		uri = json_string_value(json_object_get(doc, "jwks_uri"));
-		if (!iss || strcmp(iss, is->issuer)) {
-			issuer_error(is, "discovery: document names issuer \"%.100s\", not \"%.100s\"",
-				     iss ? iss : "(none)", is->issuer);
+		if (!iss || strcmp(iss, f->issuer)) {
+			FETCH_ERROR(f, "discovery: document names issuer \"%.100s\", not \"%.100s\"",
+				    iss ? iss : "(none)", f->issuer);
 			json_decref(doc);
-			return -EPERM;
+			f->r = -EPERM;
+			return;
 		}
 		if (!uri || https_url_host(uri, jh, sizeof(jh)) < 0 ||
-		    https_url_host(is->issuer, ih, sizeof(ih)) < 0 ||
-		    (strcmp(ih, jh) && !(is->jwks_host && !strcmp(is->jwks_host, jh)))) {
-			issuer_error(is, "discovery: jwks_uri \"%.100s\" is not https on %s", uri ? uri : "(none)",
-				     is->jwks_host ? "the issuer's or the allowed host" : "the issuer's host");
+		    https_url_host(f->issuer, ih, sizeof(ih)) < 0 ||
+		    (strcmp(ih, jh) && !(f->jwks_host && !strcmp(f->jwks_host, jh)))) {
+			FETCH_ERROR(f, "discovery: jwks_uri \"%.100s\" is not https on %s",
+				    uri ? uri : "(none)",
+				    f->jwks_host ? "the issuer's or the allowed host" : "the issuer's host");
 			json_decref(doc);
-			return -EPERM;
+			f->r = -EPERM;
+			return;
 		}
+		free(f->jwks_uri);
+		f->jwks_uri = strdup(uri);
+		json_decref(doc);
+		if (!f->jwks_uri) {
+			f->r = -ENOMEM;
+			return;
+		}
+	}
+	f->r = https_get(f->jwks_uri, f->ca_file, &rep);
+	if (f->r < 0) {
+		FETCH_ERROR(f, "jwks: %.200s", rep.error);
+		return;
+	}
+	f->ttl = rep.max_age;
+	doc = json_loadb(rep.body, rep.len, 0, NULL);
+	hint = json_object_get(doc, "spiffe_refresh_hint");
+	if (json_is_integer(hint))
+		f->ttl = json_integer_value(hint);
+	json_decref(doc);
+	f->body = TAKE_PTR(rep.body);
+	f->len = rep.len;
+	https_reply_clear(&rep);
+}
+
+int trust_fetch_finish(struct trust_issuer *is, struct trust_fetch *f, int64_t now)
+{
+	int r = f->r;
+
+	is->failed_at = r < 0 ? now : 0;
+	is->fetch_inflight = false;
+	if (r < 0)
+		issuer_error(is, "%s", f->error);
+	if (r == 0 && f->jwks_uri && (!is->jwks_uri || strcmp(is->jwks_uri, f->jwks_uri))) {
 		free(is->jwks_uri);
-		is->jwks_uri = strdup(uri);
-		json_decref(doc);
-		if (!is->jwks_uri)
-			return -ENOMEM;
+		is->jwks_uri = TAKE_PTR(f->jwks_uri);
 	}
-	r = https_get(is->jwks_uri, is->ca_file, &rep);
-	if (r < 0) {
-		issuer_error(is, "jwks: %s", rep.error);
-		return r;
-	}
-	r = keys_install(is, rep.body, rep.len);
+	if (r == 0)
+		r = keys_install(is, f->body, f->len);
 	if (r == 0) {
-		ttl = rep.max_age;
-		doc = json_loadb(rep.body, rep.len, 0, NULL);
-		hint = json_object_get(doc, "spiffe_refresh_hint");
-		if (json_is_integer(hint))
-			ttl = json_integer_value(hint);
-		json_decref(doc);
-		is->fresh_until = now + clamp_ttl(ttl);
+		is->fresh_until = now + clamp_ttl(f->ttl);
 		is->hard_until = now + TRUST_HARD_EXPIRY;
 		is->fetches++;
 		is->last_error[0] = '\0';
+		return 0;
 	}
-	https_reply_clear(&rep);
+	if (is->have_keys && now >= is->hard_until) {
+		jwks_clear(&is->keys); /* past its hard expiry: trust nothing */
+		is->have_keys = false;
+	}
 	return r;
+}
+
+static int fetch_remote(struct trust_issuer *is, int64_t now)
+{
+	struct trust_fetch f;
+	int r = trust_fetch_prepare(is, &f);
+
+	if (r < 0)
+		return r;
+	trust_fetch_run(&f);
+	r = trust_fetch_finish(is, &f, now);
+	trust_fetch_clear(&f);
+	return r;
+}
+
+/* Deferred mode: note that a fetch is wanted, unless one failed a moment ago. */
+static int want_fetch(struct trust_issuer *is, int64_t now)
+{
+	if (is->failed_at && now - is->failed_at < TRUST_RETRY_INTERVAL && !is->fetch_inflight)
+		return -EIO; /* the last attempt failed just now: say so rather than wait again */
+	is->fetch_wanted = true;
+	return -EAGAIN;
 }
 
 int trust_issuer_refresh(struct trust_issuer *is, int64_t now, bool unknown_kid)
 {
+	bool usable = is->have_keys && now < is->hard_until;
 	int r;
 
 	if (is->jwks_file)
 		return refresh_file(is);
 	if (unknown_kid) {
-		/* at most one refetch per window; in-flight is one by construction (one thread) */
+		/* at most one refetch per window */
 		if (is->last_refetch && now - is->last_refetch < TRUST_REFETCH_INTERVAL)
 			return is->have_keys ? 0 : -EAGAIN;
 		is->last_refetch = now;
+		if (is->defer_fetch)
+			return want_fetch(is, now);
 	} else if (is->have_keys && now < is->fresh_until) {
 		return 0;
+	} else if (is->defer_fetch) {
+		/* stale but usable: use it, and refresh in the background */
+		if (usable) {
+			if (!is->fetch_inflight &&
+			    (!is->failed_at || now - is->failed_at >= TRUST_RETRY_INTERVAL))
+				is->fetch_wanted = true;
+			return 0;
+		}
+		return want_fetch(is, now);
 	}
 	r = fetch_remote(is, now);
-	if (r < 0 && is->have_keys && now < is->hard_until)
+	if (r < 0 && usable)
 		return 0; /* last good set */
-	if (r < 0 && is->have_keys) {
-		jwks_clear(&is->keys); /* past its hard expiry: trust nothing */
-		is->have_keys = false;
-	}
 	return r;
 }
 
@@ -568,14 +659,27 @@ int token_verify(struct trust *t, const char *token, size_t len, int64_t now, st
 		goto fail;
 	}
 	/* 7. the key: from the issuer's set only, refetched once per window on an unknown kid */
-	if (trust_issuer_refresh(is, now, false) < 0) {
+	r = trust_issuer_refresh(is, now, false);
+	if (r == -EAGAIN && is->defer_fetch) {
+		r = VERIFY_KEYS_PENDING;
+		goto fail;
+	}
+	if (r < 0) {
 		DETAIL("keys of %s: %s", is->issuer, is->last_error);
 		r = VERIFY_KEYS_UNAVAILABLE;
 		goto fail;
 	}
 	r = jws_select_key(&out->jws, &is->keys, &key);
-	if (r == VERIFY_KEY_NOT_FOUND && !is->jwks_file && trust_issuer_refresh(is, now, true) == 0)
-		r = jws_select_key(&out->jws, &is->keys, &key);
+	if (r == VERIFY_KEY_NOT_FOUND && !is->jwks_file) {
+		int k = trust_issuer_refresh(is, now, true);
+
+		if (k == -EAGAIN && is->defer_fetch) {
+			r = VERIFY_KEYS_PENDING;
+			goto fail;
+		}
+		if (k == 0)
+			r = jws_select_key(&out->jws, &is->keys, &key);
+	}
 	if (r)
 		goto fail;
 	/* 9-11. the signature */

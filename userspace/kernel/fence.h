@@ -8,7 +8,7 @@
 #define MCPFENCE_FENCE_H
 
 #include <stdint.h>
-#include "../bpf/mcpfence_abi.h"
+#include "mcpfence_abi.h"
 #include "policy.h"
 
 #define FENCE_SLOT_STATE 0 /* meta key 0 holds agent state, policy slots start at 1 */
@@ -20,6 +20,7 @@ struct fence_params {
 	uint32_t root_level;
 	uint8_t unbound;
 	bool deny_raw;
+	bool deny_mptcp;
 	uint32_t rate_limit;
 	uint32_t max_prefixes;
 };
@@ -63,6 +64,19 @@ int fence_meta_get(struct fence *f, uint32_t slot, struct mcpf_policy_meta *m);
 int fence_meta_del(struct fence *f, uint32_t slot);
 int fence_meta_foreach(struct fence *f,
 		       int (*fn)(uint32_t slot, const struct mcpf_policy_meta *m, void *ud), void *ud);
+
+/* identities: verified issuer and subject of identity-made bindings. */
+int fence_identity_put(struct fence *f, uint32_t id, const struct mcpf_identity *ident);
+int fence_identity_get(struct fence *f, uint32_t id, struct mcpf_identity *ident);
+void fence_identity_del(struct fence *f, uint32_t id);
+/* One more than the largest identity id in use (ids survive restarts in the pinned map). */
+uint32_t fence_identity_next(struct fence *f);
+
+/* ratelimit: per-cgroup event budgets and suppressed counts, kept by the kernel. */
+void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id);
+int fence_ratelimit_foreach(struct fence *f,
+			    int (*fn)(uint64_t cgroup_id, const struct mcpf_ratelimit *rl, void *ud),
+			    void *ud);
 
 int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX]);
 const char *fence_counter_name(int idx);

@@ -123,6 +123,7 @@ int fence_open_pinned(const char *bpffs, struct fence **ret)
 		(s)->rodata->root_level = (p)->root_level;                                         \
 		(s)->rodata->unbound_action = (p)->unbound;                                        \
 		(s)->rodata->deny_raw = (p)->deny_raw;                                             \
+		(s)->rodata->deny_mptcp = (p)->deny_mptcp;                                         \
 		(s)->rodata->rate_limit = (p)->rate_limit;                                         \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie4, (p)->max_prefixes);                \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie6, (p)->max_prefixes);                \
@@ -315,6 +316,65 @@ int fence_binding_foreach(struct fence *f,
 		if (bpf_map_lookup_elem(f->bindings_fd, &key, &b) < 0)
 			continue; /* deleted meanwhile */
 		r = fn(key, &b, ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int fence_identity_put(struct fence *f, uint32_t id, const struct mcpf_identity *ident)
+{
+	return bpf_map_update_elem(f->identities_fd, &id, ident, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int fence_identity_get(struct fence *f, uint32_t id, struct mcpf_identity *ident)
+{
+	if (bpf_map_lookup_elem(f->identities_fd, &id, ident) < 0)
+		return -errno;
+	ident->iss[sizeof(ident->iss) - 1] = ident->sub[sizeof(ident->sub) - 1] = '\0';
+	return 0;
+}
+
+void fence_identity_del(struct fence *f, uint32_t id)
+{
+	bpf_map_delete_elem(f->identities_fd, &id);
+}
+
+uint32_t fence_identity_next(struct fence *f)
+{
+	uint32_t key, next, max = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->identities_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key > max)
+			max = key;
+	}
+	return max + 1;
+}
+
+void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id)
+{
+	bpf_map_delete_elem(f->ratelimit_fd, &cgroup_id);
+}
+
+int fence_ratelimit_foreach(struct fence *f,
+			    int (*fn)(uint64_t cgroup_id, const struct mcpf_ratelimit *rl, void *ud),
+			    void *ud)
+{
+	uint64_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->ratelimit_fd, prev, &next) == 0) {
+		struct mcpf_ratelimit rl;
+		int r;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(f->ratelimit_fd, &key, &rl) < 0)
+			continue;
+		r = fn(key, &rl, ud);
 		if (r < 0)
 			return r;
 	}

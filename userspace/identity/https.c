@@ -61,9 +61,18 @@ int https_url_host(const char *url, char *buf, size_t len)
 	return 0;
 }
 
-int https_get(const char *url, const char *ca_file, struct https_reply *out)
+void https_global_init(void)
 {
 	static int initialized;
+
+	if (!initialized) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		initialized = 1;
+	}
+}
+
+int https_get(const char *url, const char *ca_file, struct https_reply *out)
+{
 	CURL *c;
 	CURLcode cc;
 	char host[256];
@@ -74,10 +83,7 @@ int https_get(const char *url, const char *ca_file, struct https_reply *out)
 		snprintf(out->error, sizeof(out->error), "not an https URL: %.200s", url);
 		return -EINVAL;
 	}
-	if (!initialized) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		initialized = 1;
-	}
+	https_global_init();
 	c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;

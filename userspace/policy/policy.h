@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "util.h"
-#include "../bpf/mcpfence_abi.h"
+#include "mcpfence_abi.h"
 
 #define POLICY_FILE_MAX (64u << 20)   /* bytes of JSON per policy file */
 #define POLICY_PREFIXES_MAX 1000000u /* prefixes per policy */

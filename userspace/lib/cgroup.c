@@ -276,6 +276,46 @@ static int find_id_visit(uint64_t id, const char *abs, void *ud)
 	return f->found ? 1 : -ENOMEM;
 }
 
+/* A cgroup's kernfs file handle is its 64-bit id (FILEID_KERNFS). */
+static int cgroup_open_by_id(int mount_fd, uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* FILEID_KERNFS */ } };
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	return open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int cgroup_exists_by_id(int mount_fd, uint64_t id)
+{
+	int fd = cgroup_open_by_id(mount_fd, id);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ESTALE || errno == ENOENT ? 0 : -errno;
+}
+
+int cgroup_path_by_id(int mount_fd, uint64_t id, char **ret_abs)
+{
+	_cleanup_close_ int fd = cgroup_open_by_id(mount_fd, id);
+	char link[64], path[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return -errno;
+	path[n] = '\0';
+	*ret_abs = strdup(path);
+	return *ret_abs ? 0 : -ENOMEM;
+}
+
 int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs)
 {
 	struct find_id f = { .id = id };

@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "../bpf/mcpfence_abi.h"
+#include "mcpfence_abi.h"
 
 /* What userspace adds to a kernel record; any field may be NULL. */
 struct event_context {

@@ -29,6 +29,7 @@ struct agent_config {
 	size_t npolicies;
 	uint8_t unbound; /* enum mcpf_unbound */
 	bool deny_raw;
+	bool deny_mptcp; /* MPTCP subflows escape the skb backstop: refused unless "mptcp": "allow" */
 	bool events_stdout;
 	char *events_file;
 	uint32_t rate_limit;

@@ -31,6 +31,7 @@ static const struct {
 	[VERIFY_KEYS_UNAVAILABLE] = { "keys_unavailable", "the issuer's keys are unavailable" },
 	[VERIFY_ALREADY_BOUND] = { "already_bound", "authenticated, not authorized: the cgroup is bound already" },
 	[VERIFY_NOT_GUARDED] = { "not_guarded", "the caller is not in a cgroup below the root" },
+	[VERIFY_KEYS_PENDING] = { "keys_pending", "the issuer's keys are being fetched" },
 	[VERIFY_INTERNAL] = { "internal", "internal error" },
 };
 

@@ -28,6 +28,7 @@
 #define TRUST_TTL_DEFAULT 300
 #define TRUST_HARD_EXPIRY 86400
 #define TRUST_REFETCH_INTERVAL 30
+#define TRUST_RETRY_INTERVAL 5 /* deferred mode: after a failed fetch, answer "unavailable" */
 #define TRUST_SUB_MAX 1024
 
 struct trust_issuer {
@@ -57,7 +58,33 @@ struct trust_issuer {
 	int64_t last_refetch;	/* unknown-kid refetches */
 	unsigned fetches;	/* successful JWKS fetches, for status and tests */
 	char last_error[256];
+
+	/* deferred fetching (the agent): verification never blocks on the network */
+	bool defer_fetch;	/* fetches are asked for (fetch_wanted), never done inline */
+	bool fetch_wanted;	/* a verification needs a fetch: the owner should start one */
+	bool fetch_inflight;	/* the owner has started one */
+	int64_t failed_at;	/* when the last fetch failed; 0 after a success */
 };
+
+/*
+ * One fetch of an issuer's keys, in three steps so that the network part can run on another
+ * thread: prepare (copies what it needs of the issuer), run (touches nothing else), finish
+ * (installs the keys, or keeps the last good set and records the error).
+ */
+struct trust_fetch {
+	char *issuer, *jwks_uri, *jwks_host, *ca_file;
+	bool discovery;
+	int r;		/* 0, or -errno with `error` */
+	char *body;	/* the key set */
+	size_t len;
+	int64_t ttl;	/* max-age or spiffe_refresh_hint; -1 if none */
+	char error[256];
+};
+
+int trust_fetch_prepare(const struct trust_issuer *is, struct trust_fetch *f);
+void trust_fetch_run(struct trust_fetch *f);
+int trust_fetch_finish(struct trust_issuer *is, struct trust_fetch *f, int64_t now);
+void trust_fetch_clear(struct trust_fetch *f);
 
 struct trust {
 	size_t n;

@@ -23,6 +23,14 @@ int cgroup_kill_all(const char *abs);
 int cgroup_remove(const char *abs);
 int cgroup_remove_tree(const char *abs);
 int cgroup_walk(const char *root_abs, int (*fn)(uint64_t id, const char *abs, void *ud), void *ud);
+/* By walking the tree below root_abs: for callers that hold no cgroup2 mount fd. */
 int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs);
+/*
+ * By the id alone, as a file handle on the mount (open_by_handle_at: needs
+ * CAP_DAC_READ_SEARCH): no walk, whatever the number of cgroups. exists: 1, 0 (removed) or
+ * -errno when the kernel cannot say (then assume it exists).
+ */
+int cgroup_exists_by_id(int mount_fd, uint64_t id);
+int cgroup_path_by_id(int mount_fd, uint64_t id, char **ret_abs);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "config.h"
-#include "../bpf/mcpfence_abi.h"
+#include "mcpfence_abi.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 
@@ -33,6 +33,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->attest_socket = strdup(CONFIG_DEFAULT_ATTEST_SOCKET);
 	cfg->unbound = MCPF_UNBOUND_DENY;
 	cfg->deny_raw = true;
+	cfg->deny_mptcp = true;
 	cfg->events_stdout = true;
 	cfg->rate_limit = CONFIG_DEFAULT_RATE;
 	cfg->max_prefixes = MCPF_DEFAULT_PREFIXES;
@@ -98,7 +99,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	}
 	check_known(file, errs, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
-					   "raw_sockets", "events", "trust", "bindings",
+					   "raw_sockets", "mptcp", "events", "trust", "bindings",
 					   "max_prefixes", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
@@ -146,6 +147,15 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 			BAD("raw_sockets: must be \"deny\" or \"allow\"");
 		else
 			cfg->deny_raw = k == 1;
+	}
+	v = json_object_get(root, "mptcp");
+	if (v) {
+		int k = str_choice(json_string_value(v), (const char *const[]){ "allow", "deny", NULL });
+
+		if (k < 0)
+			BAD("mptcp: must be \"deny\" or \"allow\"");
+		else
+			cfg->deny_mptcp = k == 1;
 	}
 	v = json_object_get(root, "max_prefixes");
 	if (v) {

@@ -6,11 +6,40 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+int control_parse(const char *buf, size_t len, json_t **ret)
+{
+	json_t *msg;
+
+	if (len == 0)
+		return -ECONNRESET;
+	if (len >= CONTROL_LINE_MAX)
+		return -EMSGSIZE;
+	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		return -EBADMSG;
+	}
+	*ret = msg;
+	return 0;
+}
+
+char *control_format(json_t *msg, size_t *ret_len)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	size_t len;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	s[len++] = '\n'; /* json_dumps leaves room: the terminator becomes the newline */
+	*ret_len = len;
+	return s;
+}
+
 int control_read(int fd, json_t **ret)
 {
 	_cleanup_free_ char *buf = malloc(CONTROL_LINE_MAX + 1);
 	size_t len = 0;
-	json_t *msg;
 
 	if (!buf)
 		return -ENOMEM;
@@ -28,28 +57,16 @@ int control_read(int fd, json_t **ret)
 		if (memchr(buf + len - k, '\n', (size_t)k))
 			break;
 	}
-	if (len == 0)
-		return -ECONNRESET;
-	if (len >= CONTROL_LINE_MAX)
-		return -EMSGSIZE;
-	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
-	if (!json_is_object(msg)) {
-		json_decref(msg);
-		return -EBADMSG;
-	}
-	*ret = msg;
-	return 0;
+	return control_parse(buf, len, ret);
 }
 
 int control_write(int fd, json_t *msg)
 {
-	_cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT);
 	size_t len, off = 0;
+	_cleanup_free_ char *s = control_format(msg, &len);
 
 	if (!s)
 		return -ENOMEM;
-	len = strlen(s);
-	s[len++] = '\n'; /* json_dumps leaves room: the terminator becomes the newline */
 	while (off < len) {
 		ssize_t k = send(fd, s + off, len - off, MSG_NOSIGNAL);
 

@@ -11,6 +11,7 @@ static const char *const hook_names[MCPF_HOOK_MAX] = {
 	[MCPF_HOOK_CONNECT4] = "connect4", [MCPF_HOOK_CONNECT6] = "connect6",
 	[MCPF_HOOK_SENDMSG4] = "sendmsg4", [MCPF_HOOK_SENDMSG6] = "sendmsg6",
 	[MCPF_HOOK_SOCK_CREATE] = "sock_create", [MCPF_HOOK_SKB] = "skb",
+	[MCPF_HOOK_SETSOCKOPT] = "setsockopt",
 };
 
 const char *event_hook_name(unsigned hook)
@@ -42,6 +43,10 @@ const char *event_reason_name(unsigned reason)
 		return "expired";
 	case MCPF_REASON_RAW:
 		return "raw_socket";
+	case MCPF_REASON_IP_OPTIONS:
+		return "ip_options";
+	case MCPF_REASON_MPTCP:
+		return "mptcp";
 	}
 	return "unknown";
 }
@@ -106,7 +111,10 @@ json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ct
 		       e->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
 	if (!ev)
 		return NULL;
-	if (e->hook != MCPF_HOOK_SOCK_CREATE) {
+	if (e->hook == MCPF_HOOK_SETSOCKOPT) {
+		json_object_set_new(ev, "level", json_string(e->protocol == IPPROTO_IPV6 ? "ipv6" : "ip"));
+		json_object_set_new(ev, "optname", json_integer(e->dport));
+	} else if (e->hook != MCPF_HOOK_SOCK_CREATE) {
 		inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr, addr, sizeof(addr));
 		json_object_set_new(ev, "dst", json_string(addr));
 		json_object_set_new(ev, "dport", json_integer(e->dport));

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The agent: loads policies, attaches (or takes over) the kernel programs, applies bindings,
+ * and runs one event loop over the ring buffer, the two Unix sockets, signals, a one-second
+ * tick and the key worker. The parts are listed in agent_state.h.
+ */
+#include "agent.h"
+#include "agent_state.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "loop.h"
+#include "probe.h"
+
+#define GC_EVERY_TICKS 5 /* seconds between sweeps for bindings of removed cgroups */
+
+struct agent_sources {
+	struct loop_source ring, signals, tick;
+	unsigned ticks;
+};
+
+static void on_ring(struct loop_source *s, uint32_t events)
+{
+	struct agent *a = s->ud;
+
+	ring_buffer__consume(a->rb);
+}
+
+static void on_tick(struct loop_source *s, uint32_t events)
+{
+	struct agent *a = s->ud;
+	struct agent_sources *src = (struct agent_sources *)((char *)s - offsetof(struct agent_sources, tick));
+	uint64_t exp;
+
+	if (read(s->fd, &exp, sizeof(exp)) < 0)
+		return;
+	ring_buffer__consume(a->rb);
+	agent_flush_suppressed(a);
+	if (++src->ticks % GC_EVERY_TICKS == 0)
+		agent_gc(a);
+}
+
+static void on_signal(struct loop_source *s, uint32_t events)
+{
+	struct agent *a = s->ud;
+	struct signalfd_siginfo si;
+	struct diag errs = {};
+
+	if (read(s->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo != SIGHUP) {
+		log_info("Signal %u: stopping; enforcement stays in place", si.ssi_signo);
+		a->stop = true;
+		return;
+	}
+	/* a unit or container without its own PID namespace could signal us from a guarded cgroup */
+	if (si.ssi_pid && agent_pid_guarded(a, (pid_t)si.ssi_pid)) {
+		log_error("Ignored SIGHUP from pid %u: it runs in a guarded cgroup", si.ssi_pid);
+		return;
+	}
+	log_info("SIGHUP: reloading policies");
+	if (agent_reload(a, &errs) < 0) {
+		agent_log_diag(&errs);
+		log_error("Reload failed; the previous policies stay in force");
+	} else {
+		log_info("Reloaded: %zu policies", a->nloaded);
+	}
+	diag_clear(&errs);
+}
+
+static int agent_setup_root(struct agent *a)
+{
+	bool created = false;
+	struct stat st;
+	int r;
+
+	r = cgroup_mount_find(&a->mount);
+	if (r < 0) {
+		log_error("No cgroup2 file system is mounted (see /proc/self/mountinfo)");
+		return r;
+	}
+	r = cgroup_mount_nsdelegate(a->mount, true);
+	if (r <= 0) {
+		log_error("Failed to enable nsdelegate on %s (%s): without it a root workload can "
+			  "move itself out of its cgroup namespace",
+			  a->mount, r < 0 ? strerror(-r) : "not set after remount");
+		return r < 0 ? r : -EOPNOTSUPP;
+	}
+	r = cgroup_path_resolve(a->mount, a->cfg.cgroup_root, &a->root_abs);
+	if (r < 0) {
+		log_error("%s: cgroup_root: \"%s\" is not a valid cgroup path", a->cfg.file,
+			  a->cfg.cgroup_root);
+		return r;
+	}
+	if (stat(a->root_abs, &st) < 0) {
+		r = cgroup_create(a->root_abs);
+		if (r < 0) {
+			log_error("Failed to create cgroup root %s: %s", a->root_abs, strerror(-r));
+			return r;
+		}
+		created = true;
+	}
+	r = cgroup_id_from_path(a->root_abs, &a->root_id);
+	if (r < 0) {
+		log_error("%s is not a cgroup2 directory: %s", a->root_abs, strerror(-r));
+		return r;
+	}
+	a->root_level = (uint32_t)cgroup_level(a->mount, a->root_abs);
+	a->root_fd = open(a->root_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	a->mount_fd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->root_fd < 0 || a->mount_fd < 0)
+		return -errno;
+	a->created_root_pending = created;
+	return 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct agent a = { .root_fd = -1, .mount_fd = -1, .listen_fd = -1, .attest_fd = -1, .next_slot = 1 };
+	struct agent_sources src = { .ring.fd = -1, .signals.fd = -1, .tick.fd = -1 };
+	const char *config = NULL;
+	struct policy_set set = {};
+	struct diag errs = {};
+	struct fence_params fp;
+	int c, r;
+	sigset_t mask;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'h':
+			printf("Usage: mcpfence agent --config FILE [--verbose]\n\n"
+			       "Load the policies named by FILE, attach the kernel programs to its cgroup\n"
+			       "root (or take over the pinned ones), apply its bindings, serve the control\n"
+			       "socket and print events as JSON lines.\n"
+			       "SIGHUP reloads policies and bindings atomically; SIGTERM stops the agent\n"
+			       "and leaves enforcement in place (`mcpfence uninstall` removes it).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!config) {
+		log_error("agent: --config FILE is required (see mcpfence agent --help)");
+		return 2;
+	}
+
+	r = config_load(config, &a.cfg, &errs);
+	if (r == 0)
+		r = policy_set_load(a.cfg.policies, a.cfg.npolicies, &set, &errs);
+	if (r == 0)
+		r = trust_load(a.cfg.trust, a.cfg.file, &a.trust, &errs);
+	if (r < 0) {
+		agent_log_diag(&errs);
+		log_error("Failed to load the configuration; nothing was changed");
+		r = 1;
+		goto out;
+	}
+	{
+		json_t *pr = NULL;
+
+		if (probe_run(false, &pr) < 0) {
+			_cleanup_free_ char *missing = probe_missing(pr);
+
+			log_error("This kernel (%s) lacks what enforcement needs: %s. Refusing to start "
+				  "rather than run without enforcement (see `mcpfence probe`)",
+				  json_string_value(json_object_get(pr, "kernel")), missing ? missing : "?");
+			json_decref(pr);
+			r = 1;
+			goto out;
+		}
+		json_decref(pr);
+	}
+	if (agent_setup_root(&a) < 0) {
+		r = 1;
+		goto out;
+	}
+
+	fp = (struct fence_params){
+		.bpffs = a.cfg.bpffs,
+		.root_fd = a.root_fd,
+		.root_id = a.root_id,
+		.root_level = a.root_level,
+		.unbound = a.cfg.unbound,
+		.deny_raw = a.cfg.deny_raw,
+		.deny_mptcp = a.cfg.deny_mptcp,
+		.rate_limit = a.cfg.rate_limit,
+		.max_prefixes = a.cfg.max_prefixes,
+	};
+	r = fence_load(&fp, &a.f);
+	if (r < 0) {
+		if (r == -EXDEV)
+			log_error("The programs pinned in %s are attached to another cgroup than %s; "
+				  "run `mcpfence uninstall` first",
+				  a.cfg.bpffs, a.root_abs);
+		else
+			log_error("Failed to load and attach the BPF programs (%s): %s", a.cfg.bpffs,
+				  strerror(-r));
+		r = 1;
+		goto out;
+	}
+	log_info("%s programs on %s (cgroup id %llu, level %u), state in %s",
+		 a.f->reused_links ? "Took over pinned" : "Attached", a.root_abs,
+		 (unsigned long long)a.root_id, a.root_level, a.cfg.bpffs);
+	if (a.created_root_pending) {
+		struct mcpf_policy_meta state = { .generation = 1 };
+
+		snprintf(state.name, sizeof(state.name), "%s", "(agent: created cgroup root)");
+		fence_meta_put(a.f, FENCE_SLOT_STATE, &state);
+	}
+
+	r = agent_apply(&a, &a.cfg, &set, &errs);
+	if (r < 0) {
+		agent_log_diag(&errs);
+		log_error("Failed to apply policies: %s", strerror(-r));
+		r = 1;
+		goto out;
+	}
+	if (a.cfg.events_file) {
+		_cleanup_free_ char *dir = strdup(a.cfg.events_file);
+
+		if (dir && strrchr(dir, '/')) {
+			*strrchr(dir, '/') = '\0';
+			mkdir_p(dir, 0755);
+		}
+		a.events_file = fopen(a.cfg.events_file, "ae");
+		if (!a.events_file) {
+			log_error("Failed to open events file %s: %s", a.cfg.events_file,
+				  strerror(errno));
+			r = 1;
+			goto out;
+		}
+	}
+	policy_set_drop_rules(&set); /* written to the kernel; matching needs identities only */
+	a.policies = set;
+	set = (struct policy_set){};
+	a.next_identity = fence_identity_next(a.f);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.rb = ring_buffer__new(a.f->events_fd, agent_record_handle, &a, NULL);
+	src.ring = (struct loop_source){ .fd = a.rb ? ring_buffer__epoll_fd(a.rb) : -1, .fn = on_ring, .ud = &a };
+	src.signals = (struct loop_source){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .fn = on_signal, .ud = &a };
+	src.tick = (struct loop_source){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), .fn = on_tick, .ud = &a };
+	if (!a.rb || src.signals.fd < 0 || src.tick.fd < 0 || loop_new(&a.loop) < 0 ||
+	    loop_add(a.loop, &src.ring, EPOLLIN) < 0 || loop_add(a.loop, &src.signals, EPOLLIN) < 0 ||
+	    loop_add(a.loop, &src.tick, EPOLLIN) < 0 || keys_worker_start(&a) < 0) {
+		log_error("Failed to set up the event loop: %s", strerror(errno));
+		r = 1;
+		goto out;
+	}
+	timerfd_settime(src.tick.fd, 0,
+			&(struct itimerspec){ .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } },
+			NULL);
+	keys_warm(&a); /* key files now; remote key sets on the worker */
+	if (agent_listen(&a) < 0) {
+		r = 1;
+		goto out;
+	}
+	log_info("Agent ready: %zu policies, socket %s", a.nloaded, a.cfg.socket);
+
+	while (!a.stop) {
+		/* a deadline is at most 100 ms late; an idle agent wakes once a second */
+		r = loop_turn(a.loop, agent_clients_pending(&a) ? 100 : 1000);
+		if (r < 0) {
+			log_error("epoll_wait: %s", strerror(-r));
+			break;
+		}
+		agent_clients_expire(&a);
+	}
+	ring_buffer__consume(a.rb);
+	agent_flush_suppressed(&a);
+	r = 0;
+out:
+	if (a.loop) {
+		agent_clients_close(&a);
+		keys_worker_stop(&a);
+	}
+	loop_free(a.loop);
+	policy_set_clear(&a.policies);
+	trust_clear(&a.trust);
+	idmap_clear(&a.identity_claims);
+	ring_buffer__free(a.rb);
+	if (src.signals.fd >= 0)
+		close(src.signals.fd);
+	if (src.tick.fd >= 0)
+		close(src.tick.fd);
+	if (a.events_file)
+		fclose(a.events_file);
+	fence_close(a.f);
+	if (a.root_fd >= 0)
+		close(a.root_fd);
+	if (a.mount_fd >= 0)
+		close(a.mount_fd);
+	agent_policies_free(a.loaded, a.nloaded);
+	idmap_clear(&a.cgroup_paths);
+	idmap_clear(&a.reported);
+	policy_set_clear(&set);
+	diag_clear(&errs);
+	config_clear(&a.cfg);
+	free(a.mount);
+	free(a.root_abs);
+	return r;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's state and the parts it is made of, shared by the files of agent/ only:
+ *   agent.c    start-up and shut-down, the event loop's sources
+ *   loop.c     one epoll loop: descriptors with handlers, deadlines, nothing that blocks
+ *   clients.c  the two Unix sockets: each client a small state machine with a deadline
+ *   ops.c      the socket ops, dispatched through a table
+ *   apply.c    policies and bindings made the running state (generation flips), reloads
+ *   gc.c       bindings of removed cgroups
+ *   emit.c     ring-buffer records and agent happenings as JSON lines
+ *   keys.c     JWKS fetching on a worker thread
+ */
+#ifndef MCPFENCE_AGENT_STATE_H
+#define MCPFENCE_AGENT_STATE_H
+
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "fence.h"
+#include "idmap.h"
+#include "policy.h"
+#include "trust.h"
+
+struct loaded_policy {
+	char *name;
+	uint32_t slot;
+	uint32_t policy_id;
+	uint8_t mode;
+	struct policy_compiled compiled; /* until written */
+	struct policy_keys keys;	 /* after: enough to delete the slot */
+};
+
+struct loop;
+struct client;
+struct keys_worker;
+struct loop_source;
+
+struct agent {
+	struct agent_config cfg;
+	char *mount;	  /* the cgroup2 mount as this agent sees it */
+	int mount_fd;	  /* open on it: cgroups by id (open_by_handle_at) */
+	char *root_abs;
+	uint64_t root_id;
+	uint32_t root_level;
+	int root_fd;
+	struct fence *f;
+	struct loaded_policy *loaded;
+	size_t nloaded;
+	uint32_t next_slot;
+	struct policy_set policies; /* the running set, for identity matching */
+	struct trust trust;
+	uint32_t next_identity;
+	struct idmap identity_claims; /* identity id -> JSON of the claims its policy matched on */
+	FILE *events_file;
+	struct ring_buffer *rb;
+	struct idmap cgroup_paths; /* cache: cgroup id -> display path */
+	struct idmap reported;	   /* cgroup id -> suppressed count already reported */
+	struct loop *loop;
+	struct client *clients; /* connected, in no particular order */
+	unsigned nclients[2];	/* per socket: control, attestation */
+	int listen_fd, attest_fd;
+	struct keys_worker *keys;
+	bool created_root_pending; /* record in the pinned state that we made the root */
+	bool stop;
+};
+
+/* emit.c */
+void agent_emit(struct agent *a, json_t *ev);
+const char *agent_cgroup_path(struct agent *a, uint64_t id);
+int agent_record_handle(void *ctx, void *data, size_t size);
+void agent_flush_suppressed(struct agent *a);
+void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *cgroup,
+		       uint64_t cgroup_id);
+
+/* apply.c */
+const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot);
+const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name);
+void agent_policies_free(struct loaded_policy *l, size_t n);
+int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs, const char **why);
+int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
+		struct diag *errs);
+int agent_reload(struct agent *a, struct diag *errs);
+void agent_log_diag(const struct diag *d);
+
+/* gc.c */
+void agent_gc(struct agent *a);
+
+/* ops.c: a request's reply, or NULL with *wait_keys set when it must wait for a key fetch. */
+struct op_caller {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	bool attest_socket; /* the world-writable socket: ping and attest only */
+};
+json_t *agent_dispatch(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys);
+/* Whether a process lies in a guarded cgroup (under the root): such callers get no control. */
+bool agent_pid_guarded(struct agent *a, pid_t pid);
+
+/* clients.c */
+int agent_listen(struct agent *a);
+void agent_clients_close(struct agent *a);
+/* Every turn of the loop: answer or drop clients past their deadline. */
+void agent_clients_expire(struct agent *a);
+bool agent_clients_pending(struct agent *a);
+/* Keys arrived (or failed): re-run the requests that waited for them. */
+void agent_clients_keys_ready(struct agent *a);
+
+/* keys.c */
+int keys_worker_start(struct agent *a);
+void keys_worker_stop(struct agent *a);
+/* Start fetches for every issuer whose verification asked for one (trust_issuer.fetch_wanted). */
+void keys_worker_kick(struct agent *a);
+/* The running trust set: fetches deferred to the worker, key files read, remote keys asked for. */
+void keys_warm(struct agent *a);
+
+#endif

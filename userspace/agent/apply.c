@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Policies and bindings made the running state. Policy changes are generation flips: every
+ * policy is compiled and written under a fresh slot, each binding is switched to its policy's
+ * new slot with one map update, and only then are the old slots deleted. A binding always
+ * points at a complete policy.
+ */
+#include "agent_state.h"
+
+#include "cgroup.h"
+#include "events.h"
+
+const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
+{
+	for (size_t i = 0; i < a->nloaded; i++)
+		if (a->loaded[i].slot == slot)
+			return &a->loaded[i];
+	return NULL;
+}
+
+const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->nloaded; i++)
+		if (!strcmp(a->loaded[i].name, name))
+			return &a->loaded[i];
+	return NULL;
+}
+
+void agent_policies_free(struct loaded_policy *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(l[i].name);
+		policy_compiled_clear(&l[i].compiled);
+		policy_keys_clear(&l[i].keys);
+	}
+	free(l);
+}
+
+struct flip_ctx {
+	struct agent *a;
+	const struct loaded_policy *next;
+	size_t nnext;
+	int r;
+};
+
+static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
+{
+	struct flip_ctx *fc = ud;
+	struct mcpf_policy_meta meta;
+	struct mcpf_binding nb = *b;
+
+	if (fence_meta_get(fc->a->f, b->slot, &meta) < 0) {
+		log_error("Binding of cgroup %llu names unknown slot %u; leaving it",
+			  (unsigned long long)cg, b->slot);
+		return 0;
+	}
+	meta.name[sizeof(meta.name) - 1] = '\0';
+	for (size_t i = 0; i < fc->nnext; i++) {
+		if (strcmp(fc->next[i].name, meta.name))
+			continue;
+		if (b->slot == fc->next[i].slot)
+			return 0;
+		nb.slot = fc->next[i].slot;
+		nb.policy_id = fc->next[i].policy_id;
+		nb.mode = fc->next[i].mode;
+		if (fence_binding_put(fc->a->f, cg, &nb) < 0)
+			fc->r = -errno;
+		return 0;
+	}
+	/* its policy is gone: the cgroup falls back to the unbound action */
+	log_info("Policy '%s' was removed; unbinding cgroup %s", meta.name,
+		 agent_cgroup_path(fc->a, cg) ?: "?");
+	fence_binding_del(fc->a->f, cg);
+	agent_emit_policy(fc->a, "unbind", meta.name, agent_cgroup_path(fc->a, cg), cg);
+	return 0;
+}
+
+struct slot_list {
+	uint32_t *slots;
+	size_t n;
+};
+
+static int collect_slot(uint32_t slot, const struct mcpf_policy_meta *m, void *ud)
+{
+	struct slot_list *l = ud;
+	uint32_t *n;
+
+	(void)m;
+	if (slot == FENCE_SLOT_STATE)
+		return 0;
+	n = realloc(l->slots, (l->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	l->slots = n;
+	l->slots[l->n++] = slot;
+	return 0;
+}
+
+int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs,
+				  const char **why)
+{
+	_cleanup_free_ char *abs = NULL;
+
+	*why = "is not a valid cgroup path";
+	if (cgroup_path_resolve(a->mount, path, &abs) < 0)
+		return -EINVAL;
+	if (!cgroup_is_under(a->root_abs, abs)) {
+		*why = "is not under the cgroup root";
+		return -EPERM;
+	}
+	*ret_abs = TAKE_PTR(abs);
+	return 0;
+}
+
+static int apply_static_bindings(struct agent *a, const struct agent_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nbindings; i++) {
+		const struct config_binding *cb = &cfg->bindings[i];
+		const struct loaded_policy *lp = agent_policy_by_name(a, cb->policy);
+		_cleanup_free_ char *abs = NULL;
+		struct mcpf_binding b = {};
+		const char *why;
+		uint64_t id = 0;
+		int r;
+
+		if (!lp || agent_resolve_cgroup(a, cb->cgroup, &abs, &why) < 0)
+			continue; /* validated before anything was written */
+		r = cgroup_create(abs);
+		if (r == 0)
+			r = cgroup_id_from_path(abs, &id);
+		if (r < 0) {
+			log_error("Failed to create cgroup '%s' of bindings[%zu]: %s", abs, i,
+				  strerror(-r));
+			return r;
+		}
+		b.slot = lp->slot;
+		b.policy_id = lp->policy_id;
+		b.mode = lp->mode;
+		r = fence_binding_put(a->f, id, &b);
+		if (r < 0)
+			return r;
+		agent_emit_policy(a, "bind", lp->name, cgroup_path_display(a->mount, abs), id);
+	}
+	return 0;
+}
+
+/*
+ * Make `set` (and cfg's static bindings) the running state. Validation and compilation happen
+ * before the first map write; a failure while writing removes what was written. Returns 0, or
+ * -errno with `errs` explaining.
+ */
+int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
+		       struct diag *errs)
+{
+	struct loaded_policy *next = calloc(set->n + 1, sizeof(*next));
+	struct slot_list old = {};
+	struct flip_ctx fc = { .a = a };
+	size_t written = 0, prefixes = 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t_compiled, t_written;
+	int r = 0;
+
+	if (!next)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nbindings; i++) {
+		_cleanup_free_ char *abs = NULL;
+		const char *why;
+
+		if (!policy_set_find(set, cfg->bindings[i].policy))
+			diag_add(errs, "%s: bindings[%zu].policy: no policy named \"%s\"", cfg->file,
+				 i, cfg->bindings[i].policy);
+		if (agent_resolve_cgroup(a, cfg->bindings[i].cgroup, &abs, &why) < 0)
+			diag_add(errs, "%s: bindings[%zu].cgroup: \"%s\" %s", cfg->file, i,
+				 cfg->bindings[i].cgroup, why);
+	}
+	if (errs->n) {
+		free(next);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < set->n && r == 0; i++) {
+		next[i].name = strdup(set->items[i]->name);
+		next[i].policy_id = policy_id_of(set->items[i]->name);
+		next[i].mode = set->items[i]->mode;
+		r = next[i].name ? policy_compile(set->items[i], &next[i].compiled, errs) : -ENOMEM;
+	}
+	if (r < 0)
+		goto fail;
+	t_compiled = now_ns(CLOCK_MONOTONIC);
+
+	r = fence_meta_foreach(a->f, collect_slot, &old);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < old.n; i++)
+		if (old.slots[i] >= a->next_slot)
+			a->next_slot = old.slots[i] + 1;
+
+	for (written = 0; written < set->n; written++) {
+		struct loaded_policy *l = &next[written];
+		struct mcpf_policy_meta m = {};
+
+		l->slot = a->next_slot++;
+		snprintf(m.name, sizeof(m.name), "%s", l->name);
+		m.policy_id = l->policy_id;
+		m.generation = l->slot;
+		m.nprefixes4 = (uint32_t)l->compiled.n4;
+		m.nprefixes6 = (uint32_t)l->compiled.n6;
+		r = fence_slot_write(a->f, l->slot, &l->compiled);
+		if (r < 0) {
+			diag_add(errs, "%s: writing %zu+%zu prefixes to the kernel: %s%s", l->name,
+				 l->compiled.n4, l->compiled.n6, strerror(-r),
+				 r == -E2BIG || r == -ENOSPC ? " (raise max_prefixes)" : "");
+			goto fail;
+		}
+		r = policy_compiled_keys(&l->compiled, &l->keys);
+		if (r == 0)
+			r = fence_meta_put(a->f, l->slot, &m);
+		if (r < 0) {
+			fence_slot_delete(a->f, l->slot, l->keys.v4 ? &l->keys : NULL);
+			diag_add(errs, "%s: writing policy metadata: %s", l->name, strerror(-r));
+			goto fail;
+		}
+		policy_compiled_clear(&l->compiled); /* the agent keeps 17 bytes a prefix, not 153 */
+	}
+
+	t_written = now_ns(CLOCK_MONOTONIC);
+	/* the flip: every binding moves to its policy's new slot in one update each */
+	fc.next = next;
+	fc.nnext = set->n;
+	r = fence_binding_foreach(a->f, flip_one, &fc);
+	if (r == 0)
+		r = fc.r;
+	if (r < 0) {
+		diag_add(errs, "switching bindings to the new policies: %s", strerror(-r));
+		/* bindings already switched keep working: their new slots stay */
+		free(old.slots);
+		agent_policies_free(a->loaded, a->nloaded);
+		a->loaded = next;
+		a->nloaded = set->n;
+		return r;
+	}
+
+	/* previous generation: no binding points there any more */
+	for (size_t i = 0; i < old.n; i++) {
+		const struct loaded_policy *lp = agent_policy_by_slot(a, old.slots[i]);
+
+		fence_slot_delete(a->f, old.slots[i], lp ? &lp->keys : NULL);
+		fence_meta_del(a->f, old.slots[i]);
+	}
+	free(old.slots);
+	agent_policies_free(a->loaded, a->nloaded);
+	a->loaded = next;
+	a->nloaded = set->n;
+	for (size_t i = 0; i < a->nloaded; i++)
+		prefixes += next[i].keys.n4 + next[i].keys.n6;
+	log_info("Applied %zu policies, %zu prefixes in %.1f ms (compile %.1f ms, kernel write %.1f ms, "
+		 "flip and cleanup %.1f ms)",
+		 a->nloaded, prefixes, (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		 (double)(t_compiled - t0) / 1e6, (double)(t_written - t_compiled) / 1e6,
+		 (double)(now_ns(CLOCK_MONOTONIC) - t_written) / 1e6);
+	for (size_t i = 0; i < a->nloaded; i++) {
+		json_t *ev = event_new("policy");
+
+		if (!ev)
+			continue;
+		json_object_set_new(ev, "action", json_string("loaded"));
+		json_object_set_new(ev, "policy", json_string(next[i].name));
+		json_object_set_new(ev, "generation", json_integer(next[i].slot));
+		json_object_set_new(ev, "prefixes", json_integer((json_int_t)next[i].keys.n4 +
+									     (json_int_t)next[i].keys.n6));
+		agent_emit(a, ev);
+	}
+	return apply_static_bindings(a, cfg);
+
+fail:
+	for (size_t i = 0; i < written; i++) {
+		fence_slot_delete(a->f, next[i].slot, next[i].keys.v4 ? &next[i].keys : NULL);
+		fence_meta_del(a->f, next[i].slot);
+	}
+	free(old.slots);
+	agent_policies_free(next, set->n);
+	return r;
+}
+
+void agent_log_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_error("%s", d->msgs[i]);
+}
+
+/* Re-read the config's policies and bindings; on any error the running state stays. */
+int agent_reload(struct agent *a, struct diag *errs)
+{
+	struct agent_config cfg;
+	struct policy_set set = {};
+	struct trust trust = {};
+	int r;
+
+	r = config_load(a->cfg.file, &cfg, errs);
+	if (r == 0)
+		r = policy_set_load(cfg.policies, cfg.npolicies, &set, errs);
+	if (r == 0)
+		r = trust_load(cfg.trust, cfg.file, &trust, errs);
+	if (r == 0)
+		r = agent_apply(a, &cfg, &set, errs);
+	if (r == 0) {
+		policy_set_clear(&a->policies);
+		policy_set_drop_rules(&set); /* written to the kernel; matching needs identities only */
+		a->policies = set;
+		set = (struct policy_set){};
+		trust_clear(&a->trust);
+		a->trust = trust;
+		trust = (struct trust){};
+		keys_warm(a);
+		/* policies and bindings follow the file; root, bpffs, socket need a restart */
+		for (size_t i = 0; i < a->cfg.nbindings; i++) {
+			free(a->cfg.bindings[i].cgroup);
+			free(a->cfg.bindings[i].policy);
+		}
+		free(a->cfg.bindings);
+		a->cfg.bindings = TAKE_PTR(cfg.bindings);
+		a->cfg.nbindings = cfg.nbindings;
+		cfg.nbindings = 0;
+	}
+	policy_set_clear(&set);
+	trust_clear(&trust);
+	config_clear(&cfg);
+	return r;
+}
+

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/* Ring-buffer records and the agent's own happenings, as JSON lines to stdout and the file. */
+#include "agent_state.h"
+
+#include "cgroup.h"
+#include "events.h"
+
+void agent_emit(struct agent *a, json_t *ev)
+{
+	if (!ev)
+		return;
+	event_write(ev, a->cfg.events_stdout ? stdout : NULL, a->events_file);
+	json_decref(ev);
+}
+
+/* Display path of a cgroup id: by file handle (no walk), cached; NULL once it is gone. */
+const char *agent_cgroup_path(struct agent *a, uint64_t id)
+{
+	struct idmap_entry *e = idmap_get(&a->cgroup_paths, id);
+	_cleanup_free_ char *abs = NULL;
+
+	if (e)
+		return e->str;
+	if (cgroup_path_by_id(a->mount_fd, id, &abs) < 0 &&
+	    cgroup_path_from_id(a->root_abs, id, &abs) < 0)
+		return NULL;
+	e = idmap_put(&a->cgroup_paths, id);
+	if (!e)
+		return NULL;
+	e->str = strdup(cgroup_path_display(a->mount, abs));
+	return e->str;
+}
+
+int agent_record_handle(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+	const struct mcpf_event *e = data;
+	struct event_context ec = {};
+	struct mcpf_policy_meta meta;
+	struct mcpf_identity ident;
+	const struct loaded_policy *lp;
+	struct idmap_entry *ic;
+	json_t *ev;
+
+	if (size < sizeof(*e))
+		return 0;
+	ec.cgroup = agent_cgroup_path(a, e->cgroup_id);
+	lp = e->slot ? agent_policy_by_slot(a, e->slot) : NULL;
+	if (lp) {
+		ec.policy = lp->name;
+	} else if (e->slot && fence_meta_get(a->f, e->slot, &meta) == 0) {
+		meta.name[sizeof(meta.name) - 1] = '\0';
+		ec.policy = meta.name;
+	}
+	if (e->identity_id && fence_identity_get(a->f, e->identity_id, &ident) == 0)
+		ec.identity = &ident;
+	ev = event_to_json(e, &ec);
+	ic = e->identity_id ? idmap_get(&a->identity_claims, e->identity_id) : NULL;
+	if (ev && ic && ic->str)
+		json_object_set_new(json_object_get(ev, "identity"), "claims",
+				    json_loads(ic->str, 0, NULL));
+	agent_emit(a, ev);
+	return 0;
+}
+
+static int report_suppressed(uint64_t cg, const struct mcpf_ratelimit *rl, void *ud)
+{
+	struct agent *a = ud;
+	struct idmap_entry *rep;
+	const char *path;
+	json_t *ev;
+
+	if (!rl->suppressed)
+		return 0;
+	rep = idmap_put(&a->reported, cg);
+	if (!rep || rep->num >= rl->suppressed)
+		return 0;
+	ev = event_new("suppressed");
+	if (ev) {
+		path = agent_cgroup_path(a, cg);
+		json_object_set_new(ev, "cgroup", path ? json_string(path) : json_null());
+		json_object_set_new(ev, "cgroup_id", json_integer((json_int_t)cg));
+		json_object_set_new(ev, "count", json_integer((json_int_t)(rl->suppressed - rep->num)));
+		json_object_set_new(ev, "total", json_integer((json_int_t)rl->suppressed));
+	}
+	rep->num = rl->suppressed;
+	agent_emit(a, ev);
+	return 0;
+}
+
+/* Report, per cgroup, the violations the kernel counted but did not send. */
+void agent_flush_suppressed(struct agent *a)
+{
+	fence_ratelimit_foreach(a->f, report_suppressed, a);
+}
+
+void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *cgroup,
+		       uint64_t cgroup_id)
+{
+	json_t *ev = event_new("policy");
+
+	if (!ev)
+		return;
+	json_object_set_new(ev, "action", json_string(action));
+	if (policy)
+		json_object_set_new(ev, "policy", json_string(policy));
+	if (cgroup)
+		json_object_set_new(ev, "cgroup", json_string(cgroup));
+	if (cgroup_id)
+		json_object_set_new(ev, "cgroup_id", json_integer((json_int_t)cgroup_id));
+	agent_emit(a, ev);
+}

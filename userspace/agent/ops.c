@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The socket ops, dispatched through a table. The control socket (0600) serves every op to
+ * root callers outside the guarded root; the attestation socket (0666) serves ping and attest
+ * to anyone. A caller inside a guarded cgroup never controls the agent, whatever its uid: a
+ * confined root workload that reaches the socket still cannot rebind, unbind or reload.
+ */
+#include "agent_state.h"
+
+#include <time.h>
+
+#include "attest.h"
+#include "cgroup.h"
+#include "events.h"
+#include "identity.h"
+#include "verify_error.h"
+
+bool agent_pid_guarded(struct agent *a, pid_t pid)
+{
+	_cleanup_free_ char *abs = NULL;
+
+	if (pid <= 0 || cgroup_of_pid(a->mount, pid, &abs) < 0)
+		return true; /* cannot tell: treat it as confined */
+	return cgroup_is_under(a->root_abs, abs);
+}
+
+/* What a confined workload must not reach: `run` makes these paths inaccessible. */
+static json_t *protected_paths(struct agent *a)
+{
+	json_t *l = json_array();
+
+	json_array_append_new(l, json_string(a->cfg.file));
+	json_array_append_new(l, json_string(a->cfg.bpffs));
+	json_array_append_new(l, json_string(a->cfg.socket));
+	for (size_t i = 0; i < a->cfg.npolicies; i++)
+		json_array_append_new(l, json_string(a->cfg.policies[i]));
+	if (a->cfg.events_file)
+		json_array_append_new(l, json_string(a->cfg.events_file));
+	for (size_t i = 0; i < a->trust.n; i++) {
+		if (a->trust.issuers[i].jwks_file)
+			json_array_append_new(l, json_string(a->trust.issuers[i].jwks_file));
+	}
+	return l;
+}
+
+static json_t *op_ping(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	json_t *reply = json_pack("{s:b, s:i, s:I, s:s, s:s}", "ok", 1, "pid", (int)getpid(), "policies",
+				  (json_int_t)a->nloaded, "cgroup_root", a->root_abs, "bpffs",
+				  a->cfg.bpffs);
+
+	if (reply && !c->attest_socket) {
+		json_object_set_new(reply, "attest_socket",
+				    a->attest_fd >= 0 ? json_string(a->cfg.attest_socket) : json_null());
+		json_object_set_new(reply, "protected_paths", protected_paths(a));
+	}
+	return reply;
+}
+
+/*
+ * A binding from a less trusted source never sits below one from a more trusted source: no
+ * attestation below the operator's binding, nor below another identity's. Otherwise the nearest
+ * binding would win, and a workload could trade its allowlist for any token it holds.
+ */
+static int attest_check_ancestors(struct agent *a, const struct attest_peer *peer,
+				  const struct token *tok, char *detail, size_t len)
+{
+	_cleanup_free_ char *p = strdup(peer->cgroup_abs);
+	char *slash;
+
+	if (!p)
+		return VERIFY_INTERNAL;
+	while ((slash = strrchr(p, '/')) && slash > p) {
+		struct mcpf_binding b;
+		struct mcpf_identity id;
+		uint64_t cg;
+
+		*slash = '\0';
+		if (!cgroup_is_under(a->root_abs, p))
+			break;
+		if (cgroup_id_from_path(p, &cg) < 0 || fence_binding_get(a->f, cg, &b) < 0)
+			continue;
+		if (!b.identity_id) {
+			snprintf(detail, len, "cgroup %s lies below %s, which the operator bound; "
+				 "attestation cannot replace the operator's policy",
+				 cgroup_path_display(a->mount, peer->cgroup_abs), cgroup_path_display(a->mount, p));
+			return VERIFY_ALREADY_BOUND;
+		}
+		if (fence_identity_get(a->f, b.identity_id, &id) < 0 || strcmp(id.iss, tok->iss) ||
+		    strcmp(id.sub, tok->sub)) {
+			snprintf(detail, len, "cgroup %s lies below %s, bound to another identity",
+				 cgroup_path_display(a->mount, peer->cgroup_abs), cgroup_path_display(a->mount, p));
+			return VERIFY_ALREADY_BOUND;
+		}
+	}
+	return VERIFY_OK;
+}
+
+static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *reply_error(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", buf);
+}
+
+static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	const char *path = json_string_value(json_object_get(req, "cgroup"));
+	const char *policy = json_string_value(json_object_get(req, "policy"));
+	const struct loaded_policy *lp;
+	_cleanup_free_ char *abs = NULL;
+	struct mcpf_binding b = {};
+	const char *why;
+	uint64_t id;
+	int r;
+
+	if (!path || !policy)
+		return reply_error("bind needs \"cgroup\" and \"policy\"");
+	lp = agent_policy_by_name(a, policy);
+	if (!lp)
+		return reply_error("no policy named \"%s\"", policy);
+	if (agent_resolve_cgroup(a, path, &abs, &why) < 0)
+		return reply_error("cgroup \"%s\" %s", path, why);
+	r = cgroup_id_from_path(abs, &id);
+	if (r < 0)
+		return reply_error("cgroup \"%s\": %s", path, strerror(-r));
+	b.slot = lp->slot;
+	b.policy_id = lp->policy_id;
+	b.mode = lp->mode;
+	r = fence_binding_put(a->f, id, &b);
+	if (r < 0)
+		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
+	agent_emit_policy(a, "bind", lp->name, cgroup_path_display(a->mount, abs), id);
+	return json_pack("{s:b, s:I, s:s}", "ok", 1, "cgroup_id", (json_int_t)id, "cgroup",
+			 cgroup_path_display(a->mount, abs));
+}
+
+static json_t *op_unbind(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	const char *path = json_string_value(json_object_get(req, "cgroup"));
+	_cleanup_free_ char *abs = NULL;
+	const char *why;
+	uint64_t id;
+	int r;
+
+	/* by id: `run` unbinds after its cgroup is gone, when no path names it any more */
+	if (json_is_integer(json_object_get(req, "cgroup_id"))) {
+		id = (uint64_t)json_integer_value(json_object_get(req, "cgroup_id"));
+	} else if (!path) {
+		return reply_error("unbind needs \"cgroup\" or \"cgroup_id\"");
+	} else {
+		if (agent_resolve_cgroup(a, path, &abs, &why) < 0)
+			return reply_error("cgroup \"%s\" %s", path, why);
+		r = cgroup_id_from_path(abs, &id);
+		if (r < 0)
+			return reply_error("cgroup \"%s\": %s", path, strerror(-r));
+	}
+	agent_flush_suppressed(a); /* its rate-limit entry goes with the binding */
+	{
+		struct mcpf_binding old;
+
+		if (fence_binding_get(a->f, id, &old) == 0 && old.identity_id)
+			fence_identity_del(a->f, old.identity_id);
+	}
+	r = fence_binding_del(a->f, id);
+	if (r < 0)
+		return reply_error("unbinding cgroup %llu: %s", (unsigned long long)id, strerror(-r));
+	fence_ratelimit_del(a->f, id);
+	agent_emit_policy(a, "unbind", NULL, abs ? cgroup_path_display(a->mount, abs) : NULL, id);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static uint64_t boot_ns_of_unix(int64_t unix_s)
+{
+	int64_t now_real = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
+	uint64_t boot = now_ns(CLOCK_BOOTTIME);
+
+	if (unix_s <= now_real)
+		return boot ? boot : 1; /* already past: expired from now on */
+	return boot + (uint64_t)(unix_s - now_real) * 1000000000ULL;
+}
+
+static void emit_attest_event(struct agent *a, const struct attest_peer *peer, int result,
+			      const char *detail, const char *policy, const struct token *tok,
+			      uint64_t expires_boot)
+{
+	json_t *ev = event_new("attest");
+
+	if (!ev)
+		return;
+	json_object_set_new(ev, "result", json_string(result == VERIFY_OK ? "ok" : "rejected"));
+	json_object_set_new(ev, "reason", result == VERIFY_OK ? json_null() : json_string(verify_error_name(result)));
+	if (detail && *detail)
+		json_object_set_new(ev, "detail", json_string(detail));
+	if (peer) {
+		json_object_set_new(ev, "pid", json_integer(peer->pid));
+		json_object_set_new(ev, "uid", json_integer(peer->uid));
+		if (peer->cgroup_abs)
+			json_object_set_new(ev, "cgroup", json_string(cgroup_path_display(a->mount, peer->cgroup_abs)));
+	}
+	if (policy)
+		json_object_set_new(ev, "policy", json_string(policy));
+	if (tok && tok->iss && tok->sub) /* only once verified: never claims of a forged token */
+		json_object_set_new(ev, "identity", json_pack("{s:s, s:s}", "iss", tok->iss, "sub", tok->sub));
+	if (expires_boot) {
+		char ts[48];
+
+		event_format_time(expires_boot, ts, sizeof(ts));
+		json_object_set_new(ev, "expires", json_string(ts));
+	}
+	agent_emit(a, ev);
+}
+
+static json_t *attest_reply_error(int r, const char *detail)
+{
+	return json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", verify_error_name(r), "message",
+			 verify_error_text(r), "detail", detail ? detail : "");
+}
+
+/*
+ * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
+ * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
+ */
+static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	const char *token = json_string_value(json_object_get(req, "token"));
+	struct attest_peer peer;
+	struct token tok = {};
+	const struct policy *pol = NULL;
+	const struct loaded_policy *lp;
+	json_t *matched = NULL, *reply;
+	struct mcpf_binding b = {}, old;
+	struct mcpf_identity ident = {};
+	char detail[512] = "";
+	uint64_t cg_id = 0;
+	int r;
+
+	r = attest_peer_get(c->fd, a->mount, &peer);
+	if (r < 0) {
+		snprintf(detail, sizeof(detail), "cannot identify the caller: %s", strerror(-r));
+		emit_attest_event(a, NULL, VERIFY_INTERNAL, detail, NULL, NULL, 0);
+		attest_peer_clear(&peer);
+		return attest_reply_error(VERIFY_INTERNAL, detail);
+	}
+	if (!cgroup_is_under(a->root_abs, peer.cgroup_abs) || !strcmp(peer.cgroup_abs, a->root_abs)) {
+		snprintf(detail, sizeof(detail), "the caller's cgroup %s is not below the root %s",
+			 cgroup_path_display(a->mount, peer.cgroup_abs), cgroup_path_display(a->mount, a->root_abs));
+		r = VERIFY_NOT_GUARDED;
+		goto reject;
+	}
+	if (!token) {
+		snprintf(detail, sizeof(detail), "the request has no \"token\"");
+		r = VERIFY_MALFORMED;
+		goto reject;
+	}
+	r = token_verify(&a->trust, token, strlen(token), (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL),
+			 &tok, detail, sizeof(detail));
+	if (r == VERIFY_KEYS_PENDING) {
+		/* the keys are being fetched on the worker: the client waits, the loop does not */
+		*wait_keys = true;
+		attest_peer_clear(&peer);
+		return NULL;
+	}
+	if (r)
+		goto reject;
+	r = identity_select(&a->policies, &tok, &pol, &matched, detail, sizeof(detail));
+	if (r)
+		goto reject;
+	if (token_claim(tok.jws.payload, "kubernetes.io.pod.uid") || tok.issuer->kubernetes) {
+		if (!identity_pod_matches(&tok, peer.cgroup_abs)) {
+			snprintf(detail, sizeof(detail), "token pod %.64s is not the pod of cgroup %s",
+				 json_string_value(token_claim(tok.jws.payload, "kubernetes.io.pod.uid")) ?: "(none)",
+				 cgroup_path_display(a->mount, peer.cgroup_abs));
+			r = VERIFY_POD_MISMATCH;
+			goto reject;
+		}
+	}
+	lp = agent_policy_by_name(a, pol->name);
+	if (!lp || cgroup_id_from_path(peer.cgroup_abs, &cg_id) < 0) {
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	r = attest_check_ancestors(a, &peer, &tok, detail, sizeof(detail));
+	if (r)
+		goto reject;
+	snprintf(ident.iss, sizeof(ident.iss), "%s", tok.iss);
+	snprintf(ident.sub, sizeof(ident.sub), "%s", tok.sub);
+	b.slot = lp->slot;
+	b.policy_id = lp->policy_id;
+	b.mode = lp->mode;
+	b.expires_ns = boot_ns_of_unix(tok.exp);
+	if (fence_binding_get(a->f, cg_id, &old) == 0) {
+		struct mcpf_identity prev;
+
+		/* renewal: same policy and identity; anything else needs the operator */
+		if (!old.identity_id ||
+		    fence_identity_get(a->f, old.identity_id, &prev) < 0 ||
+		    old.policy_id != b.policy_id || strcmp(prev.iss, ident.iss) || strcmp(prev.sub, ident.sub)) {
+			snprintf(detail, sizeof(detail), "cgroup %s is already bound %s; unbind it first",
+				 cgroup_path_display(a->mount, peer.cgroup_abs),
+				 old.identity_id ? "to another identity or policy" : "by the operator");
+			r = VERIFY_ALREADY_BOUND;
+			goto reject;
+		}
+		b.identity_id = old.identity_id;
+	} else {
+		b.identity_id = a->next_identity++;
+	}
+	if (attest_peer_still_same(&peer) < 0) {
+		snprintf(detail, sizeof(detail), "the caller exited or changed while attesting");
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	if ((r = fence_identity_put(a->f, b.identity_id, &ident)) < 0 ||
+	    (r = fence_binding_put(a->f, cg_id, &b)) < 0) {
+		snprintf(detail, sizeof(detail), "writing the binding: %s", strerror(-r));
+		r = VERIFY_INTERNAL;
+		goto reject;
+	}
+	{
+		struct idmap_entry *ic = idmap_put(&a->identity_claims, b.identity_id);
+
+		if (ic) {
+			free(ic->str);
+			ic->str = json_dumps(matched, JSON_COMPACT);
+		}
+	}
+	emit_attest_event(a, &peer, VERIFY_OK, NULL, pol->name, &tok, b.expires_ns);
+	{
+		char ts[48];
+
+		event_format_time(b.expires_ns, ts, sizeof(ts));
+		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", pol->name,
+				  "cgroup", cgroup_path_display(a->mount, peer.cgroup_abs), "expires", ts,
+				  "exp", (json_int_t)tok.exp,
+				  "identity", json_pack("{s:s, s:s}", "iss", tok.iss, "sub", tok.sub),
+				  "matched", matched);
+	}
+	json_decref(matched);
+	token_clear(&tok);
+	attest_peer_clear(&peer);
+	return reply;
+reject:
+	/* the cgroup keeps whatever it had: unbound stays on the unbound action */
+	emit_attest_event(a, &peer, r, detail, pol ? pol->name : NULL, NULL, 0);
+	json_decref(matched);
+	token_clear(&tok);
+	attest_peer_clear(&peer);
+	return attest_reply_error(r, detail);
+}
+
+static json_t *op_reload(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	struct diag errs = {};
+	json_t *reply, *list;
+	int r = agent_reload(a, &errs);
+
+	if (r == 0) {
+		diag_clear(&errs);
+		return json_pack("{s:b, s:I}", "ok", 1, "policies", (json_int_t)a->nloaded);
+	}
+	list = json_array();
+	for (size_t i = 0; i < errs.n; i++)
+		json_array_append_new(list, json_string(errs.msgs[i]));
+	reply = json_pack("{s:b, s:s, s:o}", "ok", 0, "error", errs.n ? errs.msgs[0] : strerror(-r),
+			  "errors", list);
+	agent_log_diag(&errs);
+	diag_clear(&errs);
+	return reply;
+}
+
+
+#define OP_ATTEST_SOCKET (1u << 0) /* served on the world-writable attestation socket too */
+#define OP_CONTROL (1u << 1)	   /* root, from outside the guarded root */
+
+static const struct op {
+	const char *name;
+	json_t *(*fn)(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys);
+	unsigned flags;
+} ops[] = {
+	{ "ping", op_ping, OP_ATTEST_SOCKET },
+	{ "attest", op_attest, OP_ATTEST_SOCKET },
+	{ "bind", op_bind, OP_CONTROL },
+	{ "unbind", op_unbind, OP_CONTROL },
+	{ "reload", op_reload, OP_CONTROL },
+};
+
+json_t *agent_dispatch(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	const char *name = json_string_value(json_object_get(req, "op"));
+
+	*wait_keys = false;
+	if (!name)
+		return reply_error("request has no \"op\"");
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		const struct op *op = &ops[i];
+
+		if (strcmp(op->name, name))
+			continue;
+		if (c->attest_socket && !(op->flags & OP_ATTEST_SOCKET))
+			break;
+		if (op->flags & OP_CONTROL) {
+			if (c->uid != 0)
+				return reply_error("\"%s\" needs a root peer (uid %u is not)", name, c->uid);
+			if (agent_pid_guarded(a, c->pid)) {
+				log_error("Refused \"%s\" from pid %d: it runs in a guarded cgroup", name,
+					  (int)c->pid);
+				return reply_error("\"%s\" refused: the caller runs in a guarded cgroup "
+						   "(confined workloads do not control the agent)", name);
+			}
+		}
+		return op->fn(a, c, req, wait_keys);
+	}
+	return reply_error("unknown op \"%s\"%s", name, c->attest_socket ? " on the attestation socket" : "");
+}
