@@ -18,6 +18,20 @@
  *   netprobe flood ADDR PORT N        N connects as fast as possible: attempts=, eperm=
  *   netprobe echo-hold ADDR PORT MS   TCP connection echoing a message every 50 ms; prints
  *                                     echoed=N cut=0|1 (cut: an echo did not come back in 1 s)
+ * Containment (what a hostile workload would try):
+ *   netprobe rthdr6 ADDR6 VIA6 PORT   UDP sendto ADDR6 with a sticky segment routing header
+ *                                     whose next segment is VIA6 (setsockopt IPV6_RTHDR)
+ *   netprobe ipopt4 ADDR VIA PORT     UDP sendto ADDR with sticky loose source routing via VIA
+ *                                     (setsockopt IP_OPTIONS)
+ *   netprobe lsrr4-cmsg ADDR VIA PORT the same per datagram, as ancillary data (IP_RETOPTS)
+ *   netprobe mptcp ADDR PORT          MPTCP socket and connect
+ *   netprobe vsock                    create an AF_VSOCK socket
+ *   netprobe hold-socket              print "PID FD" of an unconnected TCP socket, then sleep
+ *   netprobe steal PID FD ADDR PORT   pidfd_getfd() that socket and connect it
+ *   netprobe pass-socket PATH         serve one unconnected TCP socket over a Unix socket
+ *   netprobe recv-socket PATH ADDR PORT   receive that socket (SCM_RIGHTS) and connect it
+ *   netprobe unix-send PATH LINE      send one line to a Unix stream socket, print the reply
+ * Misuse prints "netprobe: bad arguments" and exits 2; the suites count that as a failure.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +81,14 @@ static const char *errname(int e)
 		return "EINVAL";
 	case EADDRNOTAVAIL:
 		return "EADDRNOTAVAIL";
+	case ENOSYS:
+		return "ENOSYS";
+	case ESRCH:
+		return "ESRCH";
+	case ENOTSOCK:
+		return "ENOTSOCK";
+	case EPROTONOSUPPORT:
+		return "EPROTONOSUPPORT";
 	}
 	return strerror(e);
 }
@@ -401,6 +425,200 @@ static int listen_all(int argc, char **argv)
 	return 0;
 }
 
+#ifndef IPV6_RTHDR
+#define IPV6_RTHDR 57
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+
+/* A datagram to ADDR whose IP header names VIA: the sticky or per-datagram routing options. */
+static int reroute_send(const char *kind, const char *addr, const char *via, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = make_addr(addr, port, &ss, &len), fd, e = 0;
+	char msg[] = "x";
+
+	if (fam < 0)
+		return EINVAL;
+	fd = socket(fam, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return errno;
+	if (!strcmp(kind, "rthdr6")) {
+		/* segment routing header: segments[0] becomes the final destination (ADDR), the
+		 * IPv6 header carries segments[segments_left] = VIA */
+		struct {
+			uint8_t nexthdr, hdrlen, type, segments_left, last_entry, flags;
+			uint16_t tag;
+			struct in6_addr seg[2];
+		} srh = { .hdrlen = 4, .type = 4, .segments_left = 1, .last_entry = 1 };
+
+		if (inet_pton(AF_INET6, via, &srh.seg[1]) != 1)
+			return EINVAL;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, &srh, sizeof(srh)) < 0)
+			e = errno;
+	} else {
+		/* loose source route: NOP, LSRR, length 7, pointer 4, VIA */
+		uint8_t opt[8] = { 1, 0x83, 7, 4 };
+
+		if (inet_pton(AF_INET, via, opt + 4) != 1)
+			return EINVAL;
+		if (!strcmp(kind, "ipopt4")) {
+			if (setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)) < 0)
+				e = errno;
+		} else {
+			char cbuf[CMSG_SPACE(sizeof(opt))] = { 0 };
+			struct iovec iov = { .iov_base = msg, .iov_len = 1 };
+			struct msghdr mh = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov,
+					     .msg_iovlen = 1, .msg_control = cbuf,
+					     .msg_controllen = sizeof(cbuf) };
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_RETOPTS;
+			c->cmsg_len = CMSG_LEN(sizeof(opt));
+			memcpy(CMSG_DATA(c), opt, sizeof(opt));
+			e = sendmsg(fd, &mh, 0) < 0 ? errno : 0;
+			close(fd);
+			return e;
+		}
+	}
+	if (!e && sendto(fd, msg, 1, 0, (struct sockaddr *)&ss, len) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+static int mptcp_connect(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = make_addr(addr, port, &ss, &len), fd, e = 0;
+
+	if (fam < 0)
+		return EINVAL;
+	fd = socket(fam, SOCK_STREAM, IPPROTO_MPTCP);
+	if (fd < 0)
+		return errno;
+	set_timeouts(fd, 2000);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+static int steal(int pid, int target_fd, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int pidfd, fd, e = 0;
+
+	if (make_addr(addr, port, &ss, &len) < 0)
+		return EINVAL;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno;
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+	close(pidfd);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	set_timeouts(fd, 3000);
+	return fd;
+}
+
+static int unix_send(const char *path, const char *line)
+{
+	char buf[4096];
+	int fd = unix_connect(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	dprintf(fd, "%s\n", line);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? errno : ECONNRESET;
+	buf[n] = '\0';
+	printf("%s", buf);
+	return -1; /* printed */
+}
+
+/* Serve one fresh, unconnected TCP socket to the first client of a Unix socket at PATH. */
+static int pass_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), cfd, sock = socket(AF_INET, SOCK_STREAM, 0);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, x = 'x';
+	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (lfd < 0 || sock < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+		return errno;
+	printf("READY\n");
+	cfd = accept(lfd, NULL, NULL);
+	if (cfd < 0)
+		return errno;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sock, sizeof(int));
+	return sendmsg(cfd, &mh, 0) < 0 ? errno : 0;
+}
+
+static int recv_socket(const char *path, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char cbuf[CMSG_SPACE(sizeof(int))], x;
+	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd = unix_connect(path), sock, e = 0;
+
+	if (fd < 0)
+		return errno;
+	if (make_addr(addr, port, &ss, &len) < 0)
+		return EINVAL;
+	if (recvmsg(fd, &mh, 0) <= 0 || !(c = CMSG_FIRSTHDR(&mh)) || c->cmsg_type != SCM_RIGHTS)
+		return EBADMSG;
+	memcpy(&sock, CMSG_DATA(c), sizeof(int));
+	if (connect(sock, (struct sockaddr *)&ss, len) < 0)
+		e = errno;
+	close(sock);
+	close(fd);
+	return e;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "netprobe: bad arguments (see the comment at the top of netprobe.c)\n");
@@ -427,6 +645,49 @@ int main(int argc, char **argv)
 		return do_sendmmsg(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(op, "escape") && argc == 3) {
 		printf("%s\n", errname(escape(argv[2])));
+		return 0;
+	}
+	if (argc == 5 && (!strcmp(op, "rthdr6") || !strcmp(op, "ipopt4") || !strcmp(op, "lsrr4-cmsg"))) {
+		printf("%s\n", errname(reroute_send(op, argv[2], argv[3], atoi(argv[4]))));
+		return 0;
+	}
+	if (!strcmp(op, "mptcp") && argc == 4) {
+		printf("%s\n", errname(mptcp_connect(argv[2], atoi(argv[3]))));
+		return 0;
+	}
+	if (!strcmp(op, "vsock") && argc == 2) {
+		int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+		printf("%s\n", errname(fd < 0 ? errno : 0));
+		return 0;
+	}
+	if (!strcmp(op, "hold-socket") && argc == 2) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		printf("%d %d\n", (int)getpid(), fd);
+		sleep(300);
+		return 0;
+	}
+	if (!strcmp(op, "steal") && argc == 6) {
+		printf("%s\n", errname(steal(atoi(argv[2]), atoi(argv[3]), argv[4], atoi(argv[5]))));
+		return 0;
+	}
+	if (!strcmp(op, "pass-socket") && argc == 3) {
+		int e = pass_socket(argv[2]);
+
+		if (e)
+			printf("%s\n", errname(e));
+		return 0;
+	}
+	if (!strcmp(op, "recv-socket") && argc == 5) {
+		printf("%s\n", errname(recv_socket(argv[2], argv[3], atoi(argv[4]))));
+		return 0;
+	}
+	if (!strcmp(op, "unix-send") && argc == 4) {
+		int e = unix_send(argv[2], argv[3]);
+
+		if (e >= 0)
+			printf("%s\n", errname(e));
 		return 0;
 	}
 	if (argc == 2 && (!strcmp(op, "raw4") || !strcmp(op, "raw6") || !strcmp(op, "icmp4") ||

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * mcpfence run: a fresh cgroup under the root, bound through the agent before anything runs in
- * it; the child joins it, enters a new cgroup namespace (so even root cannot migrate out of its
- * subtree), sets no_new_privs, drops the capabilities that could undo the confinement and execs.
- * When the command exits, whatever it left behind is killed and the cgroup removed.
+ * it. The child is the first process of a new PID namespace: it joins the cgroup, attests if
+ * asked, enters new cgroup and mount namespaces with the agent's paths hidden (sandbox.h), and
+ * stays as the namespace's init: it starts the command, forwards signals, reaps orphans and
+ * exits with the command's status. The command drops the capabilities that could undo the
+ * confinement, sets no_new_privs and a seccomp filter, and execs. When it exits, whatever it
+ * left behind is killed and the cgroup removed.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,19 +16,26 @@
 #include <time.h>
 
 #include "caps.h"
+#include "sandbox.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
 
-static pid_t child_pid;
+static pid_t child_pid; /* in `run`: the namespace's init; in the init: the command */
 
 static void forward_signal(int sig)
 {
 	if (child_pid > 0)
 		kill(child_pid, sig);
 }
+
+struct run_opts {
+	const char *cg_abs, *sock, *token;
+	bool keep_caps, keep_setuid;
+	struct sandbox_opts sandbox;
+};
 
 static void run_help(void)
 {
@@ -35,19 +45,25 @@ static void run_help(void)
 	       "select (the child attests from inside the cgroup; the binding expires with the\n"
 	       "token, enforced by the kernel). Everything CMD spawns stays confined; when CMD exits its\n"
 	       "leftover processes are killed and the cgroup is removed. Needs root.\n\n"
-	       "Before exec the child enters a new cgroup namespace, sets no_new_privs and drops\n"
-	       "%s\nfrom its bounding, permitted, effective and inheritable sets.\n\n"
+	       "The command runs in its own PID, mount and cgroup namespaces, in which the agent's\n"
+	       "files, sockets and pins, bpffs and the cgroup v1 hierarchies are inaccessible. Before\n"
+	       "exec it sets no_new_privs, a seccomp filter (socket() for %s only;\n"
+	       "no io_uring) and drops\n%s\nfrom its bounding, permitted, effective and inheritable sets.\n\n"
 	       "Options:\n"
 	       "  --policy NAME         the policy to bind\n"
 	       "  --token-file F        attest with this identity token instead\n"
 	       "  --agent-socket PATH   the agent's socket (default: the config's, else %s)\n"
 	       "  --config FILE         read the socket path from this agent config\n"
-	       "  --keep-caps           do not drop capabilities or set no_new_privs (opt-out: the\n"
-	       "                        workload can then escape, e.g. with AF_PACKET sockets)\n"
+	       "  --keep-caps           do not drop capabilities or set no_new_privs (opt-out: a root\n"
+	       "                        workload can then undo its confinement)\n"
+	       "  --allow-setuid        keep CAP_SETUID and CAP_SETGID (a server that switches to\n"
+	       "                        an unprivileged user itself)\n"
+	       "  --allow-io-uring      allow io_uring (its connects are checked like connect(), but\n"
+	       "                        its SOCKET op bypasses the address-family filter)\n"
 	       "  --json                errors as {\"error\": ...}\n"
 	       "Exit status: CMD's, 128+N if it died of signal N, 125 if mcpfence failed, 127 if\n"
 	       "CMD could not be executed.\n",
-	       caps_dropped_text, CONFIG_DEFAULT_SOCKET);
+	       sandbox_families_text, caps_dropped_text, CONFIG_DEFAULT_SOCKET);
 }
 
 static int agent_call(const char *sock, json_t *req, json_t **ret)
@@ -70,32 +86,15 @@ static int agent_call(const char *sock, json_t *req, json_t **ret)
 	return 0;
 }
 
-/* In the child: join, confine, exec. Failures go to the parent through the CLOEXEC pipe. */
-static void child_exec(const char *cg_abs, bool keep_caps, char **argv, int errpipe,
-		       const char *sock, const char *token)
+/* The command: confined, then exec'd. Failures go to `run` through the CLOEXEC pipe. */
+static void command_exec(const struct run_opts *o, char **argv, int errpipe)
 {
-	const char *step;
-	int err;
+	const char *step = "dropping capabilities";
+	int err = o->keep_caps ? 0 : -caps_confine(o->keep_setuid);
 
-	step = "joining the cgroup";
-	err = -cgroup_enter(cg_abs, 0);
-	if (!err && token) {
-		json_t *reply = NULL;
-		char why[1024];
-
-		if (attest_request(sock, token, &reply, why, sizeof(why)) < 0) {
-			dprintf(errpipe, "A %s", why);
-			_exit(125);
-		}
-		json_decref(reply);
-	}
 	if (!err) {
-		step = "entering a new cgroup namespace";
-		err = unshare(CLONE_NEWCGROUP) < 0 ? errno : 0;
-	}
-	if (!err && !keep_caps) {
-		step = "dropping capabilities";
-		err = -caps_confine();
+		step = "installing the seccomp filter";
+		err = -sandbox_seccomp(&o->sandbox);
 	}
 	if (!err) {
 		signal(SIGINT, SIG_DFL);
@@ -109,6 +108,52 @@ static void child_exec(const char *cg_abs, bool keep_caps, char **argv, int errp
 	_exit(err == ENOENT || err == EACCES ? 127 : 125);
 }
 
+/*
+ * PID 1 of the workload's namespace: join, attest, sandbox, start the command, then forward
+ * signals and reap until the command exits. Its exit takes every process of the namespace.
+ */
+static void init_main(const struct run_opts *o, char **argv, int errpipe)
+{
+	const char *step = "joining the cgroup";
+	int err, status;
+	pid_t pid;
+
+	err = -cgroup_enter(o->cg_abs, 0);
+	if (!err && o->token) {
+		json_t *reply = NULL;
+		char why[1024];
+
+		if (attest_request(o->sock, o->token, &reply, why, sizeof(why)) < 0) {
+			dprintf(errpipe, "A %s", why);
+			_exit(125);
+		}
+		json_decref(reply);
+	}
+	if (!err)
+		err = -sandbox_mounts(&o->sandbox, &step);
+	if (err) {
+		dprintf(errpipe, "%d %s", err, step);
+		_exit(125);
+	}
+	child_pid = fork();
+	if (child_pid < 0) {
+		dprintf(errpipe, "%d starting the command", errno);
+		_exit(125);
+	}
+	if (child_pid == 0)
+		command_exec(o, argv, errpipe);
+	close(errpipe);
+	for (;;) {
+		pid = wait(&status);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(125);
+		if (pid == child_pid)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,6 +162,8 @@ int cmd_run(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "keep-caps", no_argument, NULL, 'k' },
+		{ "allow-setuid", no_argument, NULL, 'u' },
+		{ "allow-io-uring", no_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -126,7 +173,9 @@ int cmd_run(int argc, char **argv)
 	struct agent_config cfg = {};
 	json_t *ping = NULL, *bound = NULL;
 	json_int_t cg_id = 0;
-	bool keep_caps = false;
+	struct run_opts ro = {};
+	_cleanup_(strv_freep) char **hide = NULL;
+	size_t nhide = 0;
 	int c, r, status, pipefd[2];
 	char errbuf[1100];
 	ssize_t n;
@@ -147,7 +196,13 @@ int cmd_run(int argc, char **argv)
 			token_file = optarg;
 			break;
 		case 'k':
-			keep_caps = true;
+			ro.keep_caps = true;
+			break;
+		case 'u':
+			ro.keep_setuid = true;
+			break;
+		case 'i':
+			ro.sandbox.allow_io_uring = true;
 			break;
 		case 'j':
 			cli_json = true;
@@ -182,11 +237,23 @@ int cmd_run(int argc, char **argv)
 			 (unsigned long long)(now_ns(CLOCK_MONOTONIC) & 0xffffff));
 		cg_abs = strdup_printf("%s/%s",
 				       json_string_value(json_object_get(ping, "cgroup_root")), name);
-		json_decref(ping);
 	}
-	if (!cg_abs)
+	{
+		/* what the workload must not reach: the agent's files and its control socket */
+		json_t *paths = json_object_get(ping, "protected_paths");
+		size_t i;
+		json_t *v;
+
+		hide = calloc(json_array_size(paths) + 1, sizeof(*hide));
+		json_array_foreach(paths, i, v)
+			if (hide && json_is_string(v))
+				hide[nhide++] = strdup(json_string_value(v)); /* NULL on ENOMEM ends it */
+	}
+	json_decref(ping);
+	if (!cg_abs || !hide)
 		return 125;
-	if (!keep_caps) {
+	ro.sandbox.hide = hide;
+	if (!ro.keep_caps) {
 		_cleanup_free_ char *mount = NULL;
 
 		if (cgroup_mount_find(&mount) < 0 || cgroup_mount_nsdelegate(mount, false) != 1)
@@ -221,6 +288,13 @@ int cmd_run(int argc, char **argv)
 	signal(SIGINT, forward_signal);
 	signal(SIGTERM, forward_signal);
 	signal(SIGHUP, forward_signal);
+	/* our next child is the first process of a new PID namespace */
+	if (unshare(CLONE_NEWPID) < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto cleanup;
+	}
 	child_pid = fork();
 	if (child_pid < 0) {
 		r = -errno;
@@ -230,7 +304,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (child_pid == 0) {
 		close(pipefd[0]);
-		child_exec(cg_abs, keep_caps, argv + optind, pipefd[1], sock, token);
+		ro.cg_abs = cg_abs;
+		ro.sock = sock;
+		ro.token = token;
+		init_main(&ro, argv + optind, pipefd[1]);
 	}
 	close(pipefd[1]);
 	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
@@ -260,6 +337,7 @@ cleanup:
 			log_error("Failed to remove cgroup %s: %s", cg_abs, strerror(-k));
 	}
 	agent_call(sock, json_pack("{s:s, s:I}", "op", "unbind", "cgroup_id", cg_id), NULL);
+
 	if (r < 0)
 		return cli_fail("run: %s", strerror(-r)) ? 125 : 0;
 	return r;

@@ -37,6 +37,18 @@ static inline void fclosep(FILE **f)
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
+/* A NULL-terminated array of owned strings. */
+static inline void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+static inline void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+
 /* Hand ownership out of a cleanup-guarded variable. */
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \
