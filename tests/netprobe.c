@@ -31,6 +31,7 @@
  *   netprobe pass-socket PATH         serve one unconnected TCP socket over a Unix socket
  *   netprobe recv-socket PATH ADDR PORT   receive that socket (SCM_RIGHTS) and connect it
  *   netprobe unix-send PATH LINE      send one line to a Unix stream socket, print the reply
+ *   netprobe setuid UID               setresgid+setresuid to UID: OK or the errno
  * Misuse prints "netprobe: bad arguments" and exits 2; the suites count that as a failure.
  */
 #include <arpa/inet.h>
@@ -681,6 +682,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(op, "recv-socket") && argc == 5) {
 		printf("%s\n", errname(recv_socket(argv[2], argv[3], atoi(argv[4]))));
+		return 0;
+	}
+	if (!strcmp(op, "setuid") && argc == 3) {
+		uid_t id = (uid_t)atoi(argv[2]);
+
+		printf("%s\n", errname(setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0 ? errno : 0));
 		return 0;
 	}
 	if (!strcmp(op, "unix-send") && argc == 4) {

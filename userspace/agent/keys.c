@@ -148,8 +148,8 @@ int keys_worker_start(struct agent *a)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->src = (struct loop_source){ .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .fn = worker_done, .ud = a };
-	if (w->src.fd < 0 || (r = loop_add(a->loop, &w->src, EPOLLIN)) < 0) {
-		r = -errno;
+	r = w->src.fd < 0 ? -errno : loop_add(a->loop, &w->src, EPOLLIN);
+	if (r < 0) {
 		if (w->src.fd >= 0)
 			close(w->src.fd);
 		free(w);

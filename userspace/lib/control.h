@@ -2,8 +2,9 @@
 /*
  * The agent's Unix socket protocol: one JSON object per line each way.
  * Requests: {"op":"ping"}, {"op":"bind","cgroup":PATH,"policy":NAME},
- * {"op":"unbind","cgroup":PATH}, {"op":"reload"}. Replies: {"ok":true,...} or
- * {"ok":false,"error":"..."}.
+ * {"op":"unbind","cgroup":PATH}, {"op":"reload"}, {"op":"attest","token":JWT}. Replies:
+ * {"ok":true,...} or {"ok":false,"error":"..."}. On the control socket, ping also names the
+ * paths a confined workload must not reach ("protected_paths", hidden by `run`).
  */
 #ifndef MCPFENCE_CONTROL_H
 #define MCPFENCE_CONTROL_H
