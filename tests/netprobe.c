@@ -14,10 +14,11 @@
  *   netprobe raw4 | raw6 | icmp4 | packet   create such a socket
  *   netprobe escape PROCS_FILE        write our pid to another cgroup's cgroup.procs
  *   netprobe listen ADDR PORT...      TCP and UDP echo listeners until killed (or 300 s)
- *   netprobe loop ALLOW_A P DENY_A P MS   connect to both for MS ms: attempts=, wrong=
+ *   netprobe loop ALLOW_A P DENY_A P MS   connect to both for MS ms: RUNNING, then attempts=, wrong=
  *   netprobe flood ADDR PORT N        N connects as fast as possible: attempts=, eperm=
  *   netprobe echo-hold ADDR PORT MS   TCP connection echoing a message every 50 ms; prints
- *                                     echoed=N cut=0|1 (cut: an echo did not come back in 1 s)
+ *                                     CONNECTED after the first echo, then echoed=N cut=0|1
+ *                                     (cut: an echo did not come back in 1 s)
  * Containment (what a hostile workload would try):
  *   netprobe rthdr6 ADDR6 VIA6 PORT   UDP sendto ADDR6 with a sticky segment routing header
  *                                     whose next segment is VIA6 (setsockopt IPV6_RTHDR)
@@ -293,6 +294,8 @@ static int loop(const char *aa, int ap, const char *da, int dp, int ms)
 	while (now_ms() < end) {
 		int ea = tcp_connect(aa, ap), ed = tcp_connect(da, dp);
 
+		if (attempts == 0)
+			printf("RUNNING\n");
 		attempts += 2;
 		if (ea == EPERM || ea == EACCES) {
 			wrong++;
@@ -348,7 +351,8 @@ static int echo_hold(const char *addr, int port, int ms)
 			close(fd);
 			return 0;
 		}
-		echoed++;
+		if (echoed++ == 0)
+			printf("CONNECTED\n"); /* for the suites to wait on */
 		usleep(50000);
 	}
 	printf("echoed=%ld\ncut=0\n", echoed);

@@ -4,7 +4,8 @@
 
   slowclients.py storm SOCK N SECONDS      N clients: half silent, half sending a byte every
                                            0.25 s; prints "accepted=A refused=R dropped=D"
-                                           (dropped: the agent closed the connection on us)
+                                           (dropped: the agent closed the connection on us),
+                                           after a line "CONNECTED" once they all are
   slowclients.py time SOCK LINE            one request; prints "MS REPLY" (milliseconds to the
                                            reply, measured around connect-send-receive)
 """
@@ -38,6 +39,7 @@ def storm(path, n, seconds):
         except BlockingIOError:
             pass
         accepted.append((s, trickle))
+    print("CONNECTED", flush=True)
     dropped = 0
     end = time.monotonic() + seconds
     alive = list(accepted)

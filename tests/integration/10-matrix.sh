@@ -26,7 +26,20 @@ ip netns exec "$NETNS" "$NETPROBE" listen 198.51.100.2 8080 8081 >"$WORK/ns4.out
 BG_PIDS+=($!)
 ip netns exec "$NETNS" "$NETPROBE" listen 2001:db8:100::2 8080 8081 >"$WORK/ns6.out" 2>&1 &
 BG_PIDS+=($!)
-sleep 0.3
+wait_ready "$WORK/ns4.out" && wait_ready "$WORK/ns6.out" || fail "matrix: namespace listeners did not start"
+
+# probe CMD...: CMD's output, or "exit N: output" when it failed: a crashed or misused netprobe
+# (`run` passes its status on) never matches an expected errno
+probe() {
+	local out rc
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" -eq 0 ] && echo "$out" || echo "exit $rc: $out"
+}
+check "matrix: a misused probe fails its row (the harness itself)" "exit 2: netprobe: bad arguments (see the comment at the top of netprobe.c)" \
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix -- "$NETPROBE" tcp 127.0.0.2)"
+check "matrix: a crashed probe fails its row (the harness itself)" "exit 139: " \
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix -- bash -c 'kill -SEGV $$')"
 
 # op  addr  port  [port2]  expected
 rows=(
@@ -74,38 +87,37 @@ for row in "${rows[@]}"; do
 	[ "$port2" != - ] && args+=("$port2")
 	extra=()
 	[ "$op" = uring ] && extra=(--allow-io-uring) # io_uring is off by default (seccomp)
-	got=$("$MCPF" run --config "$CONFIG" --policy matrix "${extra[@]}" -- "$NETPROBE" "${args[@]}" 2>&1)
+	got=$(probe "$MCPF" run --config "$CONFIG" --policy matrix "${extra[@]}" -- "$NETPROBE" "${args[@]}")
 	check "matrix: $op $addr ${port}${port2/#-/} -> $want" "$want" "$got"
 done
 
 check "matrix: io_uring is refused unless --allow-io-uring (seccomp)" ENOSYS \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix -- "$NETPROBE" uring 127.0.0.2 8080 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix -- "$NETPROBE" uring 127.0.0.2 8080)"
 
 # sockets that pass no connect/sendmsg hook
 check "matrix: AF_PACKET socket possible outside the root (the control for the rows below)" OK \
-	"$("$NETPROBE" packet 2>&1)"
+	"$(probe "$NETPROBE" packet)"
 check "matrix: AF_PACKET socket refused (seccomp address families)" EAFNOSUPPORT \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix -- "$NETPROBE" packet 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix -- "$NETPROBE" packet)"
 check "matrix: AF_PACKET socket refused with --keep-caps too (the family filter stays)" EAFNOSUPPORT \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" packet 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" packet)"
 before=$(events_where '.hook == "sock_create"')
 check "matrix: raw IPv4 socket refused by sock_create even with CAP_NET_RAW" EPERM \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" raw4 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" raw4)"
 check "matrix: raw IPv6 socket refused by sock_create even with CAP_NET_RAW" EPERM \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" raw6 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" raw6)"
 old_ping=$(sysctl -n net.ipv4.ping_group_range)
 sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 check "matrix: ICMP (ping) socket refused by sock_create" EPERM \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" icmp4 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- "$NETPROBE" icmp4)"
 sysctl -qw net.ipv4.ping_group_range="$old_ping"
-sleep 1.2
 check "matrix: each refused raw/ICMP socket has a sock_create event" 3 \
-	$(( $(events_where '.hook == "sock_create" and .reason == "raw_socket"') - before ))
+	$(( $(wait_events '.hook == "sock_create" and .reason == "raw_socket"' $((before + 3))) - before ))
 
 # a root workload trying to leave its cgroup: its cgroup2 mount shows its own subtree only, and
 # nsdelegate stops a migration across the namespace boundary
 check "matrix: the workload's cgroup2 mount does not show the guarded root" HIDDEN \
-	"$("$MCPF" run --config "$CONFIG" --policy matrix -- bash -c "test -e '$CG_MOUNT/$ROOT_REL' && echo VISIBLE || echo HIDDEN" 2>&1)"
+	"$(probe "$MCPF" run --config "$CONFIG" --policy matrix -- bash -c "test -e '$CG_MOUNT/$ROOT_REL' && echo VISIBLE || echo HIDDEN")"
 got=$("$MCPF" run --config "$CONFIG" --policy matrix -- bash -c \
 	"$NETPROBE escape $CG_MOUNT/cgroup.procs >/dev/null; grep ^0:: /proc/self/cgroup; $NETPROBE tcp 127.0.0.2 8081" 2>&1)
 check "matrix: after an escape attempt the workload is still in its own cgroup and denied" "0::/ EPERM" "$(echo $got)"
@@ -123,14 +135,13 @@ check "matrix: a cgroup outside the root is not guarded" OK \
 before=$(events_where '.verdict == "audit" and .policy == "watch"')
 check "matrix: audit mode lets a violation through" OK \
 	"$("$MCPF" run --config "$CONFIG" --policy watch -- "$NETPROBE" tcp 127.0.0.2 8081)"
-sleep 1.2
 check "matrix: audit mode reports the violation as verdict audit" 1 \
-	$(( $(events_where '.verdict == "audit" and .policy == "watch" and .dport == 8081') - before ))
+	$(( $(wait_events '.verdict == "audit" and .policy == "watch" and .dport == 8081' $((before + 1))) - before ))
 
 # nearest bound ancestor wins, bounded walk: nest -> matrix, nest/inner -> watch (audit)
 write_config '"bindings": [ { "cgroup": "'"$ROOT_REL"'/nest", "policy": "matrix" },
   { "cgroup": "'"$ROOT_REL"'/nest/inner", "policy": "watch" } ]'
-kill -HUP "$AGENT_PID"; sleep 0.5
+agent_reload
 check "matrix: nested: child of a bound cgroup inherits its policy" EPERM \
 	"$(in_cgroup nest/other/deeper "$NETPROBE" tcp 127.0.0.2 8081)"
 check "matrix: nested: the nearest bound ancestor wins" OK \

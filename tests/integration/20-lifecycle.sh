@@ -28,8 +28,7 @@ for i in $(seq 10); do
 		write_policy svc enforce '[ { "to": ["127.0.0.0/30"], "ports": ["8080", "9000-9100"], "protocol": "tcp" },
 		  { "to": ["2001:db8::/32"] } ]'
 	fi
-	kill -HUP "$AGENT_PID"
-	sleep 0.3
+	agent_reload || fail "lifecycle: reload $i did not finish"
 done
 wait "$loop_pid"
 gen_after=$("$MCPF" status --config "$CONFIG" --json | jq '.policies[0].generation')
@@ -46,7 +45,7 @@ check "lifecycle: old generations are deleted from the trie (one generation left
 ids_before=$(pinned_ids)
 in_cgroup svc "$NETPROBE" loop 127.0.0.2 8080 127.0.0.2 8081 3000 >"$WORK/loop2.out" 2>"$WORK/loop2.err" &
 loop_pid=$!
-sleep 0.5
+wait_for 3 grep -q RUNNING "$WORK/loop2.out" || fail "lifecycle: the connect loop did not start"
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 dead=$(in_cgroup svc "$NETPROBE" tcp 127.0.0.2 8081)
 alive=$(in_cgroup svc "$NETPROBE" tcp 127.0.0.2 8080)
@@ -54,7 +53,6 @@ check "lifecycle: agent killed: denied stays denied" EPERM "$dead"
 check "lifecycle: agent killed: allowed stays allowed" OK "$alive"
 check "lifecycle: agent killed: unbound cgroups stay denied (fail closed)" EPERM \
 	"$(in_cgroup fresh "$NETPROBE" tcp 127.0.0.2 8080)"
-sleep 0.5
 agent_start || fail "lifecycle: restart"
 wait "$loop_pid"
 check "lifecycle: kill -9 and restart under a connect loop: zero wrong verdicts" 0 \
@@ -69,21 +67,20 @@ check "lifecycle: the static binding survives the restart" svc \
 in_cgroup svc "$NETPROBE" echo-hold 127.0.0.2 8090 3000 >"$WORK/hold.out" 2>&1 &
 hold_pid=$!
 write_policy svc enforce '[ { "to": ["127.0.0.2"], "ports": ["8080", "8090"], "protocol": "tcp" } ]'
-kill -HUP "$AGENT_PID"
-sleep 0.2
+agent_reload
 in_cgroup svc "$NETPROBE" echo-hold 127.0.0.2 8090 4000 >"$WORK/hold2.out" 2>&1 &
 hold2_pid=$!
-sleep 1
+# the new flow must be up before the policy drops it: wait for its first echoes
+wait_for 3 grep -q CONNECTED "$WORK/hold2.out" || fail "lifecycle: the second flow did not come up"
 write_policy svc enforce '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'
 kill -HUP "$AGENT_PID"
 wait "$hold_pid" "$hold2_pid"
 check "lifecycle: backstop: a flow opened while allowed is cut after the policy drops it" 1 \
 	"$(sed -n 's/^cut=//p' "$WORK/hold2.out")"
-[ "$(sed -n 's/^echoed=//p' "$WORK/hold2.out")" -gt 3 ] 2>/dev/null &&
+[ "$(sed -n 's/^echoed=//p' "$WORK/hold2.out")" -ge 1 ] 2>/dev/null &&
 	pass "lifecycle: backstop: the flow worked before the change" ||
 	fail "lifecycle: backstop: the flow never worked: $(cat "$WORK/hold2.out")"
-sleep 1.2
-[ "$(events_where '.hook == "skb" and .verdict == "deny" and .dport == 8090')" -ge 1 ] &&
+wait_for 3 events_at_least '.hook == "skb" and .verdict == "deny" and .dport == 8090' 1 &&
 	pass "lifecycle: backstop: the cut is reported as an skb deny event" ||
 	fail "lifecycle: backstop: no skb deny event"
 # cgroup_skb has no task context (and on 6.1 no task helpers): the socket's creator is named

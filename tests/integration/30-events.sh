@@ -12,9 +12,8 @@ agent_start || { fail "events: agent start"; exit 1; }
 t_before=$(date +%s)
 in_cgroup svc "$NETPROBE" tcp 127.0.0.2 8443 >/dev/null
 t_after=$(date +%s)
-sleep 1.2
 check "events: one denied connect gives exactly one deny event" 1 \
-	"$(events_where '.type == "egress" and .dport == 8443')"
+	"$(wait_events '.type == "egress" and .dport == 8443' 1)"
 ev=$(jq -c 'select(.type == "egress" and .dport == 8443)' "$EVENTS" | head -1)
 cg_id=$(stat -c %i "$ROOT/svc")
 for f in ts type verdict hook protocol dst dport pid comm cgroup cgroup_id policy mode; do
@@ -32,6 +31,7 @@ ts_epoch=$(date -d "$(echo "$ev" | jq -r .ts)" +%s)
 	fail "events: ts is off: $ev (event $ts_epoch, connect between $t_before and $t_after)"
 
 # --- flood: 20000 denied connects as fast as possible, 100 events per second per cgroup
+sleep 1.1 # deliberate: a fresh one-second rate-limit window for the cgroup
 before_st=$("$MCPF" status --config "$CONFIG" --json)
 in_cgroup svc "$NETPROBE" flood 127.0.0.2 9 20000 >"$WORK/flood.out" &
 flood_pid=$!
@@ -41,12 +41,17 @@ while kill -0 "$flood_pid" 2>/dev/null; do # the agent must answer while the flo
 	"$MCPF" status --config "$CONFIG" --json >/dev/null || fail "events: status failed during the flood"
 	dt=$(( ($(date +%s%N) - t0) / 1000000 ))
 	[ "$dt" -gt "$worst" ] && worst=$dt
-	sleep 0.1
+	sleep 0.1 # deliberate: the pace of the status probes during the flood
 done
 wait "$flood_pid"
-sleep 2.5 # one more flush of the suppressed counts
 attempts=$(sed -n 's/^attempts=//p' "$WORK/flood.out")
 eperm=$(sed -n 's/^eperm=//p' "$WORK/flood.out")
+# the agent reports suppressed counts once a second: wait until every attempt is accounted for
+accounted() {
+	[ $(( $(events_where '.type == "egress" and .dport == 9') +
+		$(jq -s '[.[] | select(.type == "suppressed" and .cgroup_id == '"$cg_id"') | .count] | add // 0' "$EVENTS") )) -ge "$attempts" ]
+}
+wait_for 5 accounted
 flood_ms=$(sed -n 's/^ms=//p' "$WORK/flood.out")
 check "events: every flood connect was denied" "$attempts" "$eperm"
 delivered=$(events_where '.type == "egress" and .dport == 9')

@@ -67,25 +67,24 @@ bad_policies=(
 )
 for i in "${!bad_policies[@]}"; do
 	write_policy broken enforce "${bad_policies[$i]}"
-	kill -HUP "$AGENT_PID"; sleep 0.4
+	agent_reload
 	check "badinput: reload with bad policy $i leaves the pinned state unchanged" "$good_state" "$(state)"
 done
 printf '{"apiVersion":"mcpfence/v1","kind":"EgressPolicy","metadata":{"name":"good"},"spec":{"egress":[]}}' >"$WORK/policies/dup.json"
 rm -f "$WORK/policies/broken.json"
-kill -HUP "$AGENT_PID"; sleep 0.4
+agent_reload
 check "badinput: reload with a duplicate policy name leaves the state unchanged" "$good_state" "$(state)"
 rm -f "$WORK/policies/dup.json"
 # oversized: more prefixes than the tries hold; the kernel refuses part-way, the agent rolls back
 python3 -c 'import json; print(json.dumps({"apiVersion":"mcpfence/v1","kind":"EgressPolicy","metadata":{"name":"huge"},"spec":{"egress":[{"to":["10.%d.%d.0/24" % (i >> 8, i & 255) for i in range(3000)]}]}}))' >"$WORK/policies/huge.json"
-kill -HUP "$AGENT_PID"; sleep 1
+agent_reload
 check "badinput: an oversized policy is rolled back, state unchanged" "$good_state" "$(state)"
 grep -q "huge: writing 3000+0 prefixes to the kernel" "$WORK/agent.log" &&
 	pass "badinput: the oversized policy's error names it and the limit" ||
 	fail "badinput: no oversized error in the log"
 rm -f "$WORK/policies/huge.json"
 head -c $((65 << 20)) /dev/zero | tr '\0' ' ' >"$WORK/policies/big.json"
-kill -HUP "$AGENT_PID"
-for _ in $(seq 100); do grep -q "big.json: larger" "$WORK/agent.log" && break; sleep 0.1; done
+agent_reload
 grep -q "big.json: larger than the limit of 64 MiB" "$WORK/agent.log" &&
 	pass "badinput: a policy file over 64 MiB is refused by size" || fail "badinput: big file not refused"
 check "badinput: ... and the state is unchanged" "$good_state" "$(state)"

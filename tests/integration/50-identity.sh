@@ -55,9 +55,8 @@ echo "$out" | grep -q "no_matching_policy" && pass "identity: ... and says why (
 	fail "identity: run output: $out"
 got=$(in_cgroup wl-c bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$C' >/dev/null 2>&1; '$NETPROBE' tcp 127.0.0.2 8080")
 check "identity: after a rejected attestation the cgroup stays unbound (denied)" EPERM "$got"
-sleep 1.2
 check "identity: the rejection is an attest event with its reason" 1 \
-	"$(events_where '.type == "attest" and .result == "rejected" and .reason == "no_matching_policy" and .cgroup == "/'"$ROOT_REL"'/wl-c"')"
+	"$(wait_events '.type == "attest" and .result == "rejected" and .reason == "no_matching_policy" and .cgroup == "/'"$ROOT_REL"'/wl-c"' 1)"
 sig=$(cut -d. -f3 "$C")
 if grep -rqF "${sig:0:40}" "$EVENTS" "$WORK/agent.log"; then fail "identity: a token appears in the logs"
 else pass "identity: no token is ever logged (events, agent log)"; fi
@@ -94,7 +93,7 @@ echo "$out" | grep -q "pod_mismatch" && pass "identity: the same token replayed 
 
 # --- identity in the events
 in_cgroup wl-ev bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.9 8080" >/dev/null
-sleep 1.2
+wait_for 3 events_at_least '.type == "egress" and .dst == "127.0.0.9"' 1
 ev=$(jq -c 'select(.type == "egress" and .dst == "127.0.0.9")' "$EVENTS" | tail -1)
 check "identity: a deny event names the verified identity and the claims matched on" \
 	"$ISS workload-a team-a mcpfence" \
@@ -116,7 +115,7 @@ E1_EXP=$(jwt_claim "$E1" exp)
 in_cgroup wl-renew bash -c "
 	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$E1' >/dev/null || exit 1
 	'$NETPROBE' loop 127.0.0.2 8080 127.0.0.3 8080 \$(( ($E1_EXP + 3 - \$(date +%s)) * 1000 )) >'$WORK/renew.out' 2>'$WORK/renew.err' &
-	sleep 0.5
+	sleep 0.5 # deliberate: renew while the loop is running, not before
 	'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null || echo RENEW-FAILED
 	wait" >"$WORK/renew.log" 2>&1
 [ "$(date +%s)" -gt "$E1_EXP" ] && pass "identity: the renewal loop ran past the first token's expiry" ||
@@ -129,19 +128,19 @@ grep -q RENEW-FAILED "$WORK/renew.log" && fail "identity: renewal refused" || pa
 D=$(token workload-a 4)
 in_cgroup wl-exp bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$D' >/dev/null; '$NETPROBE' echo-hold 127.0.0.2 8080 8000" >"$WORK/hold.out" 2>&1 &
 hold_pid=$!
-sleep 0.8
+wait_for 3 grep -q CONNECTED "$WORK/hold.out" || fail "identity: the flow did not come up"
 check "identity: before expiry the workload connects" OK "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 exp_at=$(jwt_claim "$D" exp)
 [ -n "$exp_at" ] || fail "identity: cannot read exp of the short token"
-while [ "$(date +%s)" -le "${exp_at:-0}" ]; do sleep 0.2; done
-sleep 0.3
+denied_now() { [ "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)" = EPERM ]; }
+wait_for $(( ${exp_at:-0} - $(date +%s) + 3 )) denied_now
+[ "$(date +%s)" -ge "${exp_at:-0}" ] || fail "identity: denied before the token's expiry"
 check "identity: agent dead, token expired: the kernel denies" EPERM "$(in_cgroup wl-exp "$NETPROBE" tcp 127.0.0.2 8080)"
 wait "$hold_pid"
 check "identity: the established flow was cut at expiry (skb backstop)" 1 "$(sed -n "s/^cut=//p" "$WORK/hold.out")"
 agent_start || fail "identity: restart"
-sleep 1.2
-[ "$(events_where '.type == "expired" and .cgroup == "/'"$ROOT_REL"'/wl-exp"')" -ge 1 ] &&
+wait_for 3 events_at_least '.type == "expired" and .cgroup == "/'"$ROOT_REL"'/wl-exp"' 1 &&
 	pass "identity: expired events are delivered once the agent is back" || fail "identity: no expired event"
 check "identity: a fresh token renews the expired binding" OK \
 	"$(in_cgroup wl-exp bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.2 8080")"

@@ -22,7 +22,7 @@ jwt_keygen RS256 "$WORK/k1.pem"
 jwt_keygen RS256 "$WORK/k2.pem"
 "$PY" "$REPO/tests/issuer_server.py" "$SRV" "$WORK/srv.pem" "$WORK/srv.key" >"$WORK/srv.out" 2>&1 &
 BG_PIDS+=($!)
-for _ in $(seq 100); do grep -q READY "$WORK/srv.out" && break; sleep 0.1; done
+wait_ready "$WORK/srv.out"
 grep -q READY "$WORK/srv.out" || { fail "discovery: the test issuer did not start: $(cat "$WORK/srv.out")"; exit 1; }
 PORT=$(awk '/READY/ { print $2 }' "$WORK/srv.out")
 ISS="https://127.0.0.1:$PORT"

@@ -107,7 +107,7 @@ in_cgroup() {
 listen() { # ADDR PORT...
 	"$NETPROBE" listen "$@" >"$WORK/listen.$1.out" 2>&1 &
 	BG_PIDS+=($!)
-	for _ in $(seq 50); do grep -q READY "$WORK/listen.$1.out" && return 0; sleep 0.05; done
+	wait_ready "$WORK/listen.$1.out" && return 0
 	echo "listener on $1 did not start:"; cat "$WORK/listen.$1.out"
 	return 1
 }
@@ -134,3 +134,33 @@ events_where() {
 	[ -f "$EVENTS" ] || { echo 0; return; }
 	jq -c "select($1)" "$EVENTS" 2>/dev/null | wc -l
 }
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds; 1 if the deadline passes first. The
+# suites wait on conditions, never for a fixed time.
+wait_for() {
+	local end=$(( $(date +%s%N) + $(echo "$1" | awk '{ printf "%.0f", $1 * 1000000000 }') ))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+events_at_least() { [ "$(events_where "$1")" -ge "$2" ]; }
+
+# wait_events JQ_FILTER N: wait (3 s at most) until N events match; prints how many do
+wait_events() {
+	wait_for "${3:-3}" events_at_least "$1" "$2"
+	events_where "$1"
+}
+
+# agent_reload: SIGHUP, then wait until the agent says the reload succeeded or failed
+agent_reload() {
+	local n
+	n=$(grep -c -E 'Reloaded:|Reload failed' "$WORK/agent.log")
+	kill -HUP "$AGENT_PID"
+	wait_for 10 eval '[ "$(grep -c -E "Reloaded:|Reload failed" "$WORK/agent.log")" -gt '"$n"' ]'
+}
+
+# wait_ready FILE: a listener started in the background has printed READY
+wait_ready() { wait_for 5 grep -q READY "$1"; }
