@@ -8,7 +8,6 @@
 #include "agent_state.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -122,47 +121,15 @@ static int agent_setup_root(struct agent *a)
 	return 0;
 }
 
-int agent_main(int argc, char **argv)
+int agent_run(const char *config)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct agent a = { .root_fd = -1, .mount_fd = -1, .listen_fd = -1, .attest_fd = -1, .next_slot = 1 };
 	struct agent_sources src = { .ring.fd = -1, .signals.fd = -1, .tick.fd = -1 };
-	const char *config = NULL;
 	struct policy_set set = {};
 	struct diag errs = {};
 	struct fence_params fp;
-	int c, r;
+	int r;
 	sigset_t mask;
-
-	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'v':
-			log_verbose = 1;
-			break;
-		case 'h':
-			printf("Usage: mcpfence agent --config FILE [--verbose]\n\n"
-			       "Load the policies named by FILE, attach the kernel programs to its cgroup\n"
-			       "root (or take over the pinned ones), apply its bindings, serve the control\n"
-			       "socket and print events as JSON lines.\n"
-			       "SIGHUP reloads policies and bindings atomically; SIGTERM stops the agent\n"
-			       "and leaves enforcement in place (`mcpfence uninstall` removes it).\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (!config) {
-		log_error("agent: --config FILE is required (see mcpfence agent --help)");
-		return 2;
-	}
 
 	r = config_load(config, &a.cfg, &errs);
 	if (r == 0)

@@ -2,6 +2,7 @@
 #ifndef MCPFENCE_AGENT_H
 #define MCPFENCE_AGENT_H
 
-int agent_main(int argc, char **argv);
+/* Run the agent with this config until SIGTERM/SIGINT; the process exit status. */
+int agent_run(const char *config);
 
 #endif

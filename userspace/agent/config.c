@@ -56,22 +56,6 @@ static void take_string(const char *file, struct diag *errs, json_t *obj, const 
 	*dst = strdup(json_string_value(v));
 }
 
-static void check_known(const char *file, struct diag *errs, json_t *obj, const char *path,
-			const char *const *known)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok |= !strcmp(*k, key);
-		if (!ok)
-			BAD("%s%s%s: unknown field", path, *path ? "." : "", key);
-	}
-}
-
 int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 {
 	_cleanup_free_ char *text = NULL;
@@ -97,7 +81,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 		json_decref(root);
 		return -EINVAL;
 	}
-	check_known(file, errs, root, "",
+	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
 					   "max_prefixes", NULL });
@@ -173,7 +157,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	} else if (v) {
 		json_t *s = json_object_get(v, "stdout"), *rl;
 
-		check_known(file, errs, v, "events",
+		diag_unknown_fields(errs, file, v, "events",
 			    (const char *const[]){ "stdout", "file", "rate_limit_per_cgroup", NULL });
 		if (s && !json_is_boolean(s))
 			BAD("events.stdout: must be true or false");
@@ -216,7 +200,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 			BAD("%s: must be an object {\"cgroup\": PATH, \"policy\": NAME}", path);
 			continue;
 		}
-		check_known(file, errs, item, path, (const char *const[]){ "cgroup", "policy", NULL });
+		diag_unknown_fields(errs, file, item, path, (const char *const[]){ "cgroup", "policy", NULL });
 		if (!json_is_string(cg) || !json_string_length(cg)) {
 			BAD("%s.cgroup: required, a cgroup path", path);
 			continue;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+
+#include <getopt.h>
 #include "config.h"
 #include "util.h"
 
@@ -53,6 +55,55 @@ int cli_config_load(const char *file, struct agent_config *cfg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int cli_options(int argc, char **argv, const struct cli_opt *opts, unsigned flags,
+		void (*help)(void))
+{
+	struct option longs[32];
+	char shorts[80];
+	size_t n = 0, k = 0;
+	int c;
+
+	if (flags & CLI_STOP_AT_ARG)
+		shorts[k++] = '+';
+	for (const struct cli_opt *o = opts; o && o->name && n < ARRAY_SIZE(longs) - 3; o++, n++) {
+		longs[n] = (struct option){ o->name, o->takes_value ? required_argument : no_argument,
+					    NULL, o->key ? o->key : 256 + (int)n };
+		if (o->key && k < sizeof(shorts) - 8) {
+			shorts[k++] = o->key;
+			if (o->takes_value)
+				shorts[k++] = ':';
+		}
+	}
+	longs[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longs[n] = (struct option){ 0 };
+	memcpy(shorts + k, "jh", 3);
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct cli_opt *o = NULL;
+
+		if (c == 'j') {
+			cli_json = true;
+			continue;
+		}
+		if (c == 'h') {
+			help();
+			return 0;
+		}
+		for (size_t i = 0; opts && opts[i].name; i++)
+			if (c == (opts[i].key ? opts[i].key : 256 + (int)i))
+				o = &opts[i];
+		if (!o)
+			return -1;
+		if (o->takes_value)
+			*(const char **)o->dst = optarg;
+		else
+			*(bool *)o->dst = true;
+	}
+	return optind;
 }
 
 static void cmd_help(const char *prefix, const struct cmd *cmds)

@@ -15,6 +15,22 @@ struct cmd {
 /* Dispatch argv[0] through a table; prints the table as help for -h/--help/help. */
 int cmd_dispatch(const char *prefix, const struct cmd *cmds, int argc, char **argv);
 
+/*
+ * One option of a command: `--name VALUE` (or `-k VALUE`) stores VALUE in *(const char **)dst;
+ * a flag sets *(bool *)dst. --json and --help belong to every command.
+ */
+struct cli_opt {
+	const char *name;
+	char key;
+	bool takes_value;
+	void *dst;
+};
+#define CLI_STOP_AT_ARG 1u /* options end at the first argument (run: CMD's own options) */
+/* Returns the index of the first argument, 0 after printing help, -1 on a bad option (getopt
+ * has said why). */
+int cli_options(int argc, char **argv, const struct cli_opt *opts, unsigned flags,
+		void (*help)(void));
+
 extern bool cli_json;
 /* Report a failure: text on stderr, or {"error": "..."} on stdout with --json. Returns 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,7 +4,6 @@
  * caller's cgroup from the kernel, verifies the token and binds the policy it selects until
  * the token expires. Run it again with a fresh token to renew without a gap.
  */
-#include <getopt.h>
 
 #include "cli.h"
 #include "config.h"
@@ -59,51 +58,35 @@ static void attest_text(json_t *doc)
 	       json_string_value(json_object_get(json_object_get(doc, "identity"), "sub")));
 }
 
+static void attest_help(void)
+{
+	printf("Usage: mcpfence attest --token-file F [--attest-socket PATH | --config FILE]"
+	       " [--json]\n\n"
+	       "Present a workload identity token (Kubernetes projected token, GitHub OIDC\n"
+	       "token, SPIFFE JWT-SVID) to the agent. The agent binds the one policy the\n"
+	       "token's claims select to the caller's own cgroup, taken from the kernel,\n"
+	       "until the token expires. Present a fresh token to renew. Default socket:\n"
+	       "the config's attest_socket, else %s.\n",
+	       CONFIG_DEFAULT_ATTEST_SOCKET);
+}
+
 int cmd_attest(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "token-file", required_argument, NULL, 't' },
-		{ "attest-socket", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
+	const char *file = NULL, *sock = NULL, *config = NULL;
+	const struct cli_opt opts[] = {
+		{ "token-file", 't', true, &file },
+		{ "attest-socket", 's', true, &sock },
+		{ "config", 'c', true, &config },
 		{},
 	};
-	const char *file = NULL, *sock = NULL, *config = NULL;
 	_cleanup_free_ char *token = NULL, *sock_owned = NULL;
 	json_t *reply = NULL;
 	char why[1024];
-	int c, r;
+	int args, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:s:c:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			file = optarg;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence attest --token-file F [--attest-socket PATH | --config FILE]"
-			       " [--json]\n\n"
-			       "Present a workload identity token (Kubernetes projected token, GitHub OIDC\n"
-			       "token, SPIFFE JWT-SVID) to the agent. The agent binds the one policy the\n"
-			       "token's claims select to the caller's own cgroup, taken from the kernel,\n"
-			       "until the token expires. Present a fresh token to renew. Default socket:\n"
-			       "the config's attest_socket, else %s.\n",
-			       CONFIG_DEFAULT_ATTEST_SOCKET);
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	args = cli_options(argc, argv, opts, 0, attest_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
 	if (!file)
 		return cli_fail("attest: --token-file F is required");
 	r = attest_token_load(file, &token);

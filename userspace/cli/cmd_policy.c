@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* mcpfence policy check FILE|DIR...: parse, validate and compile, report every error. */
-#include <getopt.h>
 
 #include "cli.h"
 #include "policy.h"
@@ -21,38 +20,32 @@ static void check_text(json_t *doc)
 		fprintf(stderr, "error: %s\n", json_string_value(v));
 }
 
+static void policy_check_help(void)
+{
+	printf("Usage: mcpfence policy check [--json] FILE|DIR...\n\n"
+	       "Validate policy files (a directory: its *.json files) and compile them\n"
+	       "as the agent would. Every error is reported with its file and JSON path.\n"
+	       "Exit status 0 when all are valid, 1 otherwise.\n");
+}
+
 static int policy_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct policy_set set = {};
 	struct diag errs = {};
 	json_t *doc, *list, *elist;
 	bool ok;
-	int c;
+	int args;
+	const struct cli_opt opts[] = {
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence policy check [--json] FILE|DIR...\n\n"
-			       "Validate policy files (a directory: its *.json files) and compile them\n"
-			       "as the agent would. Every error is reported with its file and JSON path.\n"
-			       "Exit status 0 when all are valid, 1 otherwise.\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind >= argc)
+		{},
+	};
+
+	args = cli_options(argc, argv, opts, 0, policy_check_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	if (args >= argc)
 		return cli_fail("policy check: name at least one file or directory");
-	policy_set_load(argv + optind, (size_t)(argc - optind), &set, &errs);
+	policy_set_load(argv + args, (size_t)(argc - args), &set, &errs);
 	list = json_array();
 	for (size_t i = 0; i < set.n; i++) {
 		struct policy_compiled pc;

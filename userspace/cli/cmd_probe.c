@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* mcpfence probe: what this kernel offers, and whether the agent can enforce here. */
-#include <getopt.h>
 
 #include "cli.h"
 #include "probe.h"
@@ -25,39 +24,31 @@ static void probe_text(json_t *doc)
 								    " (programs loaded; run as root to test attaching)");
 }
 
+static void probe_help(void)
+{
+	printf("Usage: mcpfence probe [--json] [--no-attach]\n\n"
+	       "Report what the running kernel offers: each cgroup hook (our programs are\n"
+	       "loaded by the verifier and, as root, attached with bpf links to a scratch\n"
+	       "cgroup), ring buffer, LPM trie, socket storage, bpf_ktime_get_boot_ns,\n"
+	       "ancestor cgroup ids, BTF, cgroup2/nsdelegate, bpffs and SO_PEERPIDFD.\n"
+	       "Exit 0 when the agent can enforce here, 1 otherwise.\n");
+}
+
 int cmd_probe(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "no-attach", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+	bool no_attach = false;
+	const struct cli_opt opts[] = {
+		{ "no-attach", 'n', false, &no_attach },
 		{},
 	};
-	bool attach = geteuid() == 0;
+	bool attach;
 	json_t *doc = NULL;
-	int c, r;
+	int args, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jnh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			cli_json = true;
-			break;
-		case 'n':
-			attach = false;
-			break;
-		case 'h':
-			printf("Usage: mcpfence probe [--json] [--no-attach]\n\n"
-			       "Report what the running kernel offers: each cgroup hook (our programs are\n"
-			       "loaded by the verifier and, as root, attached with bpf links to a scratch\n"
-			       "cgroup), ring buffer, LPM trie, socket storage, bpf_ktime_get_boot_ns,\n"
-			       "ancestor cgroup ids, BTF, cgroup2/nsdelegate, bpffs and SO_PEERPIDFD.\n"
-			       "Exit 0 when the agent can enforce here, 1 otherwise.\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	args = cli_options(argc, argv, opts, 0, probe_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	attach = geteuid() == 0 && !no_attach;
 	r = probe_run(attach, &doc);
 	cli_print(doc, probe_text);
 	return r == 0 ? 0 : 1;

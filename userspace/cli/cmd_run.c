@@ -9,7 +9,6 @@
  * left behind is killed and the cgroup removed.
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -157,18 +156,6 @@ static void init_main(const struct run_opts *o, char **argv, int errpipe)
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "agent-socket", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "keep-caps", no_argument, NULL, 'k' },
-		{ "allow-setuid", no_argument, NULL, 'u' },
-		{ "allow-io-uring", no_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *policy = NULL, *sock = NULL, *config = NULL, *token_file = NULL;
 	_cleanup_free_ char *cg_abs = NULL, *sock_owned = NULL, *token = NULL;
 	struct agent_config cfg = {};
@@ -177,49 +164,28 @@ int cmd_run(int argc, char **argv)
 	struct run_opts ro = {};
 	_cleanup_(strv_freep) char **hide = NULL;
 	size_t nhide = 0;
-	int c, r, status, pipefd[2];
+	int args, r, status, pipefd[2];
 	char errbuf[1100];
 	ssize_t n;
+	const struct cli_opt opts[] = {
+		{ "policy", 'p', true, &policy },
+		{ "agent-socket", 's', true, &sock },
+		{ "config", 'c', true, &config },
+		{ "token-file", 't', true, &token_file },
+		{ "keep-caps", 'k', false, &ro.keep_caps },
+		{ "allow-setuid", 'u', false, &ro.keep_setuid },
+		{ "allow-io-uring", 'i', false, &ro.sandbox.allow_io_uring },
+		{},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:s:c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			policy = optarg;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'k':
-			ro.keep_caps = true;
-			break;
-		case 'u':
-			ro.keep_setuid = true;
-			break;
-		case 'i':
-			ro.sandbox.allow_io_uring = true;
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			run_help();
-			return 0;
-		default:
-			return 125;
-		}
-	}
+	args = cli_options(argc, argv, opts, CLI_STOP_AT_ARG, run_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 125;
 	if (!policy == !token_file)
 		return cli_fail("run: give exactly one of --policy NAME and --token-file F (see mcpfence run --help)") ? 125 : 0;
 	if (token_file && (r = attest_token_load(token_file, &token)) < 0)
 		return cli_fail("run: %s: %s", token_file, strerror(-r)) ? 125 : 0;
-	if (optind >= argc)
+	if (args >= argc)
 		return cli_fail("run: no command given after --") ? 125 : 0;
 	if (!sock) {
 		if (cli_config_load(config, &cfg) < 0)
@@ -306,7 +272,7 @@ int cmd_run(int argc, char **argv)
 		ro.cg_abs = cg_abs;
 		ro.sock = sock;
 		ro.token = token;
-		init_main(&ro, argv + optind, pipefd[1]);
+		init_main(&ro, argv + args, pipefd[1]);
 	}
 	close(pipefd[1]);
 	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
@@ -322,7 +288,7 @@ int cmd_run(int argc, char **argv)
 
 		errbuf[n] = '\0';
 		err = (int)strtol(errbuf, &step, 10);
-		cli_fail("run: %s failed while %s: %s", argv[optind], step + 1, strerror(err));
+		cli_fail("run: %s failed while %s: %s", argv[args], step + 1, strerror(err));
 	}
 	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 

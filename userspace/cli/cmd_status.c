@@ -4,7 +4,6 @@
  * ask the agent whether it is running. Text and JSON come from the same document.
  */
 #include <bpf/bpf.h>
-#include <getopt.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -114,16 +113,18 @@ static void status_text(json_t *doc)
 	}
 }
 
+static void status_help(void)
+{
+	printf("Usage: mcpfence status [--config FILE | --bpffs DIR] [--agent-socket PATH]"
+	       " [--json]\n\n"
+	       "Show whether the agent runs, the pinned programs, counters, policies and\n"
+	       "bindings. Reads the pinned maps directly (default %s), so it works\n"
+	       "while the agent is down.\n",
+	       CONFIG_DEFAULT_BPFFS);
+}
+
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "bpffs", required_argument, NULL, 'b' },
-		{ "agent-socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *config = NULL, *bpffs = NULL, *sock = NULL;
 	_cleanup_(fence_closep) struct fence *f = NULL;
 	_cleanup_free_ char *mount = NULL, *root_abs = NULL;
@@ -131,35 +132,17 @@ int cmd_status(int argc, char **argv)
 	uint64_t cnt[MCPF_CNT_MAX], root_id = 0;
 	json_t *doc, *counters, *agent, *reply = NULL;
 	struct status_ctx s;
-	int c, r;
+	int args, r;
+	const struct cli_opt opts[] = {
+		{ "config", 'c', true, &config },
+		{ "bpffs", 'b', true, &bpffs },
+		{ "agent-socket", 's', true, &sock },
+		{},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:b:s:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'b':
-			bpffs = optarg;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence status [--config FILE | --bpffs DIR] [--agent-socket PATH]"
-			       " [--json]\n\n"
-			       "Show whether the agent runs, the pinned programs, counters, policies and\n"
-			       "bindings. Reads the pinned maps directly (default %s), so it works\n"
-			       "while the agent is down.\n",
-			       CONFIG_DEFAULT_BPFFS);
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	args = cli_options(argc, argv, opts, 0, status_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
 	if (cli_config_load(config, &cfg) < 0)
 		return 1;
 	bpffs = bpffs ?: cfg.bpffs;

@@ -4,7 +4,6 @@
  * mcpfence token verify: signature and claims against a trust file, optionally the policy
  * the token selects. Both exit 0 only for a valid token.
  */
-#include <getopt.h>
 #include <time.h>
 
 #include "cli.h"
@@ -64,47 +63,34 @@ static json_t *verdict_error(int r, const char *detail)
 	return doc;
 }
 
+static void jws_verify_help(void)
+{
+	printf("Usage: mcpfence jws verify --jwks FILE (--token-file F | TOKEN) [--json]\n\n"
+	       "Check the signature layer of a compact JWS against a JWK set: shape,\n"
+	       "base64url, header rules, key selection by kid, signature. Claims are not\n"
+	       "checked (see `mcpfence token verify`). Exit 0 only for a valid signature.\n");
+}
+
 static int jws_verify_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "jwks", required_argument, NULL, 'k' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *jwks_file = NULL, *token_file = NULL;
 	_cleanup_free_ char *text = NULL, *token = NULL, *why = NULL;
 	struct jwks set = {};
 	struct jws j;
 	size_t len, tlen = 0;
-	int c, r;
+	int args, r;
+	const struct cli_opt opts[] = {
+		{ "jwks", 'k', true, &jwks_file },
+		{ "token-file", 't', true, &token_file },
+		{},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:t:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			jwks_file = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence jws verify --jwks FILE (--token-file F | TOKEN) [--json]\n\n"
-			       "Check the signature layer of a compact JWS against a JWK set: shape,\n"
-			       "base64url, header rules, key selection by kid, signature. Claims are not\n"
-			       "checked (see `mcpfence token verify`). Exit 0 only for a valid signature.\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	args = cli_options(argc, argv, opts, 0, jws_verify_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
 	if (!jwks_file)
 		return cli_fail("jws verify: --jwks FILE is required");
-	r = token_read(token_file, optind < argc ? argv[optind] : NULL, &token, &tlen);
+	r = token_read(token_file, args < argc ? argv[args] : NULL, &token, &tlen);
 	if (r < 0)
 		return cli_fail("jws verify: no token (%s)", token_file ? strerror(-r) : "give --token-file F or TOKEN");
 	r = read_file(jwks_file, 1u << 20, &text, &len);
@@ -126,62 +112,52 @@ static int jws_verify_cmd(int argc, char **argv)
 	return r == VERIFY_OK ? 0 : 1;
 }
 
+static void token_verify_help(void)
+{
+	printf("Usage: mcpfence token verify --trust FILE (--token-file F | TOKEN)\n"
+	       "                             [--policies DIR] [--now UNIXTIME] [--json]\n\n"
+	       "Verify a JWT as the agent does: signature with the issuer's keys (JWKS file\n"
+	       "or OIDC discovery) and every claim rule. FILE is an agent config (its\n"
+	       "\"trust\") or {\"issuers\": [...]}. With --policies, also show the policy the\n"
+	       "token selects. Prints the verified claims, or the exact error. Exit 0 only\n"
+	       "for a valid token. The token itself is never printed.\n");
+}
+
 static int token_verify_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 'T' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "policies", required_argument, NULL, 'p' },
-		{ "now", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *trust_file = NULL, *token_file = NULL, *policies = NULL;
+	const char *trust_file = NULL, *token_file = NULL, *policies = NULL, *now_text = NULL;
 	_cleanup_free_ char *token = NULL;
 	struct trust trust = {};
 	struct policy_set set = {};
 	struct diag errs = {};
 	struct token tok;
-	int64_t now = time(NULL);
+	int64_t now;
 	char detail[512];
 	size_t tlen = 0;
-	int c, r;
+	int args, r;
+	const struct cli_opt opts[] = {
+		{ "trust", 'T', true, &trust_file },
+		{ "token-file", 't', true, &token_file },
+		{ "policies", 'p', true, &policies },
+		{ "now", 'n', true, &now_text },
+		{},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "T:t:p:n:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'T':
-			trust_file = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'p':
-			policies = optarg;
-			break;
-		case 'n':
-			now = strtoll(optarg, NULL, 10);
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence token verify --trust FILE (--token-file F | TOKEN)\n"
-			       "                             [--policies DIR] [--now UNIXTIME] [--json]\n\n"
-			       "Verify a JWT as the agent does: signature with the issuer's keys (JWKS file\n"
-			       "or OIDC discovery) and every claim rule. FILE is an agent config (its\n"
-			       "\"trust\") or {\"issuers\": [...]}. With --policies, also show the policy the\n"
-			       "token selects. Prints the verified claims, or the exact error. Exit 0 only\n"
-			       "for a valid token. The token itself is never printed.\n");
-			return 0;
-		default:
-			return 2;
-		}
+	args = cli_options(argc, argv, opts, 0, token_verify_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	now = time(NULL);
+	if (now_text) {
+		char *end;
+
+		errno = 0;
+		now = strtoll(now_text, &end, 10);
+		if (errno || end == now_text || *end || now < 0)
+			return cli_fail("token verify: --now: \"%s\" is not a Unix time in seconds", now_text);
 	}
 	if (!trust_file)
 		return cli_fail("token verify: --trust FILE is required");
-	r = token_read(token_file, optind < argc ? argv[optind] : NULL, &token, &tlen);
+	r = token_read(token_file, args < argc ? argv[args] : NULL, &token, &tlen);
 	if (r < 0)
 		return cli_fail("token verify: no token (%s)", token_file ? strerror(-r) : "give --token-file F or TOKEN");
 	if (trust_load_file(trust_file, &trust, &errs) < 0) {

@@ -4,7 +4,6 @@
  * empty and the cgroup root if the agent created it. Refuses while an agent answers.
  */
 #include <dirent.h>
-#include <getopt.h>
 
 #include "cgroup.h"
 #include "cli.h"
@@ -33,14 +32,17 @@ static int remove_run_cgroups(const char *root_abs)
 	return left;
 }
 
+static void uninstall_help(void)
+{
+	printf("Usage: mcpfence uninstall [--config FILE] [--json]\n\n"
+	       "Detach and remove everything the agent with that config pinned or created:\n"
+	       "links, maps, the bpffs directory (default %s), empty run-* cgroups\n"
+	       "and the cgroup root if the agent created it. Stop the agent first.\n",
+	       CONFIG_DEFAULT_BPFFS);
+}
+
 int cmd_uninstall(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *config = NULL;
 	_cleanup_free_ char *mount = NULL, *root_abs = NULL;
 	struct agent_config cfg = {};
@@ -48,28 +50,15 @@ int cmd_uninstall(int argc, char **argv)
 	json_t *reply = NULL;
 	bool root_created = false, root_removed = false;
 	uint64_t root_id = 0;
-	int c, r, left = 0;
+	int args, r, left = 0;
+	const struct cli_opt opts[] = {
+		{ "config", 'c', true, &config },
+		{},
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'j':
-			cli_json = true;
-			break;
-		case 'h':
-			printf("Usage: mcpfence uninstall [--config FILE] [--json]\n\n"
-			       "Detach and remove everything the agent with that config pinned or created:\n"
-			       "links, maps, the bpffs directory (default %s), empty run-* cgroups\n"
-			       "and the cgroup root if the agent created it. Stop the agent first.\n",
-			       CONFIG_DEFAULT_BPFFS);
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	args = cli_options(argc, argv, opts, 0, uninstall_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
 	if (cli_config_load(config, &cfg) < 0)
 		return 1;
 	if (control_request(cfg.socket, json_pack("{s:s}", "op", "ping"), &reply) == 0) {

@@ -8,9 +8,35 @@
 
 #define MCPFENCE_VERSION "0.1.0"
 
+static void agent_help(void)
+{
+	printf("Usage: mcpfence agent --config FILE [--verbose]\n\n"
+	       "Load the policies named by FILE, attach the kernel programs to its cgroup\n"
+	       "root (or take over the pinned ones), apply its bindings, serve the control\n"
+	       "socket and print events as JSON lines.\n"
+	       "SIGHUP reloads policies and bindings atomically; SIGTERM stops the agent\n"
+	       "and leaves enforcement in place (`mcpfence uninstall` removes it).\n");
+}
+
 int cmd_agent(int argc, char **argv)
 {
-	return agent_main(argc, argv);
+	const char *config = NULL;
+	bool verbose = false;
+	const struct cli_opt opts[] = {
+		{ "config", 'c', true, &config },
+		{ "verbose", 'v', false, &verbose },
+		{},
+	};
+	int c = cli_options(argc, argv, opts, 0, agent_help);
+
+	if (c <= 0)
+		return c == 0 ? 0 : 2;
+	if (!config) {
+		log_error("agent: --config FILE is required (see mcpfence agent --help)");
+		return 2;
+	}
+	log_verbose = verbose;
+	return agent_run(config);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -90,9 +90,8 @@ static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *i
 					     "jwks_host", "ca_file", "algorithms", "audience",
 					     "single_audience", "skew", "max_lifetime",
 					     "require_iat", "typ", "spiffe_trust_domain",
-					     "kubernetes" };
+					     "kubernetes", NULL };
 	const char *file = base_file ? base_file : "trust";
-	const char *key;
 	json_t *v, *algs;
 	size_t i;
 	int sources;
@@ -100,14 +99,7 @@ static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *i
 	is->skew = TRUST_DEFAULT_SKEW;
 	is->max_lifetime = TRUST_DEFAULT_LIFETIME;
 	is->algs = (1u << JWS_ALG_MAX) - 1;
-	json_object_foreach(o, key, v) {
-		bool ok = false;
-
-		for (i = 0; i < ARRAY_SIZE(known); i++)
-			ok |= !strcmp(key, known[i]);
-		if (!ok)
-			diag_add(errs, "%s: %s.%s: unknown field", file, path, key);
-	}
+	diag_unknown_fields(errs, file, o, path, known);
 	if (!json_is_string(json_object_get(o, "issuer")) || !json_string_length(json_object_get(o, "issuer")))
 		diag_add(errs, "%s: %s.issuer: required, the exact iss of the tokens", file, path);
 	else

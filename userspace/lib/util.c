@@ -84,6 +84,26 @@ void diag_add(struct diag *d, const char *fmt, ...)
 	d->msgs[d->n++] = s;
 }
 
+size_t diag_unknown_fields(struct diag *d, const char *file, json_t *obj, const char *path,
+			   const char *const *known)
+{
+	const char *key;
+	size_t n = 0;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *k = known;
+
+		while (*k && strcmp(*k, key))
+			k++;
+		if (*k)
+			continue;
+		diag_add(d, "%s: %s%s%s: unknown field", file, path, *path ? "." : "", key);
+		n++;
+	}
+	return n;
+}
+
 void diag_clear(struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)

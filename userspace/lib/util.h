@@ -4,6 +4,7 @@
 #define MCPFENCE_UTIL_H
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,6 +77,10 @@ struct diag {
 };
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_clear(struct diag *d);
+/* Every member of `obj` not named in `known` (NULL-terminated) becomes an error
+ * "FILE: PATH.KEY: unknown field" (no "PATH." at the top level). Returns how many. */
+size_t diag_unknown_fields(struct diag *d, const char *file, json_t *obj, const char *path,
+			   const char *const *known);
 
 /* The index of `s` in a NULL-terminated list of names, or -1 (also for NULL). */
 int str_choice(const char *s, const char *const *names);

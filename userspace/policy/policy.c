@@ -147,20 +147,6 @@ struct walk {
 
 #define BAD(w, fmt, ...) diag_add((w)->errs, "%s: " fmt, (w)->file, ##__VA_ARGS__)
 
-static void check_unknown(struct walk *w, json_t *obj, const char *path, const char *const *known)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok |= !strcmp(*k, key);
-		if (!ok)
-			BAD(w, "%s%s%s: unknown field", path, *path ? "." : "", key);
-	}
-}
 
 static const char *json_type_name(const json_t *v)
 {
@@ -196,7 +182,7 @@ static void check_matcher(struct walk *w, json_t *v, const char *path)
 		BAD(w, "%s: must be a string or {\"glob\": \"...\"}, not %s", path, json_type_name(v));
 		return;
 	}
-	check_unknown(w, v, path, (const char *const[]){ "glob", NULL });
+	diag_unknown_fields(w->errs, w->file, v, path, (const char *const[]){ "glob", NULL });
 	g = json_object_get(v, "glob");
 	if (!json_is_string(g) || !json_string_length(g))
 		BAD(w, "%s.glob: must be a non-empty string", path);
@@ -212,7 +198,7 @@ static void check_identity(struct walk *w, json_t *id)
 		BAD(w, "spec.identity: must be an object, not %s", json_type_name(id));
 		return;
 	}
-	check_unknown(w, id, "spec.identity",
+	diag_unknown_fields(w->errs, w->file, id, "spec.identity",
 		      (const char *const[]){ "issuer", "audience", "subject", "claims", NULL });
 	iss = json_object_get(id, "issuer");
 	aud = json_object_get(id, "audience");
@@ -313,7 +299,7 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 		{
 			_cleanup_free_ char *path = strdup_printf("spec.egress[%zu]", i);
 
-			check_unknown(w, rule, path ? path : "spec.egress",
+			diag_unknown_fields(w->errs, w->file, rule, path ? path : "spec.egress",
 				      (const char *const[]){ "to", "ports", "protocol", NULL });
 		}
 		proto = json_object_get(rule, "protocol");
@@ -412,7 +398,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		json_decref(root);
 		return -EINVAL;
 	}
-	check_unknown(&w, root, "",
+	diag_unknown_fields(w.errs, w.file, root, "",
 		      (const char *const[]){ "apiVersion", "kind", "metadata", "spec", NULL });
 	v = json_object_get(root, "apiVersion");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "mcpfence/v1"))
@@ -425,7 +411,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 	if (!json_is_object(meta)) {
 		BAD(&w, "metadata: required, an object with a name");
 	} else {
-		check_unknown(&w, meta, "metadata",
+		diag_unknown_fields(w.errs, w.file, meta, "metadata",
 			      (const char *const[]){ "name", "description", NULL });
 		v = json_object_get(meta, "name");
 		if (!json_is_string(v) || !name_valid(json_string_value(v)))
@@ -445,7 +431,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 	if (!json_is_object(spec)) {
 		BAD(&w, "spec: required, an object");
 	} else {
-		check_unknown(&w, spec, "spec",
+		diag_unknown_fields(w.errs, w.file, spec, "spec",
 			      (const char *const[]){ "mode", "identity", "egress", NULL });
 		v = json_object_get(spec, "mode");
 		if (json_is_string(v) && !strcmp(json_string_value(v), "audit"))
