@@ -127,7 +127,7 @@ static void set_timeouts(int fd, int ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static int tcp_connect(const char *addr, int port)
+static int stream_connect(const char *addr, int port, int protocol)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -135,7 +135,7 @@ static int tcp_connect(const char *addr, int port)
 
 	if (fam < 0)
 		return EINVAL;
-	fd = socket(fam, SOCK_STREAM, 0);
+	fd = socket(fam, SOCK_STREAM, protocol);
 	if (fd < 0)
 		return errno;
 	set_timeouts(fd, 2000);
@@ -143,6 +143,11 @@ static int tcp_connect(const char *addr, int port)
 		e = errno;
 	close(fd);
 	return e;
+}
+
+static int tcp_connect(const char *addr, int port)
+{
+	return stream_connect(addr, port, 0);
 }
 
 static int udp_op(const char *addr, int port, int connected, int force_v6)
@@ -498,23 +503,6 @@ static int reroute_send(const char *kind, const char *addr, const char *via, int
 	return e;
 }
 
-static int mptcp_connect(const char *addr, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fam = make_addr(addr, port, &ss, &len), fd, e = 0;
-
-	if (fam < 0)
-		return EINVAL;
-	fd = socket(fam, SOCK_STREAM, IPPROTO_MPTCP);
-	if (fd < 0)
-		return errno;
-	set_timeouts(fd, 2000);
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0)
-		e = errno;
-	close(fd);
-	return e;
-}
 
 static int steal(int pid, int target_fd, const char *addr, int port)
 {
@@ -657,7 +645,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(op, "mptcp") && argc == 4) {
-		printf("%s\n", errname(mptcp_connect(argv[2], atoi(argv[3]))));
+		printf("%s\n", errname(stream_connect(argv[2], atoi(argv[3]), IPPROTO_MPTCP)));
 		return 0;
 	}
 	if (!strcmp(op, "vsock") && argc == 2) {

@@ -56,6 +56,21 @@ static void take_string(const char *file, struct diag *errs, json_t *obj, const 
 	*dst = strdup(json_string_value(v));
 }
 
+/* A "deny" | "allow" member: *deny set accordingly, untouched when absent. */
+static void take_deny(const char *file, struct diag *errs, json_t *obj, const char *key, bool *deny)
+{
+	json_t *v = json_object_get(obj, key);
+	int k;
+
+	if (!v)
+		return;
+	k = str_choice(json_string_value(v), (const char *const[]){ "allow", "deny", NULL });
+	if (k < 0)
+		BAD("%s: must be \"deny\" or \"allow\"", key);
+	else
+		*deny = k == 1;
+}
+
 int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 {
 	_cleanup_free_ char *text = NULL;
@@ -123,24 +138,8 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 		else
 			cfg->unbound = (uint8_t)k;
 	}
-	v = json_object_get(root, "raw_sockets");
-	if (v) {
-		int k = str_choice(json_string_value(v), (const char *const[]){ "allow", "deny", NULL });
-
-		if (k < 0)
-			BAD("raw_sockets: must be \"deny\" or \"allow\"");
-		else
-			cfg->deny_raw = k == 1;
-	}
-	v = json_object_get(root, "mptcp");
-	if (v) {
-		int k = str_choice(json_string_value(v), (const char *const[]){ "allow", "deny", NULL });
-
-		if (k < 0)
-			BAD("mptcp: must be \"deny\" or \"allow\"");
-		else
-			cfg->deny_mptcp = k == 1;
-	}
+	take_deny(file, errs, root, "raw_sockets", &cfg->deny_raw);
+	take_deny(file, errs, root, "mptcp", &cfg->deny_mptcp);
 	v = json_object_get(root, "max_prefixes");
 	if (v) {
 		json_int_t n = json_integer_value(v);
