@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	long n, wrong = 0;
-	int want, fd = -1;
+	int want, fd = -1, first_wrong = 0;
 	double t0, t1;
 	const char *op;
 
@@ -154,12 +154,15 @@ int main(int argc, char **argv)
 			if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0)
 				e = errno;
 		}
-		if (want == -1 ? e == 0 : e != want && !(want == 0 && e == ENOBUFS))
-			wrong++;
+		if (want == -1 ? e == 0 : e != want && !(want == 0 && e == ENOBUFS)) {
+			if (!wrong++)
+				first_wrong = e;
+		}
 	}
 	t1 = now();
 	if (wrong) {
-		fprintf(stderr, "netbench: %ld of %ld operations got the wrong verdict\n", wrong, n);
+		fprintf(stderr, "netbench: %ld of %ld operations got the wrong verdict (the first: %s)\n",
+			wrong, n, first_wrong ? strerror(first_wrong) : "success");
 		return 1;
 	}
 	printf("%.0f\n", (t1 - t0) / (double)n);

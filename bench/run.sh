@@ -125,7 +125,8 @@ log "control plane: loading $BIG prefixes"
 start_agent "$WORK/agent100k.json" "$WORK/cp.log"
 CP_LOAD=$(applied_ms "$WORK/cp.log")
 # reload under a connect loop: a different 100k policy that still allows the loop's target
-$NP listen 127.0.0.1 9001 9050 >/dev/null 2>&1 &
+# it must outlive the whole run (the default 300 s did not, on a slow day); killed at the end
+NETPROBE_LISTEN_SECONDS=7200 $NP listen 127.0.0.1 9001 9050 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.3
 in_cg mcpf-bench-cp/w $NP loop 127.0.0.1 9001 127.0.0.1 9050 6000 >"$WORK/reload-loop.out" 2>&1 &

@@ -16,6 +16,7 @@
 #define MCPF_DEFAULT_PREFIXES 262144 /* trie entries per family, all policies and generations */
 #define MCPF_POLICY_NAME_MAX 64
 #define MCPF_IDENTITY_TEXT_MAX 256
+#define MCPF_LEVEL_MAX 64	   /* cgroup levels the root-level discovery looks at */
 
 /* Protocol bits in a port range. "any" is every bit: TCP, UDP and other IP protocols. */
 enum mcpf_proto_bit {

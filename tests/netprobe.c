@@ -13,7 +13,8 @@
  *   netprobe fork-tcp ADDR PORT       a forked child connects
  *   netprobe raw4 | raw6 | icmp4 | packet   create such a socket
  *   netprobe escape PROCS_FILE        write our pid to another cgroup's cgroup.procs
- *   netprobe listen ADDR PORT...      TCP and UDP echo listeners until killed (or 300 s)
+ *   netprobe listen ADDR PORT...      TCP and UDP echo listeners until killed (or after
+ *                                     $NETPROBE_LISTEN_SECONDS, 300 by default)
  *   netprobe loop ALLOW_A P DENY_A P MS   connect to both for MS ms: RUNNING, then attempts=, wrong=
  *   netprobe flood ADDR PORT N        N connects as fast as possible: attempts=, eperm=
  *   netprobe echo-hold ADDR PORT MS   TCP connection echoing a message every 50 ms; prints
@@ -370,7 +371,9 @@ static int listen_all(int argc, char **argv)
 	struct pollfd pfd[256];
 	int kind[256], n = 0;
 	const char *addr = argv[0];
-	double end = now_ms() + 300000; /* bounded: a forgotten listener dies by itself */
+	const char *life = getenv("NETPROBE_LISTEN_SECONDS");
+	/* bounded: a forgotten listener dies by itself */
+	double end = now_ms() + 1000.0 * (life && atoi(life) > 0 ? atoi(life) : 300);
 
 	for (int i = 1; i < argc && n + 2 < 256; i++) {
 		struct sockaddr_storage ss;
@@ -378,12 +381,12 @@ static int listen_all(int argc, char **argv)
 		int fam = make_addr(addr, atoi(argv[i]), &ss, &len), one = 1;
 
 		for (int t = 0; t < 2; t++) {
-			int fd = socket(fam, t ? SOCK_DGRAM : SOCK_STREAM, 0);
+			int fd = socket(fam, (t ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
 
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (!t)
 				setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &(int){ 16 }, sizeof(int));
-			if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (!t && listen(fd, 128) < 0)) {
+			if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (!t && listen(fd, 1024) < 0)) {
 				fprintf(stderr, "listen %s:%s: %s\n", addr, argv[i], strerror(errno));
 				return 1;
 			}
@@ -404,19 +407,22 @@ static int listen_all(int argc, char **argv)
 
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (kind[i] == 0) { /* listener: accept into the set as an echo connection */
-				int c = accept(pfd[i].fd, NULL, NULL);
+			if (kind[i] == 0) { /* listener: accept all that wait, each an echo connection */
+				int c;
 
-				if (c >= 0 && n < 256) {
-					pfd[n].fd = c;
-					pfd[n].events = POLLIN;
-					pfd[n].revents = 0;
-					kind[n++] = 2;
-				} else if (c >= 0) {
-					close(c);
+				while ((c = accept4(pfd[i].fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+					if (n < 256) {
+						pfd[n].fd = c;
+						pfd[n].events = POLLIN;
+						pfd[n].revents = 0;
+						kind[n++] = 2;
+					} else {
+						close(c);
+					}
 				}
-			} else if (kind[i] == 1) { /* UDP: read and drop */
-				recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			} else if (kind[i] == 1) { /* UDP: read and drop all that wait */
+				while (recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+					;
 			} else { /* TCP echo */
 				ssize_t r = recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
 

@@ -112,7 +112,19 @@ static int agent_setup_root(struct agent *a)
 		log_error("%s is not a cgroup2 directory: %s", a->root_abs, strerror(-r));
 		return r;
 	}
-	a->root_level = (uint32_t)cgroup_level(a->mount, a->root_abs);
+	/* the level as the BPF helpers count it, from the real root: a path counts from our mount */
+	r = fence_cgroup_real_level(a->root_abs, a->root_id, &a->root_level);
+	if (r < 0) {
+		log_error("Failed to find the level of cgroup root %s in the hierarchy: %s", a->root_abs,
+			  strerror(-r));
+		return r;
+	}
+	if (a->root_level != (uint32_t)cgroup_level(a->mount, a->root_abs))
+		log_info("cgroup root %s is at level %u of the hierarchy; the cgroup2 mount we see "
+			 "starts below the real root (a cgroup namespace)",
+			 a->root_abs, a->root_level);
+	if (getenv("MCPF_TEST_LEVEL_FROM_PATH")) /* tests only: the old, namespace-blind way */
+		a->root_level = (uint32_t)cgroup_level(a->mount, a->root_abs);
 	a->root_fd = open(a->root_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	a->mount_fd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0 || a->mount_fd < 0)
@@ -201,6 +213,20 @@ int agent_run(const char *config)
 		log_error("Failed to apply policies: %s", strerror(-r));
 		r = 1;
 		goto out;
+	}
+	{
+		char why[512];
+
+		if (agent_canary(&a, why, sizeof(why)) < 0) {
+			log_error("Enforcement canary failed: %s. Refusing to run rather than claim "
+				  "enforcement (see `mcpfence probe`)", why);
+			/* what we attached ourselves does not enforce: leave nothing behind */
+			if (!a.f->reused_links && fence_uninstall(a.cfg.bpffs) == 0)
+				log_error("Detached and removed what this start attached (%s)", a.cfg.bpffs);
+			r = 1;
+			goto out;
+		}
+		log_info("Enforcement canary passed: a guarded cgroup is judged as configured");
 	}
 	if (a.cfg.events_file) {
 		_cleanup_free_ char *dir = strdup(a.cfg.events_file);

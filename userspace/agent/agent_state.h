@@ -9,6 +9,7 @@
  *   gc.c       bindings of removed cgroups
  *   emit.c     ring-buffer records and agent happenings as JSON lines
  *   keys.c     JWKS fetching on a worker thread
+ *   canary.c   the proof, before ready, that the kernel guards the root
  */
 #ifndef MCPFENCE_AGENT_STATE_H
 #define MCPFENCE_AGENT_STATE_H
@@ -109,6 +110,9 @@ void agent_clients_expire(struct agent *a);
 bool agent_clients_pending(struct agent *a);
 /* Keys arrived (or failed): re-run the requests that waited for them. */
 void agent_clients_keys_ready(struct agent *a);
+
+/* canary.c: 0, or -errno with `why` saying what the kernel did instead */
+int agent_canary(struct agent *a, char *why, size_t len);
 
 /* keys.c */
 int keys_worker_start(struct agent *a);

@@ -3,7 +3,6 @@
  * mcpfence status: read straight from the pinned maps, so it works while the agent is down, and
  * ask the agent whether it is running. Text and JSON come from the same document.
  */
-#include <bpf/bpf.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -70,10 +69,8 @@ static int add_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
 		json_object_set_new(o, "expires", json_string(ts));
 		json_object_set_new(o, "expired", json_boolean(now_ns(CLOCK_BOOTTIME) > b->expires_ns));
 	}
-	if (b->identity_id && bpf_map_lookup_elem(s->f->identities_fd, &b->identity_id, &id) == 0) {
-		id.iss[sizeof(id.iss) - 1] = id.sub[sizeof(id.sub) - 1] = '\0';
+	if (b->identity_id && fence_identity_get(s->f, b->identity_id, &id) == 0)
 		json_object_set_new(o, "identity", json_pack("{s:s, s:s}", "iss", id.iss, "sub", id.sub));
-	}
 	json_array_append_new(s->list, o);
 	return 0;
 }

@@ -14,6 +14,11 @@
 #include "sock_addr.skel.h"
 #include "sock_create.skel.h"
 #include "skb.skel.h"
+#include "level.skel.h"
+#include "cgroup.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 static const char *const map_names[] = {
 	"mcpf_bindings", "mcpf_trie4",	"mcpf_trie6", "mcpf_counters",	 "mcpf_ratelimit",
@@ -280,6 +285,59 @@ int fence_uninstall(const char *bpffs)
 	closedir(d);
 	if (rmdir(bpffs) < 0 && errno != ENOENT && !r)
 		r = -errno;
+	return r;
+}
+
+int fence_cgroup_real_level(const char *dir_abs, uint64_t dir_id, uint32_t *ret_level)
+{
+	_cleanup_free_ char *scratch = strdup_printf("%s/.mcpfence-level-%d", dir_abs, (int)getpid());
+	struct level_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	_cleanup_close_ int fd = -1;
+	int r, status;
+	pid_t pid;
+
+	if (!scratch)
+		return -ENOMEM;
+	r = cgroup_create(scratch);
+	if (r < 0)
+		return r;
+	fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	skel = level_bpf__open_and_load();
+	if (fd < 0 || !skel) {
+		r = -errno;
+		goto out;
+	}
+	link = bpf_program__attach_cgroup(skel->progs.mcpf_level_probe, fd);
+	if (!link) {
+		r = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0) /* one socket from inside the scratch cgroup, nothing else */
+		_exit(cgroup_enter(scratch, 0) < 0 || socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) < 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r = -ENOENT;
+	for (uint32_t i = 0; i < MCPF_LEVEL_MAX; i++) {
+		uint64_t id = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.mcpf_level_ids), &i, &id) < 0 || !id)
+			break;
+		if (id == dir_id) {
+			*ret_level = i;
+			r = 0;
+			break;
+		}
+	}
+out:
+	bpf_link__destroy(link);
+	level_bpf__destroy(skel);
+	cgroup_remove(scratch);
 	return r;
 }
 

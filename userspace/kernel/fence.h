@@ -46,6 +46,13 @@ int fence_bpffs_ensure(const char *bpffs);
 /* The cgroup id the pinned links are attached to, 0 if none are pinned. */
 int fence_attached_root(const char *bpffs, uint64_t *ret);
 
+/*
+ * The real level of cgroup `dir_abs` (id `dir_id`) in the hierarchy, as the BPF helpers count
+ * it: found by a short-lived program on a scratch child cgroup, so it is right in any cgroup
+ * namespace and mount layout. Forks once. -ENOENT if the id was not among the ancestors.
+ */
+int fence_cgroup_real_level(const char *dir_abs, uint64_t dir_id, uint32_t *ret_level);
+
 int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_binding *b);
 int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *b);
 int fence_binding_del(struct fence *f, uint64_t cgroup_id);

@@ -10,6 +10,7 @@
 #include <linux/magic.h>
 
 #include "attest.h"
+#include "fence.h"
 #include "cgroup.h"
 #include "util.h"
 
@@ -111,6 +112,23 @@ int probe_run(bool attach, json_t **ret)
 		scratch = strdup_printf("%s/mcpfence-probe-%d", mount, (int)getpid());
 		if (scratch && cgroup_create(scratch) == 0)
 			cg_fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (attach && mount) {
+		uint64_t mount_id = 0;
+		uint32_t level = 0;
+		char d[200];
+		int k = cgroup_id_from_path(mount, &mount_id);
+
+		if (k == 0)
+			k = fence_cgroup_real_level(mount, mount_id, &level);
+		if (k < 0)
+			snprintf(d, sizeof(d), "could not be found: %s", strerror(-k));
+		else if (level == 0)
+			snprintf(d, sizeof(d), "the cgroup2 mount is the hierarchy's root");
+		else
+			snprintf(d, sizeof(d), "the cgroup2 mount starts at level %u (a cgroup namespace); "
+				 "the agent counts the root's level from the real root", level);
+		feature(f, "cgroup level discovery", k == 0, true, d);
 	}
 	PROBE_OBJECT(sock_addr_bpf, f, attach && cg_fd >= 0, cg_fd);
 	PROBE_OBJECT(sock_create_bpf, f, attach && cg_fd >= 0, cg_fd);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The agent in a private cgroup namespace with its own cgroup2 mount, as containerd starts a
+# DaemonSet's container on cgroup v2 (issue 10, item 1). A level counted from that mount misses
+# the real hierarchy, so every guard check failed and guarded cgroups were not enforced (fail
+# open). The agent now finds the root's real level with a BPF probe, and proves enforcement with
+# a canary before it says it is ready; with the old computation forced, the canary refuses.
+source "$(dirname "$0")/lib.sh"
+
+CTR="$ROOT/ctr" # the "container's" cgroup: the root of the agent's cgroup namespace
+mkdir -p "$CTR"
+write_config
+# inside the namespace the mount starts at $CTR: the guarded root is $CTR/guarded
+sed -i "s|\"cgroup_root\": \"$ROOT_REL\"|\"cgroup_root\": \"guarded\"|" "$CONFIG"
+write_policy web enforce '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'
+listen 127.0.0.2 8080 8081
+
+# ns_agent [ENV...]: the agent in new cgroup and mount namespaces, cgroup2 mounted from inside
+ns_agent() {
+	bash -c 'echo $$ > "$0/cgroup.procs" && exec env "$@"' "$CTR" "$@" \
+		unshare --cgroup --mount --propagation private sh -c \
+		'mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+}
+running() { "$MCPF" status --config "$CONFIG" --json 2>/dev/null | grep -q '"running": true'; }
+
+# --- the old computation, forced: the canary must refuse to run
+ns_agent MCPF_TEST_LEVEL_FROM_PATH=1
+wait "$AGENT_PID"
+rc=$?
+AGENT_PID=
+check "cgroupns: with the level counted from the mount (the old way) the agent refuses to run" 1 "$rc"
+grep -q "Enforcement canary failed: a connect from .* was not seen by the programs" "$WORK/agent.log" &&
+	pass "cgroupns: ... and the canary says why" || fail "cgroupns: no canary message: $(tail -3 "$WORK/agent.log")"
+check "cgroupns: ... and leaves nothing attached or pinned" "0 no" \
+	"$(bpftool cgroup show "$CTR/guarded" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS" ] && echo yes || echo no)"
+
+# --- the real level: enforced
+ns_agent
+wait_for 10 running || { fail "cgroupns: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
+real=$(( $(echo "$CTR" | sed "s|^$CG_MOUNT||" | tr -cd / | wc -c) + 1 ))
+grep -q "cgroup root .* is at level $real of the hierarchy" "$WORK/agent.log" &&
+	pass "cgroupns: the agent finds the root's real level ($real), not the mount's (1)" ||
+	fail "cgroupns: level: $(grep -i level "$WORK/agent.log" | tail -2)"
+grep -q "Enforcement canary passed" "$WORK/agent.log" && pass "cgroupns: the canary passed before ready" ||
+	fail "cgroupns: no canary"
+check "cgroupns: an unbound guarded cgroup is denied (it got ECONNREFUSED: fail open)" EPERM \
+	"$(in_cgroup ctr/guarded/unbound "$NETPROBE" tcp 127.0.0.2 8081)"
+mkdir -p "$CTR/guarded/web"
+"$NETPROBE" unix-send "$SOCK" '{"op":"bind","cgroup":"guarded/web","policy":"web"}' >/dev/null
+check "cgroupns: a bound cgroup gets its policy: allowed" OK "$(in_cgroup ctr/guarded/web "$NETPROBE" tcp 127.0.0.2 8080)"
+check "cgroupns: ... and denied" EPERM "$(in_cgroup ctr/guarded/web "$NETPROBE" tcp 127.0.0.2 8081)"
+out=$(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CTR" unshare --cgroup --mount --propagation private \
+	sh -c 'mount -t cgroup2 cgroup2 "$0" && exec "$1" probe --json' "$CG_MOUNT" "$MCPF" 2>&1)
+echo "$out" | jq -r '.features["cgroup level discovery"].detail' | grep -q "starts at level $((real - 1))" &&
+	pass "cgroupns: probe reports where the namespace's mount starts" ||
+	fail "cgroupns: probe: $(echo "$out" | jq -c '.features["cgroup level discovery"]' 2>&1 | head -c 300)"
+agent_stop && pass "cgroupns: agent exits cleanly (no sanitizer report)" || fail "cgroupns: agent exit status $?"
