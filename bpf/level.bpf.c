@@ -22,9 +22,12 @@ struct {
 SEC("cgroup/sock_create")
 int mcpf_level_probe(struct bpf_sock *sk)
 {
-	for (__u32 i = 0; i < MCPF_LEVEL_MAX; i++) {
+	/* unrolled: constant levels and keys, nothing for the verifier to iterate */
+#pragma unroll
+	for (int i = 0; i < MCPF_LEVEL_MAX; i++) {
+		__u32 key = i;
 		__u64 id = bpf_get_current_ancestor_cgroup_id(i);
-		__u64 *slot = bpf_map_lookup_elem(&mcpf_level_ids, &i);
+		__u64 *slot = bpf_map_lookup_elem(&mcpf_level_ids, &key);
 
 		if (slot)
 			*slot = id;

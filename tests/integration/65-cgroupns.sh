@@ -19,7 +19,7 @@ listen 127.0.0.2 8080 8081
 ns_agent() {
 	bash -c 'echo $$ > "$0/cgroup.procs" && exec env "$@"' "$CTR" "$@" \
 		unshare --cgroup --mount --propagation private sh -c \
-		'mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
+		'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
 		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }
@@ -52,7 +52,7 @@ mkdir -p "$CTR/guarded/web"
 check "cgroupns: a bound cgroup gets its policy: allowed" OK "$(in_cgroup ctr/guarded/web "$NETPROBE" tcp 127.0.0.2 8080)"
 check "cgroupns: ... and denied" EPERM "$(in_cgroup ctr/guarded/web "$NETPROBE" tcp 127.0.0.2 8081)"
 out=$(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CTR" unshare --cgroup --mount --propagation private \
-	sh -c 'mount -t cgroup2 cgroup2 "$0" && exec "$1" probe --json' "$CG_MOUNT" "$MCPF" 2>&1)
+	sh -c 'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" probe --json' "$CG_MOUNT" "$MCPF" 2>&1)
 echo "$out" | jq -r '.features["cgroup level discovery"].detail' | grep -q "starts at level $((real - 1))" &&
 	pass "cgroupns: probe reports where the namespace's mount starts" ||
 	fail "cgroupns: probe: $(echo "$out" | jq -c '.features["cgroup level discovery"]' 2>&1 | head -c 300)"
