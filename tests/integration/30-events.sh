@@ -48,13 +48,13 @@ attempts=$(sed -n 's/^attempts=//p' "$WORK/flood.out")
 eperm=$(sed -n 's/^eperm=//p' "$WORK/flood.out")
 # the agent reports suppressed counts once a second: wait until every attempt is accounted for
 accounted() {
-	[ $(( $(events_where '.type == "egress" and .dport == 9') +
+	[ $(( $(events_where '.type == "egress" and .dport == 9 and .cgroup_id == '"$cg_id"'') +
 		$(jq -s '[.[] | select(.type == "suppressed" and .cgroup_id == '"$cg_id"') | .count] | add // 0' "$EVENTS") )) -ge "$attempts" ]
 }
 wait_for 5 accounted
 flood_ms=$(sed -n 's/^ms=//p' "$WORK/flood.out")
 check "events: every flood connect was denied" "$attempts" "$eperm"
-delivered=$(events_where '.type == "egress" and .dport == 9')
+delivered=$(events_where '.type == "egress" and .dport == 9 and .cgroup_id == '"$cg_id"'')
 suppressed=$(jq -s '[.[] | select(.type == "suppressed" and .cgroup_id == '"$cg_id"') | .count] | add // 0' "$EVENTS")
 echo "    flood: $attempts denied in ${flood_ms} ms, $delivered events, $suppressed suppressed, status worst ${worst} ms"
 check "events: delivered + suppressed = denied attempts" "$attempts" $((delivered + suppressed))

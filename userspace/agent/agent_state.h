@@ -67,6 +67,7 @@ struct agent {
 	int listen_fd, attest_fd;
 	struct keys_worker *keys;
 	bool created_root_pending; /* record in the pinned state that we made the root */
+	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
 	bool stop;
 };
 

@@ -59,6 +59,7 @@ int agent_canary(struct agent *a, char *why, size_t len)
 	}
 	if (fence_binding_get(a->f, a->root_id, &rb) < 0) /* else its policy decides: not checked */
 		want = a->cfg.unbound == MCPF_UNBOUND_DENY ? CANARY_EPERM : CANARY_OK;
+	cgroup_id_from_path(cg, &a->canary_cgroup_id);
 	before = judged(a->f);
 	pid = fork();
 	if (pid == 0)

@@ -42,7 +42,7 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	struct idmap_entry *ic;
 	json_t *ev;
 
-	if (size < sizeof(*e))
+	if (size < sizeof(*e) || (a->canary_cgroup_id && e->cgroup_id == a->canary_cgroup_id))
 		return 0;
 	ec.cgroup = agent_cgroup_path(a, e->cgroup_id);
 	lp = e->slot ? agent_policy_by_slot(a, e->slot) : NULL;
