@@ -47,7 +47,7 @@ int agent_canary(struct agent *a, char *why, size_t len)
 	_cleanup_free_ char *cg = strdup_printf("%s/.mcpfence-canary-%d", a->root_abs, (int)getpid());
 	struct mcpf_binding rb;
 	uint64_t before, after;
-	int r, status, got, want = -1;
+	int r, status = 0, got, want = -1;
 	pid_t pid;
 
 	if (!cg)
