@@ -169,7 +169,6 @@ mkdir -p "$ROOT/many"
 (cd "$ROOT/many" && seq 1 "$N" | sed 's/^/g/' | xargs mkdir)
 bind() { "$NETPROBE" unix-send "$SOCK" '{"op":"bind","cgroup":"'"$ROOT_REL/many/$1"'","policy":"contain"}' | jq -r .cgroup_id; }
 live=$(bind g1); live2=$(bind "g$N"); mkdir "$ROOT/many/gone"; gone=$(bind gone); rmdir "$ROOT/many/gone"
-ids() { bpftool map dump pinned "$BPFFS/mcpf_bindings" -j 2>/dev/null | jq -r '.[].key' 2>/dev/null; }
 has_binding() { "$MCPF" status --config "$CONFIG" --json | jq -e --argjson id "$1" '[.bindings[] | select(.cgroup_id == $id)] | length == 1' >/dev/null; }
 gone_gone() { ! "$MCPF" status --config "$CONFIG" --json | jq -e --argjson id "$gone" '.bindings[] | select(.cgroup_id == $id)' >/dev/null; }
 wait_for 15 gone_gone && pass "9 GC removes the binding of a removed cgroup among $N live ones" ||

@@ -78,6 +78,7 @@ static void on_signal(struct loop_source *s, uint32_t events)
 static int agent_setup_root(struct agent *a)
 {
 	bool created = false;
+	uint32_t path_level;
 	struct stat st;
 	int r;
 
@@ -119,12 +120,13 @@ static int agent_setup_root(struct agent *a)
 			  strerror(-r));
 		return r;
 	}
-	if (a->root_level != (uint32_t)cgroup_level(a->mount, a->root_abs))
+	path_level = (uint32_t)cgroup_level(a->mount, a->root_abs);
+	if (a->root_level != path_level)
 		log_info("cgroup root %s is at level %u of the hierarchy; the cgroup2 mount we see "
 			 "starts below the real root (a cgroup namespace)",
 			 a->root_abs, a->root_level);
 	if (getenv("MCPF_TEST_LEVEL_FROM_PATH")) /* tests only: the old, namespace-blind way */
-		a->root_level = (uint32_t)cgroup_level(a->mount, a->root_abs);
+		a->root_level = path_level;
 	a->root_fd = open(a->root_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	a->mount_fd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0 || a->mount_fd < 0)

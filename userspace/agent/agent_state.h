@@ -39,7 +39,6 @@ struct loaded_policy {
 struct loop;
 struct client;
 struct keys_worker;
-struct loop_source;
 
 struct agent {
 	struct agent_config cfg;

@@ -11,7 +11,6 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 #include "cgroup.h"
 
@@ -26,14 +25,13 @@ static uint64_t judged(struct fence *f)
 	return c[MCPF_CNT_ALLOW] + c[MCPF_CNT_DENY] + c[MCPF_CNT_AUDIT];
 }
 
-static int canary_child(const char *cg)
+static int canary_child(void *ud)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd;
 
-	if (cgroup_enter(cg, 0) < 0)
-		return CANARY_OTHER;
+	(void)ud;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return CANARY_OTHER;
@@ -47,8 +45,7 @@ int agent_canary(struct agent *a, char *why, size_t len)
 	_cleanup_free_ char *cg = strdup_printf("%s/.mcpfence-canary-%d", a->root_abs, (int)getpid());
 	struct mcpf_binding rb;
 	uint64_t before, after;
-	int r, status = 0, got, want = -1;
-	pid_t pid;
+	int r, got, want = -1;
 
 	if (!cg)
 		return -ENOMEM;
@@ -61,19 +58,13 @@ int agent_canary(struct agent *a, char *why, size_t len)
 		want = a->cfg.unbound == MCPF_UNBOUND_DENY ? CANARY_EPERM : CANARY_OK;
 	cgroup_id_from_path(cg, &a->canary_cgroup_id);
 	before = judged(a->f);
-	pid = fork();
-	if (pid == 0)
-		_exit(canary_child(cg));
-	r = pid < 0 ? -errno : 0;
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	got = cgroup_run_child(cg, canary_child, NULL);
 	after = judged(a->f);
 	cgroup_remove(cg);
-	if (r < 0) {
-		snprintf(why, len, "fork: %s", strerror(-r));
-		return r;
+	if (got < 0) {
+		snprintf(why, len, "fork: %s", strerror(-got));
+		return got;
 	}
-	got = WIFEXITED(status) ? WEXITSTATUS(status) : CANARY_OTHER;
 	if (after <= before) {
 		snprintf(why, len, "a connect from %s was not seen by the programs (root level %u, id %llu): "
 			 "the kernel does not guard this root",

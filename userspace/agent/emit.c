@@ -13,7 +13,7 @@ void agent_emit(struct agent *a, json_t *ev)
 	json_decref(ev);
 }
 
-/* Display path of a cgroup id: by file handle (no walk), cached; NULL once it is gone. */
+/* Display path of a cgroup id, cached; NULL once it is gone. */
 const char *agent_cgroup_path(struct agent *a, uint64_t id)
 {
 	struct idmap_entry *e = idmap_get(&a->cgroup_paths, id);
@@ -21,8 +21,7 @@ const char *agent_cgroup_path(struct agent *a, uint64_t id)
 
 	if (e)
 		return e->str;
-	if (cgroup_path_by_id(a->mount_fd, id, &abs) < 0 &&
-	    cgroup_path_from_id(a->root_abs, id, &abs) < 0)
+	if (cgroup_path_of_id(a->mount_fd, a->root_abs, id, &abs) < 0)
 		return NULL;
 	e = idmap_put(&a->cgroup_paths, id);
 	if (!e)

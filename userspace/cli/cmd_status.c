@@ -3,6 +3,7 @@
  * mcpfence status: read straight from the pinned maps, so it works while the agent is down, and
  * ask the agent whether it is running. Text and JSON come from the same document.
  */
+#include <fcntl.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -11,26 +12,14 @@
 #include "control.h"
 #include "events.h"
 #include "fence.h"
-#include "idmap.h"
 
 struct status_ctx {
 	struct fence *f;
 	const char *mount;
 	json_t *list;
-	struct idmap paths; /* cgroup id -> display path, from one walk of the tree */
+	const char *root_abs;
+	int mount_fd; /* bindings are named by id: no walk, whatever the number of cgroups */
 };
-
-static int collect_path(uint64_t id, const char *abs, void *ud)
-{
-	struct status_ctx *s = ud;
-	struct idmap_entry *e = idmap_put(&s->paths, id);
-
-	if (!e)
-		return -ENOMEM;
-	if (!e->str)
-		e->str = strdup(cgroup_path_display(s->mount, abs));
-	return 0;
-}
 
 static int add_policy(uint32_t slot, const struct mcpf_policy_meta *m, void *ud)
 {
@@ -52,12 +41,13 @@ static int add_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	struct status_ctx *s = ud;
 	struct mcpf_policy_meta m = {};
 	struct mcpf_identity id;
-	struct idmap_entry *path = idmap_get(&s->paths, cg);
+	_cleanup_free_ char *path = NULL;
 	json_t *o;
 
 	fence_meta_get(s->f, b->slot, &m);
 	m.name[sizeof(m.name) - 1] = '\0';
-	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", path ? path->str : NULL,
+	cgroup_path_of_id(s->mount_fd, s->root_abs ?: s->mount, cg, &path);
+	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", path ? cgroup_path_display(s->mount, path) : NULL,
 		      "cgroup_id", (json_int_t)cg, "policy", m.name, "mode",
 		      b->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
 	if (!o)
@@ -125,6 +115,7 @@ int cmd_status(int argc, char **argv)
 	const char *config = NULL, *bpffs = NULL, *sock = NULL;
 	_cleanup_(fence_closep) struct fence *f = NULL;
 	_cleanup_free_ char *mount = NULL, *root_abs = NULL;
+	_cleanup_close_ int mount_fd = -1;
 	struct agent_config cfg = {};
 	uint64_t cnt[MCPF_CNT_MAX], root_id = 0;
 	json_t *doc, *counters, *agent, *reply = NULL;
@@ -155,15 +146,18 @@ int cmd_status(int argc, char **argv)
 
 	r = fence_open_pinned(bpffs, &f);
 	if (r < 0) {
+		/* bpffs may point into cfg: report before clearing it */
+		cli_fail("No mcpfence state in %s: %s (is the agent installed?)", bpffs, strerror(-r));
 		json_decref(agent);
 		config_clear(&cfg);
-		return cli_fail("No mcpfence state in %s: %s (is the agent installed?)", bpffs,
-				strerror(-r));
+		return 1;
 	}
 	fence_attached_root(bpffs, &root_id);
 	cgroup_mount_find(&mount);
+	if (mount)
+		mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mount && root_id)
-		cgroup_path_from_id(mount, root_id, &root_abs);
+		cgroup_path_of_id(mount_fd, mount, root_id, &root_abs);
 
 	counters = json_object();
 	if (fence_counters_read(f, cnt) == 0)
@@ -172,15 +166,12 @@ int cmd_status(int argc, char **argv)
 	doc = json_pack("{s:s, s:b, s:s?, s:I, s:o, s:o}", "bpffs", bpffs, "attached", root_id != 0,
 			"cgroup_root", root_abs && mount ? cgroup_path_display(mount, root_abs) : NULL,
 			"cgroup_root_id", (json_int_t)root_id, "agent", agent, "counters", counters);
-	s = (struct status_ctx){ .f = f, .mount = mount ?: "/", .list = json_array() };
+	s = (struct status_ctx){ .f = f, .mount = mount ?: "/", .root_abs = root_abs, .mount_fd = mount_fd,
+				 .list = json_array() };
 	fence_meta_foreach(f, add_policy, &s);
 	json_object_set_new(doc, "policies", s.list);
 	s.list = json_array();
-	/* bindings lie below the root: one walk of that subtree names them all */
-	if (mount)
-		cgroup_walk(root_abs ? root_abs : mount, collect_path, &s);
 	fence_binding_foreach(f, add_binding, &s);
-	idmap_clear(&s.paths);
 	json_object_set_new(doc, "bindings", s.list);
 	cli_print(doc, status_text);
 	config_clear(&cfg);

@@ -4,6 +4,7 @@
  * empty and the cgroup root if the agent created it. Refuses while an agent answers.
  */
 #include <dirent.h>
+#include <fcntl.h>
 
 #include "cgroup.h"
 #include "cli.h"
@@ -80,8 +81,10 @@ int cmd_uninstall(int argc, char **argv)
 	}
 	r = fence_uninstall(cfg.bpffs);
 	if (cgroup_mount_find(&mount) == 0) {
+		_cleanup_close_ int mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 		if (root_id)
-			cgroup_path_from_id(mount, root_id, &root_abs);
+			cgroup_path_of_id(mount_fd, mount, root_id, &root_abs);
 		if (!root_abs)
 			cgroup_path_resolve(mount, cfg.cgroup_root, &root_abs);
 		if (root_abs) {

@@ -18,7 +18,6 @@
 #include "cgroup.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 static const char *const map_names[] = {
 	"mcpf_bindings", "mcpf_trie4",	"mcpf_trie6", "mcpf_counters",	 "mcpf_ratelimit",
@@ -288,14 +287,20 @@ int fence_uninstall(const char *bpffs)
 	return r;
 }
 
+/* One socket from inside the scratch cgroup, nothing else. */
+static int make_one_socket(void *ud)
+{
+	(void)ud;
+	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) < 0;
+}
+
 int fence_cgroup_real_level(const char *dir_abs, uint64_t dir_id, uint32_t *ret_level)
 {
 	_cleanup_free_ char *scratch = strdup_printf("%s/.mcpfence-level-%d", dir_abs, (int)getpid());
 	struct level_bpf *skel = NULL;
 	struct bpf_link *link = NULL;
 	_cleanup_close_ int fd = -1;
-	int r, status;
-	pid_t pid;
+	int r;
 
 	if (!scratch)
 		return -ENOMEM;
@@ -313,15 +318,9 @@ int fence_cgroup_real_level(const char *dir_abs, uint64_t dir_id, uint32_t *ret_
 		r = -errno;
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
+	r = cgroup_run_child(scratch, make_one_socket, NULL);
+	if (r < 0)
 		goto out;
-	}
-	if (pid == 0) /* one socket from inside the scratch cgroup, nothing else */
-		_exit(cgroup_enter(scratch, 0) < 0 || socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) < 0);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	r = -ENOENT;
 	for (uint32_t i = 0; i < MCPF_LEVEL_MAX; i++) {
 		uint64_t id = 0;

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <linux/magic.h>
 
@@ -190,6 +191,21 @@ int cgroup_kill_all(const char *abs)
 	return 0;
 }
 
+int cgroup_run_child(const char *abs, int (*fn)(void *ud), void *ud)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(cgroup_enter(abs, 0) < 0 ? 126 : fn(ud));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* rmdir, retrying briefly: a killed task leaves the cgroup asynchronously. */
 int cgroup_remove(const char *abs)
 {
@@ -314,6 +330,17 @@ int cgroup_path_by_id(int mount_fd, uint64_t id, char **ret_abs)
 	path[n] = '\0';
 	*ret_abs = strdup(path);
 	return *ret_abs ? 0 : -ENOMEM;
+}
+
+int cgroup_path_of_id(int mount_fd, const char *walk_abs, uint64_t id, char **ret_abs)
+{
+	int r = mount_fd >= 0 ? cgroup_path_by_id(mount_fd, id, ret_abs) : -EBADF;
+
+	if (r == -ESTALE)
+		return -ENOENT; /* gone: a walk could only fail too */
+	if (r == 0 || r == -ENOENT)
+		return r;
+	return cgroup_path_from_id(walk_abs, id, ret_abs);
 }
 
 int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs)

@@ -20,6 +20,9 @@ int cgroup_create(const char *abs);
 int cgroup_enter(const char *abs, pid_t pid);
 int cgroup_of_pid(const char *mount, pid_t pid, char **ret_abs);
 int cgroup_kill_all(const char *abs);
+/* Fork a child that joins cgroup `abs` and exits with fn(ud) (fn returning 0-125); waits for it.
+ * Returns the child's exit status, 126 if it could not join, or -errno. */
+int cgroup_run_child(const char *abs, int (*fn)(void *ud), void *ud);
 int cgroup_remove(const char *abs);
 int cgroup_remove_tree(const char *abs);
 int cgroup_walk(const char *root_abs, int (*fn)(uint64_t id, const char *abs, void *ud), void *ud);
@@ -32,5 +35,8 @@ int cgroup_path_from_id(const char *root_abs, uint64_t id, char **ret_abs);
  */
 int cgroup_exists_by_id(int mount_fd, uint64_t id);
 int cgroup_path_by_id(int mount_fd, uint64_t id, char **ret_abs);
+/* By id where the kernel can answer (mount_fd >= 0), else by walking below `walk_abs`;
+ * -ENOENT for a cgroup that is gone. */
+int cgroup_path_of_id(int mount_fd, const char *walk_abs, uint64_t id, char **ret_abs);
 
 #endif
