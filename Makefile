@@ -55,7 +55,7 @@ deps:
 $(OUT):
 	$(Q)mkdir -p $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/mcpfence_abi.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -104,10 +104,11 @@ $(OUT)/allow_all.bpf.o: bench/allow_all.bpf.c | $(OUT)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
+	$(Q)bench/names.sh
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
-FUZZ_POLICY_SRCS := userspace/policy/policy.c userspace/lib/util.c
+FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c suggest.c) userspace/lib/util.c
 $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -o $@

@@ -28,6 +28,12 @@ const volatile __u32 unbound_action = MCPF_UNBOUND_DENY;
 const volatile __u32 deny_raw = 1;	/* refuse raw and ICMP sockets in guarded cgroups */
 const volatile __u32 rate_limit = 100; /* events per cgroup per second, 0 = unlimited */
 const volatile __u32 deny_mptcp = 1;	/* refuse MPTCP sockets in guarded cgroups */
+const volatile __u32 dns_enabled = 0;	/* resolvers are configured: names are learned */
+const volatile __u64 dns_ttl_floor_ns = 5 * NSEC_PER_SEC;
+const volatile __u64 dns_ttl_cap_ns = 3600 * NSEC_PER_SEC;
+const volatile __u64 dns_grace_ns = 5 * NSEC_PER_SEC; /* a learned address outlives its TTL by this */
+const volatile __u64 dns_cap_per_name = 256;	       /* learned addresses per pattern */
+const volatile __u64 dns_cap_per_policy = 4096;	       /* learned addresses per policy */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -61,7 +67,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mcpf_counters SEC(".maps");
+} mcpf_counters_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -83,7 +89,61 @@ struct {
 	__type(key, int);
 	__type(value, struct mcpf_sock_mark);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mcpf_socks SEC(".maps");
+} mcpf_socks_v2 SEC(".maps");
+
+/* Names (see the ABI header): patterns per slot, rules per slot, resolvers, learned addresses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_name_key);
+	__type(value, struct mcpf_name_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mcpf_slot_names);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_slot_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_RESOLVERS);
+	__type(key, struct mcpf_resolver_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_resolvers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcpf_dns_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_dns_ports SEC(".maps");
+
+/* Not LRU: a flood of lookups must fail to learn, never push out what other names learned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_DEFAULT_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_learned_key);
+	__type(value, struct mcpf_learned);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_learned SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_count_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_learn_counts SEC(".maps");
 
 /* Userspace-only metadata, pinned with the rest so that a restarted agent can read it. */
 struct {
@@ -104,7 +164,7 @@ struct {
 
 static __always_inline void counter_add(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&mcpf_counters, &idx);
+	__u64 *v = bpf_map_lookup_elem(&mcpf_counters_v2, &idx);
 
 	if (v)
 		*v += 1;
@@ -122,6 +182,12 @@ struct mcpf_query {
 	__u32 sock_type;
 	__u8 addr[16];
 	const struct mcpf_sock_mark *mark; /* skb: who created the socket */
+	/* names: filled by the decision for the event, and for the mark of a connect */
+	__u64 name_hash;
+	__u64 name_digest;
+	__u16 qtype;
+	__u8 name_state;
+	__u8 name_rule;
 };
 
 /* The binding that applies to a cgroup, found by walking its ancestors below the root. */
@@ -269,6 +335,9 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	e->protocol = q->protocol;
 	e->dport = q->dport;
 	e->sock_type = q->sock_type;
+	e->name_hash = q->name_hash;
+	e->qtype = q->qtype;
+	e->name_state = q->name_state;
 	__builtin_memcpy(e->daddr, q->addr, 16);
 	bpf_ringbuf_submit(e, 0);
 	counter_add(MCPF_CNT_EVENTS);
@@ -285,7 +354,7 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 	}
 	counter_add(verdict == MCPF_VERDICT_DENY ? MCPF_CNT_DENY : MCPF_CNT_AUDIT);
 	/* an audited flow was reported at connect/sendmsg; its packets are not news */
-	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB)
+	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB && type == MCPF_EVENT_EGRESS)
 		return 1;
 	event_emit(q, res, type, verdict, reason, now);
 	return verdict == MCPF_VERDICT_AUDIT;
@@ -318,17 +387,135 @@ static __always_inline int refuse_in_guarded(struct mcpf_query *q, const struct 
 	return verdict_finish(q, res, verdict, MCPF_EVENT_SOCKET, reason, bpf_ktime_get_boot_ns());
 }
 
+/* A destination's family and address as the resolvers and learned maps key them. */
+static __always_inline __u8 addr_normalize(const struct mcpf_query *q, __u8 out[16])
+{
+	if (q->family == AF_INET6 && is_v4_mapped(q->addr)) {
+		__builtin_memcpy(out, q->addr + 12, 4);
+		return AF_INET;
+	}
+	if (q->family == AF_INET)
+		__builtin_memcpy(out, q->addr, 4);
+	else
+		__builtin_memcpy(out, q->addr, 16);
+	return q->family;
+}
+
+static __always_inline int addr_equal(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* Whether some resolver listens on this port: one inlined array lookup, before any hash. */
+static __always_inline int dns_port(__u16 port)
+{
+	__u32 zero = 0;
+	struct mcpf_dns_ports *p = bpf_map_lookup_elem(&mcpf_dns_ports, &zero);
+
+	return p && ((p->bits[(port >> 6) & 1023] >> (port & 63)) & 1);
+}
+
+static __always_inline int resolver_is(__u8 family, const __u8 *addr, __u16 port)
+{
+	struct mcpf_resolver_key k = { .family = family, .port = port };
+
+	if (family == AF_INET)
+		__builtin_memcpy(k.addr, addr, 4);
+	else
+		__builtin_memcpy(k.addr, addr, 16);
+	return bpf_map_lookup_elem(&mcpf_resolvers, &k) != NULL;
+}
+
+/*
+ * The names half of a decision (after the trie said no): DNS to a configured resolver is allowed
+ * to a policy with names (the skb program judges each query), and an address learned for one of
+ * the policy's name rules is allowed on that rule's ports until its TTL plus the grace; a socket
+ * connected while the address was valid keeps its flow (the backstop checks its mark instead).
+ * Whatever the outcome, q learns what the names said about the address, for the event.
+ */
+static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q, __u64 now)
+{
+	struct mcpf_learned_key k = { .policy_id = b->policy_id };
+	const struct mcpf_slot_names *sn;
+	__u32 slot = b->slot;
+
+	if (!dns_enabled)
+		return 0;
+	sn = bpf_map_lookup_elem(&mcpf_slot_names, &slot);
+	if (!sn)
+		return 0;
+	k.family = addr_normalize(q, k.addr);
+	if ((q->proto_bit & (MCPF_PROTO_TCP | MCPF_PROTO_UDP)) && dns_port(q->dport) &&
+	    resolver_is(k.family, k.addr, q->dport)) {
+		q->name_state = MCPF_NAMES_RESOLVER;
+		return 1;
+	}
+	q->name_state = MCPF_NAMES_NEVER;
+	if (q->hook == MCPF_HOOK_SKB && q->mark && q->mark->named) {
+		/* a flow opened while its address was valid lives on past the TTL, for as long as
+		 * the rule that allowed it stays as it was */
+		const struct mcpf_sock_mark *m = q->mark;
+		__u32 r = m->named_rule & (MCPF_MAX_NAME_RULES - 1);
+
+		if (r < sn->nrules && m->named_digest == sn->rules[r].digest &&
+		    addr_equal(m->named_addr, k.addr) &&
+		    ports_allow(&sn->rules[r].allow, q->dport, q->proto_bit)) {
+			q->name_state = MCPF_NAMES_ALLOWED;
+			return 1;
+		}
+	}
+	for (__u32 r = 0; r <= MCPF_MAX_NAME_RULES; r++) {
+		const struct mcpf_name_rule *rule;
+		struct mcpf_learned *l;
+
+		if (r < MCPF_MAX_NAME_RULES ? r >= sn->nrules : b->mode != MCPF_MODE_AUDIT)
+			continue; /* the audit-only entries matter to audit mode's events */
+		k.rule = r;
+		l = bpf_map_lookup_elem(&mcpf_learned, &k);
+		if (!l)
+			continue;
+		q->name_hash = l->name_hash;
+		if (r == MCPF_NAME_RULE_AUDIT) {
+			q->name_state = MCPF_NAMES_AUDIT;
+			continue;
+		}
+		rule = &sn->rules[r];
+		if (l->digest != rule->digest) {
+			q->name_state = MCPF_NAMES_STALE;
+			continue;
+		}
+		if (!ports_allow(&rule->allow, q->dport, q->proto_bit)) {
+			q->name_state = MCPF_NAMES_VALID;
+			continue;
+		}
+		if (now > l->expires_ns + dns_grace_ns) {
+			q->name_state = MCPF_NAMES_EXPIRED;
+			continue;
+		}
+		q->name_state = MCPF_NAMES_ALLOWED;
+		q->name_digest = rule->digest;
+		q->name_rule = r;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The lookup precedence, for a guarded cgroup with its binding resolved:
  *   1. not guarded                          -> allow (checked by the caller)
  *   2. no binding                           -> the `unbound` action
  *   3. binding expired                      -> deny (audit in audit mode), `expired` event
  *   4. trie match with port and protocol    -> allow
- *   5. otherwise the binding's mode decides -> deny or audit
+ *   5. a resolver, or an address learned for one of the policy's names, on that rule's ports
+ *                                           -> allow
+ *   6. otherwise the binding's mode decides -> deny or audit
+ * In audit mode the allowed flows are reported too (verdict allow), so that `policy suggest`
+ * sees everything the workload did.
  * Returns 1 to let the operation pass, 0 to refuse it.
  */
-static __always_inline int policy_decide(const struct mcpf_query *q,
-					 const struct mcpf_resolved *res)
+static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf_resolved *res)
 {
 	const struct mcpf_binding *b = res->binding;
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -343,8 +530,11 @@ static __always_inline int policy_decide(const struct mcpf_query *q,
 		return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EXPIRED,
 				      MCPF_REASON_EXPIRED, now);
 	}
-	if (policy_allows(b->slot, q))
+	if (policy_allows(b->slot, q) || names_allow(b, q, now)) {
+		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
+			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY, now);
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
+	}
 	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS, MCPF_REASON_POLICY, now);
 }
 

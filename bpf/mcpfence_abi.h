@@ -17,6 +17,14 @@
 #define MCPF_POLICY_NAME_MAX 64
 #define MCPF_IDENTITY_TEXT_MAX 256
 #define MCPF_LEVEL_MAX 64	   /* cgroup levels the root-level discovery looks at */
+#define MCPF_DNS_NAME_MAX 256	   /* wire-format name bytes, root label included */
+#define MCPF_DNS_MSG_MAX 4096	   /* bytes of one DNS message parsed (EDNS0 replies up to 4 KiB) */
+#define MCPF_DNS_ANSWERS_MAX 256   /* answer records read from one reply */
+#define MCPF_DNS_CHAIN_MAX 8	   /* names on one CNAME chain, the question included */
+#define MCPF_MAX_NAME_RULES 8	   /* egress rules with names, per policy */
+#define MCPF_NAME_RULE_AUDIT MCPF_MAX_NAME_RULES /* learned for an unlisted name in audit mode */
+#define MCPF_MAX_RESOLVERS 16
+#define MCPF_DEFAULT_LEARNED 262144 /* learned addresses, all policies */
 
 /* Protocol bits in a port range. "any" is every bit: TCP, UDP and other IP protocols. */
 enum mcpf_proto_bit {
@@ -52,6 +60,7 @@ enum mcpf_hook {
 	MCPF_HOOK_SOCK_CREATE = 4,
 	MCPF_HOOK_SKB = 5,
 	MCPF_HOOK_SETSOCKOPT = 6,
+	MCPF_HOOK_SKB_INGRESS = 7, /* DNS replies, read for learning */
 	MCPF_HOOK_MAX,
 };
 
@@ -59,6 +68,7 @@ enum mcpf_event_type {
 	MCPF_EVENT_EGRESS = 0,	/* a verdict other than allow */
 	MCPF_EVENT_EXPIRED = 1, /* the binding's identity had expired */
 	MCPF_EVENT_SOCKET = 2,	/* raw/ICMP/MPTCP socket refused at creation, or a socket option */
+	MCPF_EVENT_DNS = 3,	/* a query refused, a reply not learned from, a forged reply */
 };
 
 /* Why a verdict was reached; shown in events as "reason". */
@@ -69,6 +79,29 @@ enum mcpf_reason {
 	MCPF_REASON_RAW = 3,	 /* raw or ICMP socket in a guarded cgroup */
 	MCPF_REASON_IP_OPTIONS = 4, /* an option that can route a packet elsewhere (IPV6_RTHDR, IP_OPTIONS) */
 	MCPF_REASON_MPTCP = 5,	 /* MPTCP: the kernel's subflows carry no mark */
+	MCPF_REASON_DNS_NAME = 6,      /* a query for a name the policy does not list */
+	MCPF_REASON_DNS_FULL = 7,      /* learning refused: the name's or the policy's cap is reached */
+	MCPF_REASON_DNS_SPOOF = 8,     /* a guarded socket sending from a resolver's address and port */
+	MCPF_REASON_DNS_MALFORMED = 9, /* a packet to a resolver that is not one plain query */
+};
+
+/* What an egress event knows of the names its destination was learned for (`dst_names`). */
+enum mcpf_name_state {
+	MCPF_NAMES_NONE = 0,	/* the policy has no names */
+	MCPF_NAMES_NEVER = 1,	/* the address was never learned for this policy */
+	MCPF_NAMES_VALID = 2,	/* learned and valid, but not for this port or protocol */
+	MCPF_NAMES_EXPIRED = 3, /* learned, past its TTL and the grace */
+	MCPF_NAMES_STALE = 4,	/* learned under a rule the policy no longer has */
+	MCPF_NAMES_ALLOWED = 5, /* allowed by the name */
+	MCPF_NAMES_AUDIT = 6,	/* learned in audit mode for a name the policy does not list */
+	MCPF_NAMES_RESOLVER = 7, /* a configured resolver, allowed to a policy with names */
+};
+
+/* Kinds of name pattern: `example.com`, `*.example.com`, `**.example.com`. */
+enum mcpf_name_kind {
+	MCPF_NAME_EXACT = 0,
+	MCPF_NAME_ONE = 1,   /* exactly one more label */
+	MCPF_NAME_MULTI = 2, /* one or more labels */
 };
 
 /* Per-CPU counters, index into the `counters` array. */
@@ -82,6 +115,13 @@ enum mcpf_counter {
 	MCPF_CNT_EXPIRED,
 	MCPF_CNT_UNBOUND,
 	MCPF_CNT_HELPER_ERR,
+	MCPF_CNT_DNS_QUERIES,	/* queries let through to a resolver */
+	MCPF_CNT_DNS_REFUSED,	/* queries refused (or audited) for their name */
+	MCPF_CNT_DNS_LEARNED,	/* addresses learned (new entries) */
+	MCPF_CNT_DNS_REFRESHED, /* learned addresses whose expiry a reply renewed */
+	MCPF_CNT_DNS_FULL,	/* addresses not learned: a cap was reached */
+	MCPF_CNT_DNS_SPOOF,	/* forged replies refused at their sender */
+	MCPF_CNT_DNS_UNMATCHED, /* replies that matched no outstanding query */
 	MCPF_CNT_MAX,
 };
 
@@ -158,8 +198,15 @@ struct mcpf_sock_mark {
 	__u32 pid;
 	__u32 pad;
 	char comm[16];
+	/* connected to an address allowed by a name: the backstop keeps the flow past the TTL
+	 * for as long as the rule that allowed it stays as it was */
+	__u64 named_digest;
+	__u8 named_addr[16];
+	__u8 named;
+	__u8 named_rule;
+	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct mcpf_sock_mark) == 32, "mcpf_sock_mark layout");
+_Static_assert(sizeof(struct mcpf_sock_mark) == 64, "mcpf_sock_mark layout");
 
 /* meta: policy slot -> name, so that status and events can name a policy after a restart. */
 struct mcpf_policy_meta {
@@ -207,7 +254,121 @@ struct mcpf_event {
 	__u32 sock_type;
 	__u8 daddr[16]; /* IPv4 in the first four bytes */
 	char comm[16];
+	__u64 name_hash; /* dns: the question; egress: a name the address was learned for */
+	__u16 qtype;	 /* dns: the question's type */
+	__u8 name_state; /* egress: enum mcpf_name_state */
+	__u8 pad3[5];
 };
-_Static_assert(sizeof(struct mcpf_event) == 96, "mcpf_event layout");
+_Static_assert(sizeof(struct mcpf_event) == 112, "mcpf_event layout");
+
+/*
+ * names: the policy's name patterns, in lower-case DNS wire format, right-aligned in `name` with
+ * zeros before it, so that every suffix of a question is the same buffer with its leading labels
+ * zeroed. `*.example.com` and `**.example.com` are stored as `example.com` with their kind.
+ * Example: slot 7, rule 0 lists api.github.com -> key {7, EXACT, {0..., 3,'a','p','i',6,...,0}},
+ * value {.rules = 1 << 0, .pattern = hash("api.github.com", EXACT)}.
+ */
+struct mcpf_name_key {
+	__u32 slot;
+	__u8 kind; /* enum mcpf_name_kind */
+	__u8 pad[3];
+	__u8 name[MCPF_DNS_NAME_MAX];
+};
+_Static_assert(sizeof(struct mcpf_name_key) == 8 + MCPF_DNS_NAME_MAX, "mcpf_name_key layout");
+
+struct mcpf_name_val {
+	__u32 rules; /* bit r: name rule r lists this pattern */
+	__u32 pad;
+	__u64 pattern; /* stable id of the pattern, the unit of the per-name cap */
+};
+_Static_assert(sizeof(struct mcpf_name_val) == 16, "mcpf_name_val layout");
+
+/*
+ * slot_names: policy slot -> its rules with names. A rule's digest covers its patterns, ports and
+ * protocols; learned addresses carry the digest they were learned under, so a reload that changes
+ * the rule (a name removed) stops them, and a restart that changes nothing keeps them.
+ */
+struct mcpf_name_rule {
+	__u64 digest;
+	struct mcpf_allow allow;
+};
+
+struct mcpf_slot_names {
+	__u32 nrules;
+	__u32 pad;
+	struct mcpf_name_rule rules[MCPF_MAX_NAME_RULES];
+};
+_Static_assert(sizeof(struct mcpf_slot_names) == 8 + MCPF_MAX_NAME_RULES * (8 + sizeof(struct mcpf_allow)),
+	       "mcpf_slot_names layout");
+
+/* resolvers: the configured resolvers. IPv4 in the first four bytes of addr. */
+struct mcpf_resolver_key {
+	__u8 family;
+	__u8 pad;
+	__u16 port; /* host byte order */
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct mcpf_resolver_key) == 20, "mcpf_resolver_key layout");
+
+/* dns_ports: bit p set when some resolver listens on port p (a cheap first test per packet). */
+struct mcpf_dns_ports {
+	__u64 bits[1024];
+};
+
+/* pending: a query let through, waiting for its reply on the same socket. */
+struct mcpf_pending_key {
+	__u64 cookie; /* the socket */
+	__u16 txid;
+	__u16 pad[3];
+};
+_Static_assert(sizeof(struct mcpf_pending_key) == 16, "mcpf_pending_key layout");
+
+struct mcpf_pending {
+	__u64 qhash;   /* the question name */
+	__u64 pattern; /* the pattern it matched */
+	__u64 ts_ns;
+	__u32 policy_id;
+	__u32 slot;
+	__u32 rules; /* name rules the question matched; bit MCPF_NAME_RULE_AUDIT: audit only */
+	__u16 qtype;
+	__u16 server_port;
+	__u8 server[16];
+	__u8 family;
+	__u8 mode; /* the binding's, for the events of the reply */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct mcpf_pending) == 64, "mcpf_pending layout");
+
+/* learned: an address taught by a reply, for one name rule of one policy (by policy id, so
+ * that generation flips and restarts keep it). */
+struct mcpf_learned_key {
+	__u32 policy_id;
+	__u8 rule;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct mcpf_learned_key) == 24, "mcpf_learned_key layout");
+
+struct mcpf_learned {
+	__u64 expires_ns; /* CLOCK_BOOTTIME: learned time + TTL (floored and capped) */
+	__u64 digest;	  /* the rule's digest when it was learned */
+	__u64 name_hash;  /* the question that taught it */
+	__u64 pattern;	  /* the pattern whose cap it counts against */
+};
+_Static_assert(sizeof(struct mcpf_learned) == 32, "mcpf_learned layout");
+
+/* learn_counts: learned entries per {policy, pattern}; pattern 0 counts the whole policy. */
+struct mcpf_count_key {
+	__u32 policy_id;
+	__u32 pad;
+	__u64 pattern;
+};
+_Static_assert(sizeof(struct mcpf_count_key) == 16, "mcpf_count_key layout");
+
+/* dns_names: question hash -> the name, right-aligned wire format, for events. */
+struct mcpf_dns_name {
+	__u8 name[MCPF_DNS_NAME_MAX];
+};
 
 #endif

@@ -16,6 +16,8 @@
 
 #define SKB_ANCESTOR(level) bpf_skb_ancestor_cgroup_id(skb, level)
 
+#include "dns.bpf.h"
+
 #define IPV6_EXT_MAX 6 /* extension headers walked to find the ports */
 
 /*
@@ -123,12 +125,20 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
+	/* DNS to and from the resolvers' ports first: queries are judged by their names */
+	if (dns_enabled && (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_TCP)) {
+		int r = dns_egress(skb, sk, &q);
+
+		if (r >= 0)
+			return r;
+		__builtin_memset(&q, 0, sizeof(q));
+	}
 	/* An unconnected UDP socket (state TCP_CLOSE) only sends with a destination, and the
 	 * sendmsg hook checked that very datagram: checking it twice buys nothing, unless options
 	 * (a routing header, source routing) put another destination in the IP header. */
 	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */ && ip_header_plain(skb))
 		return 1;
-	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, 0);
+	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
 	if (!mark)
 		return 1;
 	self = bpf_skb_cgroup_id(skb);
@@ -141,6 +151,20 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (skb_parse(skb, &q) < 0)
 		return 1;
 	return policy_decide(&q, &res);
+}
+
+/* Replies from the resolvers teach their addresses before the socket can read them. */
+SEC("cgroup_skb/ingress")
+int mcpf_skb_ingress(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!dns_enabled || !sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (sk && (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_TCP))
+		dns_ingress(skb, sk);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -38,7 +38,7 @@ int mcpf_sock_create(struct bpf_sock *sk)
 		return refuse_in_guarded(&q, &res, raw ? MCPF_REASON_RAW : MCPF_REASON_MPTCP, 1);
 	}
 
-	mark = bpf_sk_storage_get(&mcpf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (mark) {
 		mark->created_cgroup_id = self;
 		mark->pid = bpf_get_current_pid_tgid() >> 32;

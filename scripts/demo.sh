@@ -3,7 +3,9 @@
 # `make demo`: an agent on a private cgroup root, then
 #   1. a workload bound by the operator to one endpoint: one connection allowed, one denied;
 #   2. workload identity: a local demo issuer (key made on first run), two tokens whose claims
-#      select two allowlists, one token whose claims select nothing, and the events of each.
+#      select two allowlists, one token whose claims select nothing, and the events of each;
+#   3. names: a local DNS server (NSD); a workload allowed api.demo.mcpf reaches it by name,
+#      and cannot even resolve evil.demo.mcpf (the query never leaves the host).
 # Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,11 +40,22 @@ cat >"$CFG" <<JSON
   "socket": "$D/agent.sock", "attest_socket": "$D/attest.sock",
   "policies": ["$PWD/policies/demo"],
   "events": { "stdout": false, "file": "$D/events.jsonl" },
+  "dns": { "resolvers": ["127.0.0.153"] },
   "trust": { "issuers": [ { "issuer": "$ISS", "jwks_file": "$PWD/$KEYDIR/issuer.jwks",
                             "algorithms": ["EdDSA"] } ] } }
 JSON
 
-say "policies: demo-mcp (bound by the operator), demo-github and demo-slack (selected by tokens)"
+# a DNS server for part 3: api.demo.mcpf and evil.demo.mcpf, both on this host
+mkdir -p "$D/nsd"
+printf '%s\n' '$ORIGIN demo.mcpf.' '@ 300 IN SOA ns.demo.mcpf. admin.demo.mcpf. 1 3600 600 86400 60' \
+	'@ 300 IN NS ns' 'ns 300 IN A 127.0.0.153' 'api 300 IN A 127.0.0.2' 'evil 300 IN A 127.0.0.4' >"$D/nsd/demo.mcpf.zone"
+printf '%s\n' server: '  ip-address: 127.0.0.153' '  username: ""' '  chroot: ""' "  zonesdir: \"$D/nsd\"" \
+	'  database: ""' "  pidfile: \"$D/nsd/pid\"" "  xfrdfile: \"$D/nsd/xfrd\"" "  zonelistfile: \"$D/nsd/zl\"" \
+	'remote-control:' '  control-enable: no' zone: '  name: demo.mcpf' '  zonefile: demo.mcpf.zone' >"$D/nsd/nsd.conf"
+nsd -d -c "$D/nsd/nsd.conf" >"$D/nsd/log" 2>&1 &
+echo "nameserver 127.0.0.153" >"$D/resolv.conf"
+
+say "policies: demo-mcp (bound by the operator), demo-github and demo-slack (selected by tokens), demo-names"
 $M policy check policies/demo
 say "start the agent (programs attach to cgroup /mcpfence-demo, state pinned in bpffs)"
 $M agent --config "$CFG" 2>"$D/agent.log" &
@@ -84,6 +97,20 @@ say "the attestation events"
 show_events '.type == "attest"'
 say "the deny events, each naming the verified identity"
 show_events '.type == "egress" and .identity != null'
+
+say "3. names: demo-names allows api.demo.mcpf:8443; the workload's resolver is a local NSD"
+# the workload's resolv.conf points at the demo's DNS server (a private mount namespace)
+unshare -m sh -c 'mount -o bind "$0" /etc/resolv.conf && exec "$@"' "$D/resolv.conf" \
+	$M run --config "$CFG" --policy demo-names -- bash -c '
+	for name in api.demo.mcpf evil.demo.mcpf; do
+		if ! getent hosts $name >/dev/null; then echo "  resolve $name -> refused (the query never left the host)"; continue; fi
+		{ exec 3<>/dev/tcp/$name/8443; } 2>/dev/null && echo "  connect $name:8443 -> allowed ($(getent hosts $name | cut -d" " -f1), learned from the reply)" ||
+			echo "  connect $name:8443 -> denied"
+		exec 3>&- 2>/dev/null || true
+	done
+	{ exec 4<>/dev/tcp/127.0.0.4/8443; } 2>/dev/null && echo "  connect 127.0.0.4:8443 -> allowed?!" || echo "  connect 127.0.0.4:8443 (evil.demo.mcpf, never resolved) -> denied"'
+sleep 1.2
+show_events '.type == "dns" or (.type == "egress" and .policy == "demo-names")'
 
 say "status"
 $M status --config "$CFG"

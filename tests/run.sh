@@ -69,7 +69,8 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 		echo "SKIP integration: needs root (real cgroups and BPF)"
 		skipped=$((skipped + 1))
 	else
-		for t in tests/integration/[0-9]*.sh; do
+		# MCPF_SUITES: a glob to run some suites only while working on them, e.g. "70-*"
+		for t in tests/integration/${MCPF_SUITES:-[0-9]*}.sh; do
 			tally "$(basename "$t" .sh)" bash "$t"
 		done
 	fi
@@ -81,6 +82,12 @@ bench_smoke() {
 		echo "PASS bench smoke: every benchmark ran once ($OUTDIR/bench-smoke.md)"
 	else
 		echo "FAIL bench smoke:"; tail -20 "$OUTDIR/bench-smoke.log"
+	fi
+	if TEST_OUT="$OUTDIR" bench/names.sh --smoke >"$OUTDIR/bench-names-smoke.log" 2>&1 &&
+		[ -s "$OUTDIR/bench-names-smoke.md" ]; then
+		echo "PASS bench smoke: the names benchmark ran once ($OUTDIR/bench-names-smoke.md)"
+	else
+		echo "FAIL bench smoke (names):"; tail -20 "$OUTDIR/bench-names-smoke.log"
 	fi
 }
 if [ "$what" = all ] || [ "$what" = bench ]; then

@@ -66,7 +66,8 @@ copy_with_libs() {
 
 GUEST_TOOLS=(bash jq ip bpftool openssl setpriv basenc xxd stat date mktemp seq sort timeout
 	md5sum sysctl find xargs awk sed grep cut tr wc head tail cat ls rm mkdir rmdir cp mv sleep
-	chmod touch ln readlink dirname basename env id tee base64 uname python3.11 nproc unshare)
+	chmod touch ln readlink dirname basename env id tee base64 uname python3.11 nproc unshare
+	nsd dig curl)
 
 build_initramfs() { # ROOTDIR MODULES_DIR OUT
 	local root=$1 mods=$2 out=$3 t p
@@ -95,6 +96,8 @@ build_initramfs() { # ROOTDIR MODULES_DIR OUT
 	copy_with_libs "$root" "$REPO/build/mcpfence" "$REPO/build/netprobe"
 	cp build/mcpfence build/netprobe "$root/repo/build/"
 	cp -r tests scripts policies "$root/repo/"
+	# VMTEST_SUITES: run some suites only (a glob for tests/run.sh), while working on them
+	[ -n "${VMTEST_SUITES:-}" ] && echo "$VMTEST_SUITES" >"$root/repo/suites"
 	rm -rf "$root/repo/tests/out" "$root/repo/tests/vectors"
 	# modules for network namespaces with veth, decompressed for busybox insmod
 	for p in "$mods"/kernel/drivers/net/veth.ko*; do
@@ -122,6 +125,7 @@ echo "MCPF-VMTEST-START $(uname -r) $(nproc) cpus"
 cd /repo
 # latency limits are the host's; emulated guests are slower, and the suites scale them by this
 export MCPF_TIME_SCALE=20
+[ -f /repo/suites ] && export MCPF_SUITES="$(cat /repo/suites)"
 MCPF_NO_SAN=1 TEST_OUT=/tmp/out bash tests/run.sh integration
 echo "MCPF-VMTEST-RESULT rc=$?"
 poweroff -f

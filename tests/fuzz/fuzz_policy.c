@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer target: the policy parser and compiler must never crash, leak or misbehave. */
+/*
+ * libFuzzer target: the policy parser and compiler (names included), and `policy suggest` on
+ * the same bytes read as event lines, must never crash, leak or misbehave.
+ */
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "policy.h"
+#include "suggest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -18,5 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_free(p);
 	}
 	diag_clear(&errs);
+	{
+		FILE *in = fmemopen((void *)data, size, "r");
+		struct suggest_stats st;
+
+		if (in) {
+			json_decref(policy_suggest(in, size % 2 ? "p" : NULL, "fuzz", &st));
+			fclose(in);
+		}
+	}
 	return 0;
 }

@@ -93,7 +93,7 @@ agent_stop || fail "lifecycle: agent exit status $?"
 rmdir "$ROOT/fresh" # made by this test, not by the agent
 root_ino=$(stat -c %i "$ROOT")
 attached() { bpftool -j link show 2>/dev/null | jq "[.[] | select(.type == \"cgroup\" and .cgroup_id == $root_ino)] | length"; }
-check "lifecycle: before uninstall, seven links sit on the root" 7 "$(attached)"
+check "lifecycle: before uninstall, eight links sit on the root" 8 "$(attached)"
 out=$("$MCPF" uninstall --config "$CONFIG" --json)
 check "lifecycle: uninstall succeeds" true "$(echo "$out" | jq .ok)"
 [ ! -e "$BPFFS" ] && pass "lifecycle: uninstall removed the bpffs directory" || fail "lifecycle: $BPFFS left"

@@ -38,7 +38,7 @@ echo "$out" | grep -q "typo.json: polices: unknown field" && pass "badinput: the
 out=$("$MCPF" probe --json); rc=$?
 check "badinput: probe: this kernel can enforce (every hook loaded and attached)" "0 true true" \
 	"$rc $(echo "$out" | jq '.can_enforce') $(echo "$out" | jq '.attach_tested')"
-check "badinput: probe: all seven hooks reported" 7 "$(echo "$out" | jq '[.features | keys[] | select(startswith("hook "))] | length')"
+check "badinput: probe: all eight hooks reported" 8 "$(echo "$out" | jq '[.features | keys[] | select(startswith("hook "))] | length')"
 # the one difference between the kernels we test: SO_PEERPIDFD arrived in 6.5
 kv=$(uname -r | awk -F. '{ printf "%d", $1 * 100 + $2 }')
 check "badinput: probe: SO_PEERPIDFD reported exactly on kernels 6.5 and later ($(uname -r))" \

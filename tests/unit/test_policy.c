@@ -137,8 +137,14 @@ static void test_errors(void)
 		{ "\"egress\":[{\"to\":[\"10.0.0.1/8\"]}]",
 		  "spec.egress[0].to[0]: \"10.0.0.1/8\" has host bits set" },
 		{ "\"egress\":[{\"to\":[\"2001:db8::1/32\"]}]", "has host bits set" },
-		{ "\"egress\":[{\"to\":[\"example.com\"]}]", "is not an IPv4 or IPv6 address" },
-		{ "\"egress\":[{\"to\":[42]}]", "spec.egress[0].to[0]: must be a CIDR string" },
+		{ "\"egress\":[{\"to\":[\"b\u00fccher.example\"]}]",
+		  "spec.egress[0].to[0]: name \"b\u00fccher.example\" is not ASCII: write the name in its punycode form" },
+		{ "\"egress\":[{\"to\":[\"a.*.example\"]}]", "has '*' other than as a whole first label" },
+		{ "\"egress\":[{\"to\":[\"*.\"]}]", "has no domain after its wildcard" },
+		{ "\"egress\":[{\"to\":[\"a..example\"]}]", "has an empty label" },
+		{ "\"egress\":[{\"to\":[\"-a.example\"]}]", "starts with '-'" },
+		{ "\"egress\":[{\"to\":[\"a b.example\"]}]", "has a character other than" },
+		{ "\"egress\":[{\"to\":[42]}]", "spec.egress[0].to[0]: must be a string (an address, CIDR or name)" },
 		{ "\"egress\":[{\"to\":[]}]", "spec.egress[0].to: required" },
 		{ "\"egress\":[{\"ports\":[\"1\"]}]", "spec.egress[0].to: required" },
 		{ "\"egress\":[{\"to\":[\"10.0.0.1\"],\"protocol\":\"icmp\"}]",
@@ -446,6 +452,86 @@ static void test_dir_loading(void)
 	TEST_END();
 }
 
+/* Names: patterns in wire form, rule bits merged, digests that change only with their rule. */
+static void test_names(void)
+{
+	struct policy *p = NULL, *p2 = NULL;
+	struct policy_compiled c, c2;
+	struct diag errs = {};
+	uint8_t wire[MCPF_DNS_NAME_MAX];
+	char text[300];
+	int r;
+
+	TEST("names: compile");
+	r = parse_spec("\"egress\":[{\"to\":[\"API.Example.com.\",\"*.cdn.example\",\"10.0.0.1\"],"
+		       "\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"**.cdn.example\",\"api.example.com\"],\"ports\":[\"80\"]}]",
+		       &p, &errs);
+	CHECK(r == 0 && p && p->nnames == 4, "parse: %d", r);
+	if (r == 0)
+		r = policy_compile(p, &c, &errs);
+	CHECK(r == 0, "compile: %d", r);
+	dump_errors(&errs);
+	if (r == 0) {
+		bool api = false, one = false, multi = false;
+
+		CHECK(c.nnames == 3, "3 distinct patterns, got %zu", c.nnames);
+		CHECK(c.rules.nrules == 2, "2 rules with names, got %u", c.rules.nrules);
+		CHECK(c.rules.rules[0].allow.nranges == 1 && c.rules.rules[0].allow.ranges[0].lo == 443 &&
+			      c.rules.rules[0].allow.ranges[0].protos == MCPF_PROTO_TCP,
+		      "rule 0 is tcp/443");
+		for (size_t i = 0; i < c.nnames; i++) {
+			name_from_wire(c.names[i].key.name, text, sizeof(text));
+			if (!strcmp(text, "api.example.com") && c.names[i].key.kind == MCPF_NAME_EXACT)
+				api = c.names[i].val.rules == 3; /* listed by both rules */
+			if (!strcmp(text, "cdn.example") && c.names[i].key.kind == MCPF_NAME_ONE)
+				one = c.names[i].val.rules == 1;
+			if (!strcmp(text, "cdn.example") && c.names[i].key.kind == MCPF_NAME_MULTI)
+				multi = c.names[i].val.rules == 2;
+		}
+		CHECK(api && one && multi, "patterns with their rule bits");
+		CHECK(c.rules.rules[0].digest != c.rules.rules[1].digest, "digests differ per rule");
+		/* the second rule changed, the first did not: only the second digest changes */
+		r = parse_spec("\"egress\":[{\"to\":[\"api.example.com\",\"*.cdn.example\",\"10.0.0.1\"],"
+			       "\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+			       "{\"to\":[\"**.cdn.example\"],\"ports\":[\"80\"]}]",
+			       &p2, &errs);
+		CHECK(r == 0 && policy_compile(p2, &c2, &errs) == 0, "second compile");
+		if (r == 0) {
+			CHECK(c2.rules.rules[0].digest == c.rules.rules[0].digest, "unchanged rule, same digest");
+			CHECK(c2.rules.rules[1].digest != c.rules.rules[1].digest, "changed rule, new digest");
+			policy_compiled_clear(&c2);
+		}
+		policy_compiled_clear(&c);
+	}
+	CHECK(name_to_wire("a.bc", wire) == 0 && wire[MCPF_DNS_NAME_MAX - 6] == 1 &&
+		      wire[MCPF_DNS_NAME_MAX - 4] == 2 && wire[MCPF_DNS_NAME_MAX - 1] == 0 &&
+		      wire[MCPF_DNS_NAME_MAX - 7] == 0,
+	      "wire form is right-aligned");
+	policy_free(p);
+	policy_free(p2);
+	diag_clear(&errs);
+	TEST_END();
+
+	TEST("names: too many rules with names");
+	{
+		char spec[2048] = "\"egress\":[";
+
+		for (int i = 0; i < MCPF_MAX_NAME_RULES + 1; i++) {
+			size_t l = strlen(spec);
+
+			snprintf(spec + l, sizeof(spec) - l, "%s{\"to\":[\"n%d.example\"]}", i ? "," : "", i);
+		}
+		strcat(spec, "]");
+		p = NULL;
+		CHECK(parse_spec(spec, &p, &errs) < 0 && has_error(&errs, "more than 8 rules list names"),
+		      "refused");
+		policy_free(p);
+		diag_clear(&errs);
+	}
+	TEST_END();
+}
+
 int main(void)
 {
 	test_valid_example();
@@ -455,5 +541,6 @@ int main(void)
 	test_merging();
 	test_large();
 	test_dir_loading();
+	test_names();
 	return test_summary();
 }

@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "agent_state.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -175,6 +176,16 @@ int agent_run(const char *config)
 		r = 1;
 		goto out;
 	}
+	if (a.cfg.resolvers_from_resolv_conf &&
+	    config_resolvers_from_file(CONFIG_DEFAULT_RESOLV_CONF, a.cfg.resolvers, &a.cfg.nresolvers) < 0)
+		a.cfg.nresolvers = 0;
+	a.dns = a.cfg.nresolvers > 0 && fence_dns_supported();
+	if (!a.cfg.nresolvers)
+		a.dns_off_why = "no resolvers are configured (dns.resolvers, else the nameservers of "
+				CONFIG_DEFAULT_RESOLV_CONF ")";
+	else if (!a.dns)
+		a.dns_off_why = "this kernel cannot learn names (no bpf_loop for cgroup skb programs, "
+				"Linux 5.17 and later; see `mcpfence probe`)";
 
 	fp = (struct fence_params){
 		.bpffs = a.cfg.bpffs,
@@ -186,6 +197,12 @@ int agent_run(const char *config)
 		.deny_mptcp = a.cfg.deny_mptcp,
 		.rate_limit = a.cfg.rate_limit,
 		.max_prefixes = a.cfg.max_prefixes,
+		.dns = a.dns,
+		.dns_ttl_floor_ns = a.cfg.dns_ttl_floor_ns,
+		.dns_ttl_cap_ns = a.cfg.dns_ttl_cap_ns,
+		.dns_grace_ns = a.cfg.dns_grace_ns,
+		.dns_cap_per_name = a.cfg.dns_per_name,
+		.dns_cap_per_policy = a.cfg.dns_per_policy,
 	};
 	r = fence_load(&fp, &a.f);
 	if (r < 0) {
@@ -198,6 +215,27 @@ int agent_run(const char *config)
 				  strerror(-r));
 		r = 1;
 		goto out;
+	}
+	r = fence_resolvers_set(a.f, a.cfg.resolvers, a.dns ? a.cfg.nresolvers : 0);
+	if (r < 0) {
+		log_error("Failed to write the resolvers to the kernel: %s", strerror(-r));
+		r = 1;
+		goto out;
+	}
+	if (a.dns) {
+		char list[MCPF_MAX_RESOLVERS * 50] = "";
+
+		for (size_t i = 0; i < a.cfg.nresolvers; i++) {
+			char ad[INET6_ADDRSTRLEN];
+			size_t l = strlen(list);
+
+			inet_ntop(a.cfg.resolvers[i].family, a.cfg.resolvers[i].addr, ad, sizeof(ad));
+			snprintf(list + l, sizeof(list) - l, "%s%s%s%s:%u", i ? ", " : "",
+				 a.cfg.resolvers[i].family == AF_INET6 ? "[" : "", ad,
+				 a.cfg.resolvers[i].family == AF_INET6 ? "]" : "", a.cfg.resolvers[i].port);
+		}
+		log_info("Names are learned from replies of %s (%zu learned addresses kept from before)",
+			 list, fence_learned_count(a.f));
 	}
 	log_info("%s programs on %s (cgroup id %llu, level %u), state in %s",
 		 a.f->reused_links ? "Took over pinned" : "Attached", a.root_abs,

@@ -6,7 +6,7 @@
  *   clients.c  the two Unix sockets: each client a small state machine with a deadline
  *   ops.c      the socket ops, dispatched through a table
  *   apply.c    policies and bindings made the running state (generation flips), reloads
- *   gc.c       bindings of removed cgroups
+ *   gc.c       bindings of removed cgroups, learned addresses past their expiry
  *   emit.c     ring-buffer records and agent happenings as JSON lines
  *   keys.c     JWKS fetching on a worker thread
  *   canary.c   the proof, before ready, that the kernel guards the root
@@ -67,6 +67,8 @@ struct agent {
 	struct keys_worker *keys;
 	bool created_root_pending; /* record in the pinned state that we made the root */
 	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
+	bool dns;		    /* names are learned: resolvers configured, kernel able */
+	const char *dns_off_why;    /* why not, for a policy that lists names */
 	bool stop;
 };
 

@@ -177,6 +177,13 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < set->n && r == 0; i++) {
+		if (set->items[i]->nnames && !a->dns) {
+			diag_add(errs, "%s: spec.egress lists names (\"%s%s\"), but %s", set->items[i]->file,
+				 name_kind_prefix(set->items[i]->names[0].kind), set->items[i]->names[0].name,
+				 a->dns_off_why ? a->dns_off_why : "names are off");
+			r = -EINVAL;
+			break;
+		}
 		next[i].name = strdup(set->items[i]->name);
 		next[i].policy_id = policy_id_of(set->items[i]->name);
 		next[i].mode = set->items[i]->mode;

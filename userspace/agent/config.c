@@ -2,7 +2,11 @@
 #include "config.h"
 #include "mcpfence_abi.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #define CONFIG_FILE_MAX (1u << 20)
+#define BAD(fmt, ...) diag_add(errs, "%s: " fmt, file, ##__VA_ARGS__)
 
 void config_clear(struct agent_config *cfg)
 {
@@ -37,9 +41,164 @@ void config_defaults(struct agent_config *cfg)
 	cfg->events_stdout = true;
 	cfg->rate_limit = CONFIG_DEFAULT_RATE;
 	cfg->max_prefixes = MCPF_DEFAULT_PREFIXES;
+	cfg->dns_ttl_floor_ns = CONFIG_DEFAULT_TTL_FLOOR_S * 1000000000ULL;
+	cfg->dns_ttl_cap_ns = CONFIG_DEFAULT_TTL_CAP_S * 1000000000ULL;
+	cfg->dns_grace_ns = CONFIG_DEFAULT_GRACE_S * 1000000000ULL;
+	cfg->dns_per_name = CONFIG_DEFAULT_PER_NAME;
+	cfg->dns_per_policy = CONFIG_DEFAULT_PER_POLICY;
 }
 
-#define BAD(fmt, ...) diag_add(errs, "%s: " fmt, file, ##__VA_ARGS__)
+int config_resolver_parse(const char *s, struct fence_resolver *ret)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL, *end;
+	size_t n;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->port = 53;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -EINVAL;
+		n = (size_t)(end - s - 1);
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		port = end[1] ? end + 2 : NULL;
+	} else {
+		const char *colon = strchr(s, ':');
+
+		n = strlen(s);
+		if (colon && !strchr(colon + 1, ':')) { /* one colon: IPv4 with a port */
+			n = (size_t)(colon - s);
+			port = colon + 1;
+		}
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	if (inet_pton(AF_INET, host, ret->addr) == 1)
+		ret->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, ret->addr) == 1)
+		ret->family = AF_INET6;
+	else
+		return -EINVAL;
+	if (ret->family == AF_INET6 && !memcmp(ret->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		memmove(ret->addr, ret->addr + 12, 4); /* v4-mapped: the kernel sees IPv4 packets */
+		memset(ret->addr + 4, 0, 12);
+		ret->family = AF_INET;
+	}
+	if (port) {
+		char *e;
+		unsigned long v = strtoul(port, &e, 10);
+
+		if (!*port || *e || v == 0 || v > 65535)
+			return -EINVAL;
+		ret->port = (uint16_t)v;
+	}
+	return 0;
+}
+
+int config_resolvers_from_file(const char *path, struct fence_resolver *out, size_t *n)
+{
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+	size_t len;
+	int r = read_file(path, 1u << 20, &text, &len);
+
+	*n = 0;
+	if (r < 0)
+		return r;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char addr[INET6_ADDRSTRLEN + 1];
+
+		/* "nameserver ADDR": resolv.conf has no ports, and zone ids are not for us */
+		if (sscanf(line, " nameserver %46s", addr) != 1 || strchr(addr, '%'))
+			continue;
+		if (*n < MCPF_MAX_RESOLVERS && config_resolver_parse(addr, &out[*n]) == 0)
+			(*n)++;
+	}
+	return 0;
+}
+
+/* A duration member ("30s", "5m", "1h"), bounded. */
+static void take_duration(const char *file, struct diag *errs, json_t *obj, const char *key,
+			  const char *path, uint64_t max_ns, uint64_t *dst)
+{
+	json_t *v = json_object_get(obj, key);
+	uint64_t ns;
+
+	if (!v)
+		return;
+	if (!json_is_string(v) || parse_duration_ns(json_string_value(v), &ns) < 0 || ns > max_ns)
+		BAD("%s: must be a duration such as \"30s\", \"5m\" or \"1h\", at most %llus", path,
+		    (unsigned long long)(max_ns / 1000000000ULL));
+	else
+		*dst = ns;
+}
+
+static void take_count(const char *file, struct diag *errs, json_t *obj, const char *key,
+		       const char *path, uint64_t max, uint64_t *dst)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || (uint64_t)json_integer_value(v) > max)
+		BAD("%s: must be an integer from 1 to %llu", path, (unsigned long long)max);
+	else
+		*dst = (uint64_t)json_integer_value(v);
+}
+
+static void take_dns(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	json_t *res, *item;
+	size_t i;
+
+	if (!v) {
+		cfg->resolvers_from_resolv_conf = true;
+		return;
+	}
+	if (!json_is_object(v)) {
+		BAD("dns: must be an object");
+		return;
+	}
+	diag_unknown_fields(errs, file, v, "dns",
+			    (const char *const[]){ "resolvers", "ttl_floor", "ttl_cap", "grace",
+						   "max_addresses_per_name",
+						   "max_addresses_per_policy", NULL });
+	res = json_object_get(v, "resolvers");
+	if (!res) {
+		cfg->resolvers_from_resolv_conf = true;
+	} else if (!json_is_array(res) || json_array_size(res) > MCPF_MAX_RESOLVERS) {
+		BAD("dns.resolvers: must be an array of at most %d addresses (\"127.0.0.53\", "
+		    "\"[::1]:53\")", MCPF_MAX_RESOLVERS);
+	} else {
+		json_array_foreach(res, i, item) {
+			if (!json_is_string(item) ||
+			    config_resolver_parse(json_string_value(item), &cfg->resolvers[cfg->nresolvers]) < 0) {
+				BAD("dns.resolvers[%zu]: must be an address with an optional port "
+				    "(\"127.0.0.53\", \"10.0.0.2:5353\", \"[::1]:53\")", i);
+				continue;
+			}
+			cfg->nresolvers++;
+		}
+	}
+	take_duration(file, errs, v, "ttl_floor", "dns.ttl_floor", 86400ULL * 1000000000ULL,
+		      &cfg->dns_ttl_floor_ns);
+	take_duration(file, errs, v, "ttl_cap", "dns.ttl_cap", 7 * 86400ULL * 1000000000ULL,
+		      &cfg->dns_ttl_cap_ns);
+	take_duration(file, errs, v, "grace", "dns.grace", 86400ULL * 1000000000ULL, &cfg->dns_grace_ns);
+	take_count(file, errs, v, "max_addresses_per_name", "dns.max_addresses_per_name",
+		   MCPF_DEFAULT_LEARNED, &cfg->dns_per_name);
+	take_count(file, errs, v, "max_addresses_per_policy", "dns.max_addresses_per_policy",
+		   MCPF_DEFAULT_LEARNED, &cfg->dns_per_policy);
+	if (cfg->dns_ttl_floor_ns > cfg->dns_ttl_cap_ns)
+		BAD("dns.ttl_floor: must not exceed dns.ttl_cap");
+}
+
 
 static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
 			const char *path, char **dst)
@@ -99,7 +258,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", NULL });
+					   "max_prefixes", "dns", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
@@ -179,6 +338,8 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 		else if (rl)
 			cfg->rate_limit = (uint32_t)json_integer_value(rl);
 	}
+
+	take_dns(file, errs, json_object_get(root, "dns"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

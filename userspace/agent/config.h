@@ -7,12 +7,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "util.h"
+#include "fence.h"
 
 #define CONFIG_DEFAULT_ROOT "mcpfence"
 #define CONFIG_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
 #define CONFIG_DEFAULT_SOCKET "/run/mcpfence/agent.sock"
 #define CONFIG_DEFAULT_ATTEST_SOCKET "/run/mcpfence/attest.sock"
 #define CONFIG_DEFAULT_RATE 100
+#define CONFIG_DEFAULT_RESOLV_CONF "/etc/resolv.conf" /* resolvers when `dns` names none */
+#define CONFIG_DEFAULT_TTL_FLOOR_S 5
+#define CONFIG_DEFAULT_TTL_CAP_S 3600
+#define CONFIG_DEFAULT_GRACE_S 5
+#define CONFIG_DEFAULT_PER_NAME 256
+#define CONFIG_DEFAULT_PER_POLICY 4096
 
 struct config_binding {
 	char *cgroup;
@@ -37,7 +44,18 @@ struct agent_config {
 	json_t *trust;	       /* trust.issuers, checked by the identity module */
 	struct config_binding *bindings;
 	size_t nbindings;
+	/* dns: the resolvers workloads may ask, and how long what they teach lasts */
+	struct fence_resolver resolvers[MCPF_MAX_RESOLVERS];
+	size_t nresolvers;
+	bool resolvers_from_resolv_conf;
+	uint64_t dns_ttl_floor_ns, dns_ttl_cap_ns, dns_grace_ns;
+	uint64_t dns_per_name, dns_per_policy;
 };
+
+/* "127.0.0.53", "10.0.0.2:5353", "::1", "[::1]:53" -> resolver (port 53 unless given). */
+int config_resolver_parse(const char *s, struct fence_resolver *ret);
+/* The nameserver lines of a resolv.conf file (at most MCPF_MAX_RESOLVERS). */
+int config_resolvers_from_file(const char *path, struct fence_resolver *out, size_t *n);
 
 int config_load(const char *file, struct agent_config *cfg, struct diag *errs);
 void config_defaults(struct agent_config *cfg);

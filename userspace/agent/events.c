@@ -11,7 +11,7 @@ static const char *const hook_names[MCPF_HOOK_MAX] = {
 	[MCPF_HOOK_CONNECT4] = "connect4", [MCPF_HOOK_CONNECT6] = "connect6",
 	[MCPF_HOOK_SENDMSG4] = "sendmsg4", [MCPF_HOOK_SENDMSG6] = "sendmsg6",
 	[MCPF_HOOK_SOCK_CREATE] = "sock_create", [MCPF_HOOK_SKB] = "skb",
-	[MCPF_HOOK_SETSOCKOPT] = "setsockopt",
+	[MCPF_HOOK_SETSOCKOPT] = "setsockopt", [MCPF_HOOK_SKB_INGRESS] = "skb_ingress",
 };
 
 const char *event_hook_name(unsigned hook)
@@ -47,6 +47,14 @@ const char *event_reason_name(unsigned reason)
 		return "ip_options";
 	case MCPF_REASON_MPTCP:
 		return "mptcp";
+	case MCPF_REASON_DNS_NAME:
+		return "name_not_listed";
+	case MCPF_REASON_DNS_FULL:
+		return "learning_cap";
+	case MCPF_REASON_DNS_SPOOF:
+		return "forged_reply";
+	case MCPF_REASON_DNS_MALFORMED:
+		return "not_a_plain_query";
 	}
 	return "unknown";
 }
@@ -69,6 +77,46 @@ static const char *protocol_name(unsigned p)
 		return "raw";
 	}
 	return "other";
+}
+
+static const char *name_state_name(unsigned s)
+{
+	switch (s) {
+	case MCPF_NAMES_NEVER:
+		return "never_learned";
+	case MCPF_NAMES_VALID:
+		return "other_port";
+	case MCPF_NAMES_EXPIRED:
+		return "expired";
+	case MCPF_NAMES_STALE:
+		return "removed_from_policy";
+	case MCPF_NAMES_ALLOWED:
+		return "allowed";
+	case MCPF_NAMES_AUDIT:
+		return "not_listed";
+	case MCPF_NAMES_RESOLVER:
+		return "resolver";
+	}
+	return "unknown";
+}
+
+static json_t *qtype_json(unsigned t)
+{
+	switch (t) {
+	case 1:
+		return json_string("A");
+	case 5:
+		return json_string("CNAME");
+	case 28:
+		return json_string("AAAA");
+	case 33:
+		return json_string("SRV");
+	case 16:
+		return json_string("TXT");
+	case 65:
+		return json_string("HTTPS");
+	}
+	return json_integer(t);
 }
 
 void event_format_time(uint64_t boot_ns, char *buf, size_t len)
@@ -94,7 +142,9 @@ json_t *event_new(const char *type)
 json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ctx)
 {
 	char ts[48], addr[INET6_ADDRSTRLEN] = "", comm[sizeof(e->comm) + 1];
-	const char *type = e->type == MCPF_EVENT_EXPIRED ? "expired" : "egress";
+	const char *type = e->type == MCPF_EVENT_EXPIRED ? "expired" :
+			   e->type == MCPF_EVENT_DNS	 ? "dns" :
+							   "egress";
 	json_t *ev;
 
 	event_format_time(e->ts_boot_ns, ts, sizeof(ts));
@@ -130,6 +180,21 @@ json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ct
 		json_object_set_new(ev, "identity",
 				    json_pack("{s:s, s:s}", "iss", ctx->identity->iss, "sub",
 					      ctx->identity->sub));
+	if (e->type == MCPF_EVENT_DNS) {
+		json_object_set_new(ev, "qname", ctx->name ? json_string(ctx->name) : json_null());
+		json_object_set_new(ev, "qtype", qtype_json(e->qtype));
+	} else if (e->name_state != MCPF_NAMES_NONE) {
+		/* what the names said about this address: which name taught it, and its state */
+		json_t *names = json_array();
+
+		if (e->name_state != MCPF_NAMES_NEVER && e->name_state != MCPF_NAMES_RESOLVER)
+			json_array_append_new(names, json_pack("{s:o, s:s}", "name",
+							       ctx->name ? json_string(ctx->name) : json_null(),
+							       "state", name_state_name(e->name_state)));
+		json_object_set_new(ev, "dst_names", names);
+		if (e->name_state == MCPF_NAMES_NEVER || e->name_state == MCPF_NAMES_RESOLVER)
+			json_object_set_new(ev, "dst_names_state", json_string(name_state_name(e->name_state)));
+	}
 	if (e->type == MCPF_EVENT_EXPIRED) {
 		char exp[48];
 

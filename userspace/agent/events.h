@@ -13,6 +13,7 @@ struct event_context {
 	const char *cgroup;
 	const char *policy;
 	const struct mcpf_identity *identity;
+	const char *name; /* the name behind e->name_hash, NULL if unknown */
 };
 
 const char *event_hook_name(unsigned hook);

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* mcpfence policy check FILE|DIR...: parse, validate and compile, report every error. */
+/*
+ * mcpfence policy check FILE|DIR...: parse, validate and compile, report every error.
+ * mcpfence policy suggest EVENTS.jsonl: a minimal policy from what a workload did.
+ */
 
 #include "cli.h"
 #include "policy.h"
+#include "suggest.h"
 
 static void check_text(json_t *doc)
 {
@@ -71,10 +75,66 @@ static int policy_check(int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+static void policy_suggest_help(void)
+{
+	printf("Usage: mcpfence policy suggest [--policy NAME] [--name NAME] [--json] EVENTS.jsonl|-\n\n"
+	       "Turn what a workload did (the agent's events, best from a run in audit mode)\n"
+	       "into a minimal policy: the names its addresses were learned for, with their\n"
+	       "ports and protocols, and plain addresses only where no name was resolved.\n"
+	       "Destinations with the same protocol and ports share a rule; the output does\n"
+	       "not depend on the order of the events.\n\n"
+	       "  --policy NAME   only events of this policy\n"
+	       "  --name NAME     metadata.name of the suggestion (default: --policy, else\n"
+	       "                  \"suggested\")\n"
+	       "  --json          one line of JSON instead of indented JSON\n\n"
+	       "The suggestion is in enforce mode and has no identity block: add one, and\n"
+	       "check it with `mcpfence policy check`. Lines that are not events are ignored;\n"
+	       "flows of protocols a rule cannot name (ICMP) are counted on stderr.\n");
+}
+
+static int policy_suggest_cmd(int argc, char **argv)
+{
+	const char *policy = NULL, *name = NULL;
+	struct suggest_stats st;
+	FILE *in;
+	json_t *doc;
+	char *text;
+	int args;
+	const struct cli_opt opts[] = {
+		{ "policy", 'p', true, &policy },
+		{ "name", 'n', true, &name },
+		{},
+	};
+
+	args = cli_options(argc, argv, opts, 0, policy_suggest_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	if (args != argc - 1)
+		return cli_fail("policy suggest: name one events file (or - for standard input)");
+	in = strcmp(argv[args], "-") ? fopen(argv[args], "re") : stdin;
+	if (!in)
+		return cli_fail("policy suggest: %s: %s", argv[args], strerror(errno));
+	doc = policy_suggest(in, policy, name ? name : policy ? policy : "suggested", &st);
+	if (in != stdin)
+		fclose(in);
+	if (!doc)
+		return cli_fail("policy suggest: out of memory");
+	text = json_dumps(doc, cli_json ? JSON_COMPACT : JSON_INDENT(2));
+	if (text)
+		puts(text);
+	free(text);
+	json_decref(doc);
+	if (!cli_json || st.skipped)
+		fprintf(stderr, "%zu flows from %zu lines%s%zu skipped (not TCP or UDP)\n", st.flows,
+			st.lines, ", ", st.skipped);
+	return 0;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "check", policy_check, "validate and compile policy files" },
+		{ "suggest", policy_suggest_cmd, "a minimal policy from a workload's events" },
 		{},
 	};
 

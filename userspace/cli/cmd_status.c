@@ -81,7 +81,8 @@ static void status_text(json_t *doc)
 	printf("counters:");
 	json_object_foreach(json_object_get(doc, "counters"), key, v)
 		printf(" %s=%lld", key, (long long)json_integer_value(v));
-	printf("\npolicies:\n");
+	printf("\nlearned:  %lld addresses from DNS replies\npolicies:\n",
+	       (long long)json_integer_value(json_object_get(doc, "learned_addresses")));
 	json_array_foreach(json_object_get(doc, "policies"), i, v)
 		printf("  %-24s generation %lld, %lld IPv4 + %lld IPv6 prefixes\n",
 		       json_string_value(json_object_get(v, "name")),
@@ -170,6 +171,7 @@ int cmd_status(int argc, char **argv)
 				 .list = json_array() };
 	fence_meta_foreach(f, add_policy, &s);
 	json_object_set_new(doc, "policies", s.list);
+	json_object_set_new(doc, "learned_addresses", json_integer((json_int_t)fence_learned_count(f)));
 	s.list = json_array();
 	fence_binding_foreach(f, add_binding, &s);
 	json_object_set_new(doc, "bindings", s.list);

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run, "run a command confined to a policy" },
 		{ "attest", cmd_attest, "present a workload identity token to the agent" },
 		{ "status", cmd_status, "show programs, counters, policies and bindings" },
-		{ "policy", cmd_policy, "policy check FILE|DIR...: validate policies" },
+		{ "policy", cmd_policy, "policy check FILE|DIR... | policy suggest EVENTS: validate, suggest policies" },
 		{ "token", cmd_token, "token verify: check a JWT against trusted issuers" },
 		{ "jws", cmd_jws, "jws verify: check the signature layer of a JWS" },
 		{ "probe", cmd_probe, "what this kernel offers; whether the agent can enforce" },

@@ -19,10 +19,27 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+/* Every pinned map, in the order of fence_fds(); the sk storage has no fd of its own. */
 static const char *const map_names[] = {
-	"mcpf_bindings", "mcpf_trie4",	"mcpf_trie6", "mcpf_counters",	 "mcpf_ratelimit",
-	"mcpf_events",	 "mcpf_socks", "mcpf_meta",  "mcpf_identities",
+	"mcpf_bindings",   "mcpf_trie4",     "mcpf_trie6",   "mcpf_counters_v2", "mcpf_ratelimit",
+	"mcpf_events",	   "mcpf_meta",	     "mcpf_identities", "mcpf_names",	     "mcpf_slot_names",
+	"mcpf_resolvers",  "mcpf_dns_ports", "mcpf_learned", "mcpf_learn_counts", "mcpf_dns_names",
+	"mcpf_pending",
 };
+
+#define FENCE_NFDS 16
+
+static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
+{
+	int *all[FENCE_NFDS] = {
+		&f->bindings_fd, &f->trie4_fd,	   &f->trie6_fd,      &f->counters_fd,
+		&f->ratelimit_fd, &f->events_fd,   &f->meta_fd,	      &f->identities_fd,
+		&f->names_fd,	 &f->slot_names_fd, &f->resolvers_fd, &f->dns_ports_fd,
+		&f->learned_fd,	 &f->learn_counts_fd, &f->dns_names_fd, &f->pending_fd,
+	};
+
+	memcpy(fds, all, sizeof(all));
+}
 
 static const char *const counter_names[MCPF_CNT_MAX] = {
 	[MCPF_CNT_ALLOW] = "allowed",
@@ -34,6 +51,13 @@ static const char *const counter_names[MCPF_CNT_MAX] = {
 	[MCPF_CNT_EXPIRED] = "expired",
 	[MCPF_CNT_UNBOUND] = "unbound",
 	[MCPF_CNT_HELPER_ERR] = "helper_errors",
+	[MCPF_CNT_DNS_QUERIES] = "dns_queries",
+	[MCPF_CNT_DNS_REFUSED] = "dns_refused",
+	[MCPF_CNT_DNS_LEARNED] = "dns_learned",
+	[MCPF_CNT_DNS_REFRESHED] = "dns_refreshed",
+	[MCPF_CNT_DNS_FULL] = "dns_cap_reached",
+	[MCPF_CNT_DNS_SPOOF] = "dns_forged",
+	[MCPF_CNT_DNS_UNMATCHED] = "dns_unmatched",
 };
 
 const char *fence_counter_name(int idx)
@@ -60,18 +84,18 @@ int fence_bpffs_ensure(const char *bpffs)
 
 void fence_close(struct fence *f)
 {
+	int *fds[FENCE_NFDS];
+
 	if (!f)
 		return;
-	int *fds[] = { &f->bindings_fd, &f->trie4_fd,	  &f->trie6_fd, &f->counters_fd,
-		       &f->ratelimit_fd, &f->events_fd, &f->meta_fd,  &f->identities_fd };
-
+	fence_fds(f, fds);
 	if (f->skel[0] || f->skel[1] || f->skel[2]) {
 		/* the skeletons own the map fds */
 		sock_addr_bpf__destroy(f->skel[0]);
 		sock_create_bpf__destroy(f->skel[1]);
 		skb_bpf__destroy(f->skel[2]);
 	} else {
-		for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		for (size_t i = 0; i < FENCE_NFDS; i++)
 			if (*fds[i] >= 0)
 				close(*fds[i]);
 	}
@@ -82,11 +106,13 @@ void fence_close(struct fence *f)
 static struct fence *fence_new(const char *bpffs)
 {
 	struct fence *f = calloc(1, sizeof(*f));
+	int *fds[FENCE_NFDS];
 
 	if (!f)
 		return NULL;
-	f->bindings_fd = f->trie4_fd = f->trie6_fd = f->counters_fd = f->ratelimit_fd =
-		f->events_fd = f->meta_fd = f->identities_fd = -1;
+	fence_fds(f, fds);
+	for (size_t i = 0; i < FENCE_NFDS; i++)
+		*fds[i] = -1;
 	f->bpffs = strdup(bpffs);
 	if (!f->bpffs) {
 		free(f);
@@ -99,17 +125,15 @@ int fence_open_pinned(const char *bpffs, struct fence **ret)
 {
 	_cleanup_(fence_closep) struct fence *f = fence_new(bpffs);
 
+	int *fds[FENCE_NFDS];
+
 	if (!f)
 		return -ENOMEM;
-	int *fds[] = { &f->bindings_fd, &f->trie4_fd,	  &f->trie6_fd, &f->counters_fd,
-		       &f->ratelimit_fd, &f->events_fd, NULL,	      &f->meta_fd,
-		       &f->identities_fd };
-
+	fence_fds(f, fds);
+	_Static_assert(ARRAY_SIZE(map_names) == FENCE_NFDS, "one name per map fd");
 	for (size_t i = 0; i < ARRAY_SIZE(map_names); i++) {
 		_cleanup_free_ char *path = strdup_printf("%s/%s", bpffs, map_names[i]);
 
-		if (!fds[i])
-			continue;
 		if (!path)
 			return -ENOMEM;
 		*fds[i] = bpf_obj_get(path);
@@ -129,6 +153,12 @@ int fence_open_pinned(const char *bpffs, struct fence **ret)
 		(s)->rodata->deny_raw = (p)->deny_raw;                                             \
 		(s)->rodata->deny_mptcp = (p)->deny_mptcp;                                         \
 		(s)->rodata->rate_limit = (p)->rate_limit;                                         \
+		(s)->rodata->dns_enabled = (p)->dns;                                               \
+		(s)->rodata->dns_ttl_floor_ns = (p)->dns_ttl_floor_ns;                             \
+		(s)->rodata->dns_ttl_cap_ns = (p)->dns_ttl_cap_ns;                                 \
+		(s)->rodata->dns_grace_ns = (p)->dns_grace_ns;                                     \
+		(s)->rodata->dns_cap_per_name = (p)->dns_cap_per_name;                             \
+		(s)->rodata->dns_cap_per_policy = (p)->dns_cap_per_policy;                         \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie4, (p)->max_prefixes);                \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie6, (p)->max_prefixes);                \
 	} while (0)
@@ -222,11 +252,19 @@ int fence_load(const struct fence_params *p, struct fence **ret)
 	f->bindings_fd = bpf_map__fd(sa->maps.mcpf_bindings);
 	f->trie4_fd = bpf_map__fd(sa->maps.mcpf_trie4);
 	f->trie6_fd = bpf_map__fd(sa->maps.mcpf_trie6);
-	f->counters_fd = bpf_map__fd(sa->maps.mcpf_counters);
+	f->counters_fd = bpf_map__fd(sa->maps.mcpf_counters_v2);
 	f->ratelimit_fd = bpf_map__fd(sa->maps.mcpf_ratelimit);
 	f->events_fd = bpf_map__fd(sa->maps.mcpf_events);
 	f->meta_fd = bpf_map__fd(sa->maps.mcpf_meta);
 	f->identities_fd = bpf_map__fd(sa->maps.mcpf_identities);
+	f->names_fd = bpf_map__fd(sa->maps.mcpf_names);
+	f->slot_names_fd = bpf_map__fd(sa->maps.mcpf_slot_names);
+	f->resolvers_fd = bpf_map__fd(sa->maps.mcpf_resolvers);
+	f->dns_ports_fd = bpf_map__fd(sa->maps.mcpf_dns_ports);
+	f->learned_fd = bpf_map__fd(sa->maps.mcpf_learned);
+	f->learn_counts_fd = bpf_map__fd(sa->maps.mcpf_learn_counts);
+	f->dns_names_fd = bpf_map__fd(sk->maps.mcpf_dns_names);
+	f->pending_fd = bpf_map__fd(sk->maps.mcpf_pending);
 
 	if ((r = object_attach(f, p, sa->obj)) < 0 || (r = object_attach(f, p, sc->obj)) < 0 ||
 	    (r = object_attach(f, p, sk->obj)) < 0)
@@ -496,9 +534,47 @@ int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compile
 		write_trie6(&j6);
 	if (r == 0)
 		r = j6.r;
+	for (size_t i = 0; i < c->nnames && !r; i++) {
+		struct mcpf_name_key k = c->names[i].key;
+
+		k.slot = slot;
+		if (bpf_map_update_elem(f->names_fd, &k, &c->names[i].val, BPF_ANY) < 0)
+			r = -errno;
+	}
+	/* last: its presence is what tells the programs that the slot has names */
+	if (c->has_names && !r && bpf_map_update_elem(f->slot_names_fd, &slot, &c->rules, BPF_ANY) < 0)
+		r = -errno;
 	if (r < 0)
 		fence_slot_delete(f, slot, NULL);
 	return r;
+}
+
+static int names_delete_slot(int fd, uint32_t slot)
+{
+	_cleanup_free_ struct mcpf_name_key *keys = NULL;
+	struct mcpf_name_key cur, next;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		cur = next;
+		prev = &cur;
+		if (cur.slot != slot)
+			continue;
+		if (n == cap) {
+			struct mcpf_name_key *nk;
+
+			cap = cap ? cap * 2 : 64;
+			nk = realloc(keys, cap * sizeof(*keys));
+			if (!nk)
+				return -ENOMEM;
+			keys = nk;
+		}
+		keys[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	return 0;
 }
 
 /* Collect then delete: deleting while iterating an LPM trie restarts the walk. */
@@ -535,10 +611,20 @@ static int trie_delete_slot(int fd, uint32_t slot, size_t key_size)
 
 int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_keys *known)
 {
+	/* first: the programs stop treating the slot as one with names */
+	bpf_map_delete_elem(f->slot_names_fd, &slot);
 	if (!known) {
 		int r = trie_delete_slot(f->trie4_fd, slot, sizeof(struct mcpf_trie4_key));
 
-		return r < 0 ? r : trie_delete_slot(f->trie6_fd, slot, sizeof(struct mcpf_trie6_key));
+		if (r == 0)
+			r = trie_delete_slot(f->trie6_fd, slot, sizeof(struct mcpf_trie6_key));
+		return r < 0 ? r : names_delete_slot(f->names_fd, slot);
+	}
+	for (size_t i = 0; i < known->nnames; i++) {
+		struct mcpf_name_key k = known->names[i];
+
+		k.slot = slot;
+		bpf_map_delete_elem(f->names_fd, &k);
 	}
 	for (size_t i = 0; i < known->n4; i++) {
 		struct mcpf_trie4_key k;
@@ -611,4 +697,126 @@ int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX])
 			out[i] += vals[c];
 	}
 	return 0;
+}
+
+int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t n)
+{
+	struct mcpf_resolver_key cur, next;
+	struct mcpf_dns_ports ports = {};
+	uint32_t zero = 0, one = 1;
+	void *prev = NULL;
+
+	if (n > MCPF_MAX_RESOLVERS)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		struct mcpf_resolver_key k = { .family = r[i].family, .port = r[i].port };
+
+		memcpy(k.addr, r[i].addr, sizeof(k.addr));
+		if (bpf_map_update_elem(f->resolvers_fd, &k, &one, BPF_ANY) < 0)
+			return -errno;
+		ports.bits[r[i].port >> 6] |= 1ULL << (r[i].port & 63);
+	}
+	/* the ports go last: until then the programs do not look at the new resolvers' packets */
+	if (bpf_map_update_elem(f->dns_ports_fd, &zero, &ports, BPF_ANY) < 0)
+		return -errno;
+	while (bpf_map_get_next_key(f->resolvers_fd, prev, &next) == 0) {
+		bool keep = false;
+
+		cur = next;
+		prev = &cur;
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = cur.family == r[i].family && cur.port == r[i].port &&
+			       !memcmp(cur.addr, r[i].addr, sizeof(cur.addr));
+		if (!keep && bpf_map_delete_elem(f->resolvers_fd, &cur) == 0)
+			prev = NULL; /* the walk restarts: the key is gone */
+	}
+	return 0;
+}
+
+static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t pattern)
+{
+	struct mcpf_count_key k = { .policy_id = policy_id, .pattern = pattern };
+	uint64_t c;
+
+	if (bpf_map_lookup_elem(f->learn_counts_fd, &k, &c) < 0)
+		return;
+	/* the kernel may count concurrently; a lost update only errs by one, towards the cap */
+	c = c ? c - 1 : 0;
+	if (c)
+		bpf_map_update_elem(f->learn_counts_fd, &k, &c, BPF_EXIST);
+	else
+		bpf_map_delete_elem(f->learn_counts_fd, &k);
+}
+
+int fence_learned_sweep(struct fence *f, uint64_t now_boot_ns, uint64_t grace_ns,
+			const uint32_t *live, size_t nlive, size_t *ret_deleted)
+{
+	_cleanup_free_ struct mcpf_learned_key *doomed = NULL;
+	struct mcpf_learned_key cur, next;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->learned_fd, prev, &next) == 0) {
+		struct mcpf_learned v;
+		bool alive = false;
+
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(f->learned_fd, &cur, &v) < 0)
+			continue;
+		for (size_t i = 0; i < nlive && !alive; i++)
+			alive = live[i] == cur.policy_id;
+		if (alive && v.expires_ns + grace_ns >= now_boot_ns)
+			continue;
+		if (n == cap) {
+			struct mcpf_learned_key *nk;
+
+			cap = cap ? cap * 2 : 256;
+			nk = realloc(doomed, cap * sizeof(*doomed));
+			if (!nk)
+				return -ENOMEM;
+			doomed = nk;
+		}
+		doomed[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mcpf_learned v;
+
+		if (bpf_map_lookup_elem(f->learned_fd, &doomed[i], &v) < 0 ||
+		    bpf_map_delete_elem(f->learned_fd, &doomed[i]) < 0)
+			continue;
+		count_give_back(f, doomed[i].policy_id, v.pattern);
+		count_give_back(f, doomed[i].policy_id, 0);
+	}
+	if (ret_deleted)
+		*ret_deleted = n;
+	return 0;
+}
+
+size_t fence_learned_count(struct fence *f)
+{
+	struct mcpf_learned_key cur, next;
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(f->learned_fd, prev, &next) == 0) {
+		cur = next;
+		prev = &cur;
+		n++;
+	}
+	return n;
+}
+
+int fence_dns_name(struct fence *f, uint64_t hash, char *out, size_t len)
+{
+	struct mcpf_dns_name v;
+
+	if (bpf_map_lookup_elem(f->dns_names_fd, &hash, &v) < 0)
+		return -errno;
+	return name_from_wire(v.name, out, len);
+}
+
+bool fence_dns_supported(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) == 1;
 }

@@ -23,12 +23,24 @@ struct fence_params {
 	bool deny_mptcp;
 	uint32_t rate_limit;
 	uint32_t max_prefixes;
+	/* names: on when resolvers are configured */
+	bool dns;
+	uint64_t dns_ttl_floor_ns, dns_ttl_cap_ns, dns_grace_ns;
+	uint64_t dns_cap_per_name, dns_cap_per_policy;
+};
+
+/* A resolver the workloads may ask (address in network order, IPv4 in the first four bytes). */
+struct fence_resolver {
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
 };
 
 struct fence {
 	char *bpffs;
 	int bindings_fd, trie4_fd, trie6_fd, counters_fd, ratelimit_fd, events_fd, meta_fd,
-		identities_fd;
+		identities_fd, names_fd, slot_names_fd, resolvers_fd, dns_ports_fd, learned_fd,
+		learn_counts_fd, dns_names_fd, pending_fd;
 	bool reused_links; /* links were pinned already and updated in place */
 	void *skel[3];
 };
@@ -84,6 +96,17 @@ void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id);
 int fence_ratelimit_foreach(struct fence *f,
 			    int (*fn)(uint64_t cgroup_id, const struct mcpf_ratelimit *rl, void *ud),
 			    void *ud);
+
+/* names: the resolvers (replacing the previous set), learned addresses, names for events. */
+int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t n);
+/* Delete learned addresses past expiry + grace, and those of policies not in `live` (ids). */
+int fence_learned_sweep(struct fence *f, uint64_t now_boot_ns, uint64_t grace_ns,
+			const uint32_t *live, size_t nlive, size_t *ret_deleted);
+size_t fence_learned_count(struct fence *f);
+/* The text of a name the kernel saw (by its hash), or -ENOENT. */
+int fence_dns_name(struct fence *f, uint64_t hash, char *out, size_t len);
+/* Whether this kernel can learn names (bpf_loop in cgroup skb programs). */
+bool fence_dns_supported(void);
 
 int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX]);
 const char *fence_counter_name(int idx);

@@ -133,6 +133,28 @@ int probe_run(bool attach, json_t **ret)
 	PROBE_OBJECT(sock_addr_bpf, f, attach && cg_fd >= 0, cg_fd);
 	PROBE_OBJECT(sock_create_bpf, f, attach && cg_fd >= 0, cg_fd);
 	PROBE_OBJECT(skb_bpf, f, attach && cg_fd >= 0, cg_fd);
+	{
+		/* the programs above load with names off: load them again with the DNS code in */
+		bool loop = fence_dns_supported();
+		struct skb_bpf *s = loop ? skb_bpf__open() : NULL;
+		int err = loop ? (s ? 0 : -errno) : -ENOTSUP;
+		char d[160];
+
+		if (s) {
+			unpin_all(s->obj);
+			s->rodata->dns_enabled = 1;
+			err = skb_bpf__load(s);
+		}
+		if (!loop)
+			snprintf(d, sizeof(d), "needs bpf_loop in cgroup skb programs (Linux 5.17): "
+					       "policies that list names are refused");
+		else if (err)
+			snprintf(d, sizeof(d), "the DNS programs do not load: %s", strerror(-err));
+		else
+			snprintf(d, sizeof(d), "DNS queries checked and replies learned in the kernel");
+		feature(f, "names (FQDN rules)", err == 0, false, d);
+		skb_bpf__destroy(s);
+	}
 	if (cg_fd >= 0)
 		close(cg_fd);
 	if (scratch)

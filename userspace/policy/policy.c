@@ -20,6 +20,9 @@ void policy_free(struct policy *p)
 		free(p->egress[i].ports);
 	free(p->egress);
 	free(p->prefixes);
+	for (size_t i = 0; i < p->nnames; i++)
+		free(p->names[i].name);
+	free(p->names);
 	free(p);
 }
 
@@ -262,7 +265,8 @@ static int port_item(struct walk *w, json_t *v, const char *path, struct policy_
 
 static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 {
-	size_t i, total = 0;
+	size_t i, total = 0, name_rules = 0;
+	bool has_names;
 	json_t *rule;
 
 	if (!json_is_array(eg)) {
@@ -282,7 +286,8 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 	}
 	p->egress = calloc(json_array_size(eg) + 1, sizeof(*p->egress));
 	p->prefixes = calloc(total + 1, sizeof(*p->prefixes));
-	if (!p->egress || !p->prefixes)
+	p->names = calloc(total + 1, sizeof(*p->names));
+	if (!p->egress || !p->prefixes || !p->names)
 		return -ENOMEM;
 
 	json_array_foreach(eg, i, rule) {
@@ -333,16 +338,34 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 		}
 		to = json_object_get(rule, "to");
 		if (!json_is_array(to) || !json_array_size(to)) {
-			BAD(w, "spec.egress[%zu].to: required, a non-empty array of CIDRs", i);
+			BAD(w, "spec.egress[%zu].to: required, a non-empty array of addresses, CIDRs "
+			       "or names", i);
 			continue;
 		}
+		has_names = false;
 		json_array_foreach(to, j, v) {
 			struct policy_prefix *pp = &p->prefixes[p->nprefixes];
 			const char *why;
 
 			if (!json_is_string(v)) {
-				BAD(w, "spec.egress[%zu].to[%zu]: must be a CIDR string, not %s", i, j,
-				    json_type_name(v));
+				BAD(w, "spec.egress[%zu].to[%zu]: must be a string (an address, CIDR or "
+				       "name), not %s", i, j, json_type_name(v));
+				continue;
+			}
+			if (name_is_name(json_string_value(v))) {
+				struct policy_name *pn = &p->names[p->nnames];
+				int r = name_pattern_parse(json_string_value(v), &pn->kind, &pn->name, &why);
+
+				if (r == -ENOMEM)
+					return r;
+				if (r < 0) {
+					BAD(w, "spec.egress[%zu].to[%zu]: name \"%s\" %s", i, j,
+					    json_string_value(v), why);
+					continue;
+				}
+				pn->egress = (uint32_t)(p->negress - 1);
+				p->nnames++;
+				has_names = true;
 				continue;
 			}
 			if (policy_cidr_parse(json_string_value(v), pp, &why) < 0) {
@@ -353,6 +376,9 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 			pp->egress = (uint32_t)(p->negress - 1);
 			p->nprefixes++;
 		}
+		if (has_names && ++name_rules == MCPF_MAX_NAME_RULES + 1)
+			BAD(w, "spec.egress[%zu]: more than %d rules list names (put the names that share "
+			       "ports and protocol in one rule)", i, MCPF_MAX_NAME_RULES);
 	}
 	return 0;
 }
@@ -600,6 +626,7 @@ void policy_compiled_clear(struct policy_compiled *c)
 {
 	free(c->v4);
 	free(c->v6);
+	free(c->names);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -608,7 +635,8 @@ int policy_compiled_keys(const struct policy_compiled *c, struct policy_keys *ou
 	memset(out, 0, sizeof(*out));
 	out->v4 = calloc(c->n4 + 1, sizeof(*out->v4));
 	out->v6 = calloc(c->n6 + 1, sizeof(*out->v6));
-	if (!out->v4 || !out->v6) {
+	out->names = calloc(c->nnames + 1, sizeof(*out->names));
+	if (!out->v4 || !out->v6 || !out->names) {
 		policy_keys_clear(out);
 		return -ENOMEM;
 	}
@@ -620,8 +648,11 @@ int policy_compiled_keys(const struct policy_compiled *c, struct policy_keys *ou
 		out->v6[i].plen = c->v6[i].plen;
 		memcpy(out->v6[i].addr, c->v6[i].addr, 16);
 	}
+	for (size_t i = 0; i < c->nnames; i++)
+		out->names[i] = c->names[i].key;
 	out->n4 = c->n4;
 	out->n6 = c->n6;
+	out->nnames = c->nnames;
 	return 0;
 }
 
@@ -629,6 +660,7 @@ void policy_keys_clear(struct policy_keys *k)
 {
 	free(k->v4);
 	free(k->v6);
+	free(k->names);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -928,6 +960,110 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 	return 0;
 }
 
+static int cmp_name_entry(const void *a, const void *b)
+{
+	const struct policy_name_entry *x = a, *y = b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static int cmp_policy_name(const void *a, const void *b)
+{
+	const struct policy_name *x = a, *y = b;
+
+	return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
+}
+
+/*
+ * Names: one kernel entry per distinct pattern, with a bit for every rule that lists it, and per
+ * rule its ports and a digest of its patterns, ports and protocols (so that learned addresses
+ * survive a restart or an unrelated reload, and stop when their rule changes).
+ */
+static int compile_names(const struct policy *p, struct policy_compiled *out, struct diag *errs)
+{
+	_cleanup_free_ struct policy_name *sorted = NULL;
+	size_t n = 0;
+
+	/* audit mode learns every name (only to name addresses in events, for `policy suggest`) */
+	out->has_names = p->nnames || p->mode == MCPF_MODE_AUDIT;
+	if (!p->nnames)
+		return 0;
+	out->names = calloc(p->nnames, sizeof(*out->names));
+	sorted = calloc(p->nnames, sizeof(*sorted));
+	if (!out->names || !sorted)
+		return -ENOMEM;
+	memcpy(sorted, p->names, p->nnames * sizeof(*sorted));
+	qsort(sorted, p->nnames, sizeof(*sorted), cmp_policy_name);
+	for (size_t e = 0; e < p->negress; e++) {
+		const struct policy_egress *eg = &p->egress[e];
+		struct mcpf_name_rule *rule;
+		struct port_set tcp = { 0 }, udp = { 0 };
+		uint64_t digest = NAME_FNV_OFFSET;
+		uint32_t r = out->rules.nrules;
+		bool listed = false;
+
+		for (size_t i = 0; i < p->nnames; i++) {
+			const struct policy_name *pn = &sorted[i];
+
+			if (pn->egress != e)
+				continue;
+			listed = true;
+			digest = name_fnv(&pn->kind, 1, digest);
+			digest = name_fnv(pn->name, strlen(pn->name) + 1, digest);
+		}
+		if (!listed)
+			continue;
+		if (r == MCPF_MAX_NAME_RULES)
+			return -E2BIG; /* the parser refused this already */
+		rule = &out->rules.rules[r];
+		for (size_t j = 0; j < (eg->all_ports ? 1 : eg->nports); j++) {
+			uint16_t lo = eg->all_ports ? 0 : eg->ports[j].lo;
+			uint16_t hi = eg->all_ports ? 65535 : eg->ports[j].hi;
+
+			if (((eg->protos & MCPF_PROTO_TCP) && port_set_add(&tcp, lo, hi) < 0) ||
+			    ((eg->protos & MCPF_PROTO_UDP) && port_set_add(&udp, lo, hi) < 0))
+				return -E2BIG;
+		}
+		port_set_merge(&tcp);
+		port_set_merge(&udp);
+		if (allow_build(&tcp, &udp, false, &rule->allow) < 0) {
+			diag_add(errs, "%s: spec.egress[%zu]: more than %d port ranges", p->file, e,
+				 MCPF_MAX_PORT_RANGES);
+			return -E2BIG;
+		}
+		digest = name_fnv(&rule->allow, sizeof(rule->allow), digest);
+		rule->digest = digest ? digest : 1;
+		for (size_t i = 0; i < p->nnames; i++) {
+			const struct policy_name *pn = &sorted[i];
+			struct policy_name_entry *ne = &out->names[n];
+
+			if (pn->egress != e)
+				continue;
+			memset(ne, 0, sizeof(*ne));
+			ne->key.kind = pn->kind;
+			if (name_to_wire(pn->name, ne->key.name) < 0)
+				return -EINVAL;
+			ne->val.rules = 1u << r;
+			ne->val.pattern = name_fnv(&pn->kind, 1, NAME_FNV_OFFSET);
+			ne->val.pattern = name_fnv(pn->name, strlen(pn->name), ne->val.pattern) | 1;
+			n++;
+		}
+		out->rules.nrules = r + 1;
+	}
+	/* the same pattern in two rules: one entry, both rule bits */
+	qsort(out->names, n, sizeof(*out->names), cmp_name_entry);
+	out->nnames = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out->nnames &&
+		    !memcmp(&out->names[out->nnames - 1].key, &out->names[i].key, sizeof(out->names[i].key))) {
+			out->names[out->nnames - 1].val.rules |= out->names[i].val.rules;
+			continue;
+		}
+		out->names[out->nnames++] = out->names[i];
+	}
+	return 0;
+}
+
 int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs)
 {
 	int r;
@@ -936,6 +1072,8 @@ int policy_compile(const struct policy *p, struct policy_compiled *out, struct d
 	r = compile_family(p, AF_INET, &out->v4, &out->n4, errs);
 	if (r == 0)
 		r = compile_family(p, AF_INET6, &out->v6, &out->n6, errs);
+	if (r == 0)
+		r = compile_names(p, out, errs);
 	if (r < 0)
 		policy_compiled_clear(out);
 	return r;
