@@ -143,6 +143,26 @@ check "names: curl to an unlisted name cannot resolve it (exit 6)" 6 \
 check "names: an AAAA-only name through an IPv6 resolver" "OK ::1" \
 	"$(w6 python3 "$DNSCLIENT" resolve-connect v6only.test.mcpf 8080 2>&1)"
 
+# Node: dns.lookup (getaddrinfo on libuv's pool) and dns.resolve4 (c-ares, its own resolver)
+if command -v node >/dev/null; then
+	js='const dns = require("dns"), net = require("net");
+const [how, name] = process.argv.slice(1);
+const go = (err, a) => {
+  if (err) { console.log("NORESOLVE " + err.code); return; }
+  const addr = Array.isArray(a) ? a[0] : a;
+  net.connect(8080, addr).on("connect", function () { console.log("OK " + addr); this.destroy(); })
+    .on("error", (e) => console.log(e.code + " " + addr));
+};
+how === "lookup" ? dns.lookup(name, { family: 4 }, go) : dns.resolve4(name, go);'
+	check "names: node dns.lookup then connect" "OK 127.0.10.1" "$(w node -e "$js" lookup api.test.mcpf 2>&1)"
+	check "names: node dns.resolve4 (c-ares) then connect" "OK 127.0.11.1" "$(w node -e "$js" resolve4 a.wild.test.mcpf 2>&1)"
+	check "names: node dns.resolve4 of an unlisted name fails" NORESOLVE "$(w node -e "$js" resolve4 other.test.mcpf 2>&1 | cut -d' ' -f1)"
+elif [ -n "${MCPF_TIME_SCALE:-}" ]; then
+	skip "names: Node clients: this vmtest guest has no nodejs (the host runs them)"
+else
+	fail "names: node is missing (scripts/install-deps.sh installs nodejs)"
+fi
+
 # --- TTL: a flow opened while valid lives on; a new one after TTL (+ grace 0) is denied
 out=$(w python3 "$DNSCLIENT" hold ttl2.test.mcpf 8080 3.5)
 check "names: TTL 2: the held connection lives on, a new one is denied" "HELD OK NEW EPERM" "$out"
