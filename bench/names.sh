@@ -82,6 +82,7 @@ server:
   zonelistfile: "$WORK/nsd/zone.list"
   logfile: "$WORK/nsd/nsd.log"
   server-count: 1
+  rrl-ratelimit: 0
 remote-control:
   control-enable: no
 zone:

@@ -21,7 +21,11 @@
                                              127.0.40.1, for txid.x with the wrong transaction
                                              id (127.0.40.2), for question.x about another name
                                              (127.0.40.3), for twice.x twice (127.0.40.4 then a
-                                             second reply teaching 127.0.40.5)
+                                             second reply teaching 127.0.40.5), for extra.x
+                                             127.0.40.6 with 127.0.40.8 in the authority and
+                                             127.0.40.7 in the additional section, both owned
+                                             by the question, for offchain.x 127.0.40.10 and
+                                             127.0.40.9 owned by another name
 """
 import errno
 import random
@@ -67,12 +71,21 @@ def query_msg(txid, name, qtype=1, edns=False):
     return msg + (b"\0" + struct.pack("!HHIH", 41, 4096, 0, 0) if edns else b"")
 
 
-def reply_msg(txid, qname, answers, ttl=60):
-    """answers: list of IPv4 strings, owner = the question (compressed pointer)."""
-    msg = struct.pack("!HHHHHH", txid, 0x8400, 1, len(answers), 0, 0)
+def a_record(owner, addr, ttl=60):
+    """owner None: a pointer to the question's name."""
+    name = struct.pack("!H", 0xC00C) if owner is None else wire(owner)
+    return name + struct.pack("!HHIH", 1, 1, ttl, 4) + socket.inet_aton(addr)
+
+
+def reply_msg(txid, qname, answers, ttl=60, authority=(), additional=()):
+    """answers: IPv4 strings owned by the question, or (owner, address) pairs; authority and
+    additional: (owner, address) pairs."""
+    msg = struct.pack("!HHHHHH", txid, 0x8400, 1, len(answers), len(authority), len(additional))
     msg += wire(qname) + struct.pack("!HH", 1, 1)
     for a in answers:
-        msg += struct.pack("!HHHIH", 0xC00C, 1, 1, ttl, 4) + socket.inet_aton(a)
+        msg += a_record(None, a, ttl) if isinstance(a, str) else a_record(a[0], a[1], ttl)
+    for owner, a in list(authority) + list(additional):
+        msg += a_record(owner, a, ttl)
     return msg
 
 
@@ -216,6 +229,11 @@ def main():
                 s.sendto(reply_msg(txid ^ 1, qname, ["127.0.40.2"]), peer)
             elif first == "question":
                 s.sendto(reply_msg(txid, "other." + qname, ["127.0.40.3"]), peer)
+            elif first == "extra":
+                s.sendto(reply_msg(txid, qname, ["127.0.40.6"], authority=[(qname, "127.0.40.8")],
+                                   additional=[(qname, "127.0.40.7")]), peer)
+            elif first == "offchain":
+                s.sendto(reply_msg(txid, qname, [("elsewhere.x", "127.0.40.9"), "127.0.40.10"]), peer)
             elif first == "twice":
                 s.sendto(reply_msg(txid, qname, ["127.0.40.4"]), peer)
                 s.sendto(reply_msg(txid, qname, ["127.0.40.5"]), peer)

@@ -54,6 +54,7 @@ server:
   zonelistfile: "$Z/zone.list"
   logfile: "$Z/nsd.log"
   server-count: 1
+  rrl-ratelimit: 0
   verbosity: 1
 remote-control:
   control-enable: no
@@ -181,6 +182,14 @@ w python3 "$DNSCLIENT" query $FAKE 53 txid.x >/dev/null
 check "names: a reply with the wrong transaction id teaches nothing" EPERM "$(w python3 "$DNSCLIENT" connect 127.0.40.2 8080)"
 w python3 "$DNSCLIENT" query $FAKE 53 question.x >/dev/null
 check "names: a reply about another question teaches nothing" EPERM "$(w python3 "$DNSCLIENT" connect 127.0.40.3 8080)"
+w python3 "$DNSCLIENT" query $FAKE 53 extra.x >/dev/null
+check "names: control: the answer section teaches" OK "$(w python3 "$DNSCLIENT" connect 127.0.40.6 8080)"
+check "names: the authority section teaches nothing" EPERM "$(w python3 "$DNSCLIENT" connect 127.0.40.8 8080)"
+check "names: the additional section teaches nothing" EPERM "$(w python3 "$DNSCLIENT" connect 127.0.40.7 8080)"
+w python3 "$DNSCLIENT" query $FAKE 53 offchain.x >/dev/null
+check "names: control: an answer owned by the question teaches" OK "$(w python3 "$DNSCLIENT" connect 127.0.40.10 8080)"
+check "names: an answer owned by a name off the CNAME chain teaches nothing" EPERM \
+	"$(w python3 "$DNSCLIENT" connect 127.0.40.9 8080)"
 w python3 "$DNSCLIENT" query $FAKE 53 twice.x >/dev/null
 check "names: control: the first reply to a query teaches" OK "$(w python3 "$DNSCLIENT" connect 127.0.40.4 8080)"
 check "names: a second, unsolicited reply teaches nothing" EPERM "$(w python3 "$DNSCLIENT" connect 127.0.40.5 8080)"
@@ -276,3 +285,14 @@ done
 rm -f "$WORK/policies/bad.json"
 
 agent_stop && pass "names: agent exits cleanly (no sanitizer report)" || fail "names: agent exit status"
+
+# --- no resolver configured: a policy with names is refused at start, with the reason
+"$MCPF" uninstall --config "$CONFIG" >/dev/null
+write_policy web enforce '[ { "to": ["api.test.mcpf"], "ports": ["8080"], "protocol": "tcp" } ]'
+write_config "\"bindings\": [ { \"cgroup\": \"$ROOT_REL/web\", \"policy\": \"web\" } ], \"dns\": { \"resolvers\": [] }"
+"$MCPF" agent --config "$CONFIG" >"$WORK/agent-nodns.log" 2>&1
+check "names: without resolvers the agent refuses a policy with names" 1 "$?"
+grep -q 'web.json: spec.egress lists names ("api.test.mcpf"), but no resolvers are configured' "$WORK/agent-nodns.log" &&
+	pass "names: ... and says why" || fail "names: ... the log said: $(tail -2 "$WORK/agent-nodns.log")"
+check "names: ... before attaching or pinning anything" "0 no" \
+	"$(bpftool cgroup show "$ROOT" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS/link_mcpf_connect4" ] && echo yes || echo no)"

@@ -172,10 +172,6 @@ int agent_run(const char *config)
 		}
 		json_decref(pr);
 	}
-	if (agent_setup_root(&a) < 0) {
-		r = 1;
-		goto out;
-	}
 	if (a.cfg.resolvers_from_resolv_conf &&
 	    config_resolvers_from_file(CONFIG_DEFAULT_RESOLV_CONF, a.cfg.resolvers, &a.cfg.nresolvers) < 0)
 		a.cfg.nresolvers = 0;
@@ -186,7 +182,17 @@ int agent_run(const char *config)
 	else if (!a.dns)
 		a.dns_off_why = "this kernel cannot learn names (no bpf_loop for cgroup skb programs, "
 				"Linux 5.17 and later; see `mcpfence probe`)";
+	if (agent_check_names(&a, &set, &errs) < 0) { /* before anything is attached */
+		agent_log_diag(&errs);
+		log_error("Failed to load the configuration; nothing was changed");
+		r = 1;
+		goto out;
+	}
 
+	if (agent_setup_root(&a) < 0) {
+		r = 1;
+		goto out;
+	}
 	fp = (struct fence_params){
 		.bpffs = a.cfg.bpffs,
 		.root_fd = a.root_fd,

@@ -87,6 +87,8 @@ void agent_policies_free(struct loaded_policy *l, size_t n);
 int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs, const char **why);
 int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
 		struct diag *errs);
+/* Policies that list names need resolvers and a kernel that learns: refused otherwise. */
+int agent_check_names(const struct agent *a, const struct policy_set *set, struct diag *errs);
 int agent_reload(struct agent *a, struct diag *errs);
 void agent_log_diag(const struct diag *d);
 

@@ -149,6 +149,23 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
  * before the first map write; a failure while writing removes what was written. Returns 0, or
  * -errno with `errs` explaining.
  */
+int agent_check_names(const struct agent *a, const struct policy_set *set, struct diag *errs)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < set->n && !a->dns; i++) {
+		const struct policy *p = set->items[i];
+
+		if (!p->nnames)
+			continue;
+		diag_add(errs, "%s: spec.egress lists names (\"%s%s\"), but %s", p->file,
+			 name_kind_prefix(p->names[0].kind), p->names[0].name,
+			 a->dns_off_why ? a->dns_off_why : "names are off");
+		r = -EINVAL;
+	}
+	return r;
+}
+
 int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
 		       struct diag *errs)
 {
@@ -176,14 +193,8 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 		free(next);
 		return -EINVAL;
 	}
+	r = agent_check_names(a, set, errs);
 	for (size_t i = 0; i < set->n && r == 0; i++) {
-		if (set->items[i]->nnames && !a->dns) {
-			diag_add(errs, "%s: spec.egress lists names (\"%s%s\"), but %s", set->items[i]->file,
-				 name_kind_prefix(set->items[i]->names[0].kind), set->items[i]->names[0].name,
-				 a->dns_off_why ? a->dns_off_why : "names are off");
-			r = -EINVAL;
-			break;
-		}
 		next[i].name = strdup(set->items[i]->name);
 		next[i].policy_id = policy_id_of(set->items[i]->name);
 		next[i].mode = set->items[i]->mode;
