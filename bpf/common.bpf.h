@@ -182,12 +182,10 @@ struct mcpf_query {
 	__u32 sock_type;
 	__u8 addr[16];
 	const struct mcpf_sock_mark *mark; /* skb: who created the socket */
-	/* names: filled by the decision for the event, and for the mark of a connect */
+	/* names: filled by the decision, for the event */
 	__u64 name_hash;
-	__u64 name_digest;
 	__u16 qtype;
 	__u8 name_state;
-	__u8 name_rule;
 };
 
 /* The binding that applies to a cgroup, found by walking its ancestors below the root. */
@@ -431,8 +429,8 @@ static __always_inline int resolver_is(__u8 family, const __u8 *addr, __u16 port
 /*
  * The names half of a decision (after the trie said no): DNS to a configured resolver is allowed
  * to a policy with names (the skb program judges each query), and an address learned for one of
- * the policy's name rules is allowed on that rule's ports until its TTL plus the grace; a socket
- * connected while the address was valid keeps its flow (the backstop checks its mark instead).
+ * the policy's name rules is allowed on that rule's ports until its TTL plus the grace; a flow
+ * whose first packet left while the address was valid keeps going (its socket's mark says so).
  * Whatever the outcome, q learns what the names said about the address, for the event.
  */
 static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q, __u64 now)
@@ -495,8 +493,16 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 			continue;
 		}
 		q->name_state = MCPF_NAMES_ALLOWED;
-		q->name_digest = rule->digest;
-		q->name_rule = r;
+		if (q->hook == MCPF_HOOK_SKB && q->mark) {
+			/* the flow's first packet marks its socket: from now on the flow outlives the
+			 * TTL (marked here, not at connect, to keep sk storage off the connect path) */
+			struct mcpf_sock_mark *m = (struct mcpf_sock_mark *)q->mark;
+
+			m->named_rule = r;
+			m->named_digest = rule->digest;
+			__builtin_memcpy(m->named_addr, k.addr, sizeof(m->named_addr));
+			m->named = 1;
+		}
 		return 1;
 	}
 	return 0;

@@ -198,8 +198,8 @@ struct mcpf_sock_mark {
 	__u32 pid;
 	__u32 pad;
 	char comm[16];
-	/* connected to an address allowed by a name: the backstop keeps the flow past the TTL
-	 * for as long as the rule that allowed it stays as it was */
+	/* a flow to an address allowed by a name (set by the backstop at its first packet): it
+	 * lives past the TTL for as long as the rule that allowed it stays as it was */
 	__u64 named_digest;
 	__u8 named_addr[16];
 	__u8 named;

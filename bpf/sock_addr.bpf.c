@@ -41,21 +41,7 @@ static __always_inline int sock_addr_check(struct bpf_sock_addr *ctx, __u8 hook,
 		barrier_var(ctx);
 		dst[3] = ctx->user_ip6[3];
 	}
-	if (!policy_decide(&q, &res))
-		return 0;
-	if (q.name_state == MCPF_NAMES_ALLOWED && (hook == MCPF_HOOK_CONNECT4 || hook == MCPF_HOOK_CONNECT6)) {
-		/* the backstop lets this flow outlive the address's TTL */
-		struct mcpf_sock_mark *m = bpf_sk_storage_get(&mcpf_socks_v2, ctx->sk, 0, 0);
-
-		if (m) {
-			m->named = 1;
-			m->named_rule = q.name_rule;
-			m->named_digest = q.name_digest;
-			__builtin_memset(m->named_addr, 0, sizeof(m->named_addr));
-			addr_normalize(&q, m->named_addr);
-		}
-	}
-	return 1;
+	return policy_decide(&q, &res);
 }
 
 SEC("cgroup/connect4")
