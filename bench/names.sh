@@ -69,26 +69,7 @@ mkdir -p "$WORK/nsd"
 		for j in $(seq 1 100); do echo "b$i.bulk 3600 IN A 10.$((i / 256)).$((i % 256)).$j"; done
 	done
 } >"$WORK/nsd/bench.mcpf.zone"
-cat >"$WORK/nsd/nsd.conf" <<EOF
-server:
-  ip-address: $RES
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "$WORK/nsd"
-  database: ""
-  pidfile: "$WORK/nsd/nsd.pid"
-  xfrdfile: "$WORK/nsd/xfrd.state"
-  zonelistfile: "$WORK/nsd/zone.list"
-  logfile: "$WORK/nsd/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: bench.mcpf
-  zonefile: bench.mcpf.zone
-EOF
+scripts/nsd-conf.sh "$WORK/nsd" bench.mcpf "$RES"
 nsd -d -c "$WORK/nsd/nsd.conf" >"$WORK/nsd/out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do dig +short +time=1 +tries=1 @$RES learned.bench.mcpf 2>/dev/null | grep -q 127.0.0.5 && break; sleep 0.1; done

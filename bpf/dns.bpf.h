@@ -28,7 +28,6 @@
 #define DNS_TYPE_A 1
 #define DNS_TYPE_CNAME 5
 #define DNS_TYPE_AAAA 28
-#define DNS_TYPE_OPT 41
 #define DNS_NAME_STEPS 320 /* bytes and pointers walked for one name */
 
 struct rr_walk {

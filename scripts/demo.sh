@@ -49,9 +49,7 @@ JSON
 mkdir -p "$D/nsd"
 printf '%s\n' '$ORIGIN demo.mcpf.' '@ 300 IN SOA ns.demo.mcpf. admin.demo.mcpf. 1 3600 600 86400 60' \
 	'@ 300 IN NS ns' 'ns 300 IN A 127.0.0.153' 'api 300 IN A 127.0.0.2' 'evil 300 IN A 127.0.0.4' >"$D/nsd/demo.mcpf.zone"
-printf '%s\n' server: '  ip-address: 127.0.0.153' '  username: ""' '  chroot: ""' "  zonesdir: \"$D/nsd\"" \
-	'  database: ""' '  rrl-ratelimit: 0' "  pidfile: \"$D/nsd/pid\"" "  xfrdfile: \"$D/nsd/xfrd\"" "  zonelistfile: \"$D/nsd/zl\"" \
-	'remote-control:' '  control-enable: no' zone: '  name: demo.mcpf' '  zonefile: demo.mcpf.zone' >"$D/nsd/nsd.conf"
+scripts/nsd-conf.sh "$D/nsd" demo.mcpf 127.0.0.153
 nsd -d -c "$D/nsd/nsd.conf" >"$D/nsd/log" 2>&1 &
 echo "nameserver 127.0.0.153" >"$D/resolv.conf"
 

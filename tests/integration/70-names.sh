@@ -40,28 +40,7 @@ mkdir -p "$Z"
 	for i in $(seq 1 140); do echo "n$i.flood 300 IN A 127.0.30.$i"; done
 	echo 'late 300 IN A 127.0.15.1'
 } >"$Z/test.mcpf.zone"
-cat >"$Z/nsd.conf" <<EOF
-server:
-  ip-address: $RES
-  ip-address: ::1
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "$Z"
-  database: ""
-  pidfile: "$Z/nsd.pid"
-  xfrdfile: "$Z/xfrd.state"
-  zonelistfile: "$Z/zone.list"
-  logfile: "$Z/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: test.mcpf
-  zonefile: test.mcpf.zone
-EOF
+"$REPO/scripts/nsd-conf.sh" "$Z" test.mcpf "$RES" ::1
 nsd -d -c "$Z/nsd.conf" >"$Z/nsd.out" 2>&1 &
 BG_PIDS+=($!)
 wait_for 5 eval "dig +short +time=1 +tries=1 @$RES api.test.mcpf | grep -q 127.0.10.1" ||
