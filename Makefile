@@ -24,7 +24,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 # userspace/ is in folders by subsystem (see README); every folder is on the include path.
-SRC_DIRS := lib kernel policy identity confine agent cli
+SRC_DIRS := lib kernel policy identity k8s confine agent cli
 SRC_INC := -Ibpf $(addprefix -Iuserspace/,$(SRC_DIRS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))

@@ -90,6 +90,75 @@ out=$(in_cgroup "kubepods/besteffort/pod00000000-9999-2222-3333-444455556666/ctr
 	"$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$(k8s_token $POD)" 2>&1)
 echo "$out" | grep -q "pod_mismatch" && pass "identity: the same token replayed from another pod: pod_mismatch" ||
 	fail "identity: pod replay: $out"
+check "identity: the binding is the pod's cgroup: another container of the pod is covered" OK \
+	"$(in_cgroup "kubepods/besteffort/pod$POD/ctr2" "$NETPROBE" tcp 127.0.0.2 8080)"
+out=$(in_cgroup "kubepods/besteffort/pod00000000-9999-2222-3333-444455556666/ctr/pod$POD" \
+	"$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$(k8s_token $POD)" 2>&1)
+echo "$out" | grep -q "pod_mismatch" &&
+	pass "identity: a cgroup named after the victim's pod below the attacker's pod: pod_mismatch" ||
+	fail "identity: nested impostor: $out"
+for row in "kubepods/pod%s/c" "kubepods/burstable/pod%s/c" \
+	"kubepods.slice/kubepods-pod%u.slice/cri-containerd-c.scope" \
+	"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%u.slice/cri-containerd-c.scope" \
+	"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod%u.slice/cri-containerd-c.scope"; do
+	uid=$(cat /proc/sys/kernel/random/uuid)
+	path=$(echo "$row" | sed "s/%s/$uid/; s/%u/$(echo "$uid" | tr - _)/")
+	got=$(in_cgroup "$path" bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$(k8s_token "$uid")' --json | jq -r .cgroup; '$NETPROBE' tcp 127.0.0.2 8080")
+	check "identity: pod cgroup $row: the pod is bound, allowed" "/$ROOT_REL/$(dirname "$path") OK" "$(echo $got)"
+done
+
+# --- a sidecar keeps the pod bound across the kubelet's token rotations (attest --watch). The
+# volume looks like a projected one: token -> ..data/token, ..data -> ..<timestamp>, swapped
+# by rename. The server container's connect loop runs past the first token's expiry.
+POD2=$(cat /proc/sys/kernel/random/uuid)
+VOL="$WORK/vol-$POD2"
+project() { # TOKEN_FILE: publish it the way the kubelet's atomic writer does
+	local d="..$(date +%s%N)"
+	mkdir -p "$VOL/$d" && cp "$1" "$VOL/$d/token"
+	ln -sfn "$d" "$VOL/..data_tmp" && mv -T "$VOL/..data_tmp" "$VOL/..data"
+	[ -L "$VOL/token" ] || ln -s ..data/token "$VOL/token"
+}
+k8s_short() { # POD_UID LIFETIME -> token file
+	jwt_sign RS256 "$WORK/k1.pem" k1 "$(jwt_claims "$K8S_ISS" "system:serviceaccount:mcp:github-mcp" "$2" \
+		'"kubernetes.io":{"namespace":"mcp","serviceaccount":{"name":"github-mcp"},"pod":{"name":"gh-1","uid":"'"$1"'"}}')" >"$WORK/k8s-$1-$2.jwt"
+	echo "$WORK/k8s-$1-$2.jwt"
+}
+PODCG="kubepods/burstable/pod$POD2"
+T1=$(k8s_short "$POD2" 5)
+project "$T1"
+in_cgroup "$PODCG/sidecar" sh -c 'echo $$ >"$0"; exec "$@"' "$WORK/watch.pid" "$MCPF" attest --watch --json --attest-socket "$ATTEST_SOCK" --token-file "$VOL/token" \
+	>"$WORK/watch.out" 2>"$WORK/watch.err" &
+WATCH_PID=$!
+BG_PIDS+=($WATCH_PID)
+wait_for 5 grep -q '"ok": *true' "$WORK/watch.out" || fail "identity: watch: first attestation: $(cat "$WORK/watch.err")"
+T1_EXP=$(jwt_claim "$T1" exp)
+in_cgroup "$PODCG/server" "$NETPROBE" loop 127.0.0.2 8080 127.0.0.3 8080 $(( (T1_EXP + 3 - $(date +%s)) * 1000 )) \
+	>"$WORK/podloop.out" 2>&1 &
+loop_pid=$!
+sleep 1 # deliberate: rotate while the server's loop runs
+T2=$(k8s_short "$POD2" 600)
+project "$T2"
+wait_for 3 eval '[ "$(grep -c "\"ok\": *true" "$WORK/watch.out")" -ge 2 ]' &&
+	pass "identity: watch: a rotated token is presented at once" || fail "identity: watch: rotation not seen: $(cat "$WORK/watch.out" "$WORK/watch.err")"
+check "identity: watch: the renewed binding carries the new token's expiry" "$(jwt_claim "$T2" exp)" \
+	"$(tail -1 "$WORK/watch.out" | jq -r .exp)"
+wait "$loop_pid"
+[ "$(date +%s)" -gt "$T1_EXP" ] && pass "identity: watch: the server's loop ran past the first token's expiry" ||
+	fail "identity: watch: the loop ended before the first token expired"
+check "identity: watch: the pod never dropped out (zero wrong verdicts in the server's loop)" 0 \
+	"$(sed -n 's/^wrong=//p' "$WORK/podloop.out")"
+# a token that is refused is retried with backoff; fixing the file is picked up at once
+project "$(k8s_short 00000000-9999-2222-3333-444455556666 600)"
+wait_for 6 eval '[ "$(grep -c "retrying in" "$WORK/watch.err")" -ge 2 ]'
+check "identity: watch: a refused token is retried with growing backoff (1 s, 2 s)" "1000 2000" \
+	"$(grep -o 'retrying in [0-9]*' "$WORK/watch.err" | head -2 | awk '{print $3}' | xargs)"
+grep -q pod_mismatch "$WORK/watch.err" && pass "identity: watch: ... and says why" || fail "identity: watch: $(cat "$WORK/watch.err")"
+project "$T2"
+wait_for 5 eval '[ "$(grep -c "\"ok\": *true" "$WORK/watch.out")" -ge 3 ]' &&
+	pass "identity: watch: a good token after failures is presented again" || fail "identity: watch: no recovery"
+kill -TERM "$(cat "$WORK/watch.pid")"
+wait "$WATCH_PID"
+check "identity: watch: SIGTERM ends the sidecar with status 0" 0 "$?"
 
 # --- identity in the events
 in_cgroup wl-ev bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.9 8080" >/dev/null

@@ -17,6 +17,7 @@
 #include "b64url.h"
 #include "identity.h"
 #include "jws.h"
+#include "podcgroup.h"
 #include "trust.h"
 #include "util.h"
 
@@ -681,13 +682,6 @@ static void test_matching(void)
 		      "matched claims");
 		json_decref(matched);
 		TEST_END();
-		TEST("identity: Kubernetes pod UID must match the caller's pod cgroup");
-		CHECK(identity_pod_matches(&tok, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod4b8c1d2e_1111_2222_3333_444455556666.slice/cri-containerd-abc.scope"),
-		      "systemd driver path");
-		CHECK(identity_pod_matches(&tok, "/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666/abc"), "cgroupfs driver path");
-		CHECK(!identity_pod_matches(&tok, "/kubepods/besteffort/pod00000000-1111-2222-3333-444455556666/abc"),
-		      "another pod -> pod_mismatch");
-		TEST_END();
 		/* a glob that also matches makes it ambiguous */
 		policy_free(set.items[2]);
 		set.items[2] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"workload-*\"}}");
@@ -794,6 +788,48 @@ static void test_config_errors(void)
 	}
 }
 
+/* The kubelet's pod cgroups, both drivers, all three QoS classes; what is not one of them. */
+static void test_pod_cgroups(void)
+{
+	static const struct {
+		const char *path, *pod; /* pod: the pod cgroup's path, NULL when none */
+	} rows[] = {
+		{ "/r/kubepods/pod4b8c1d2e-1111-2222-3333-444455556666/c1", "/r/kubepods/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ "/r/kubepods/burstable/pod4b8c1d2e-1111-2222-3333-444455556666/c1", "/r/kubepods/burstable/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ "/r/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666", "/r/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ "/r/kubepods.slice/kubepods-pod4b8c1d2e_1111_2222_3333_444455556666.slice/cri-containerd-abc.scope",
+		  "/r/kubepods.slice/kubepods-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		{ "/r/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod4b8c1d2e_1111_2222_3333_444455556666.slice/x",
+		  "/r/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		{ "/r/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod4b8c1d2e_1111_2222_3333_444455556666.slice",
+		  "/r/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		/* a cgroup a workload made below its own pod, named after another pod: still its own */
+		{ "/r/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666/c1/pod00000000-9999-2222-3333-444455556666",
+		  "/r/kubepods/besteffort/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ "/r/kubepods/besteffort/xpod4b8c1d2e-1111-2222-3333-444455556666/c1", NULL },
+		{ "/r/kubepods/besteffort/pod4B8C1D2E-1111-2222-3333-444455556666/c1", NULL }, /* the kubelet writes lowercase */
+		{ "/r/kubepods/besteffort/pod4b8c1d2e_1111_2222_3333_444455556666/c1", NULL }, /* underscores are systemd's */
+		{ "/r/kubepods.slice/kubepods-pod4b8c1d2e-1111-2222-3333-444455556666.slice", NULL },
+		{ "/r/kubepods.slice/other-pod4b8c1d2e_1111_2222_3333_444455556666.slice", NULL },
+		{ "/r/pod4b8c1d2e-1111-2222-3333-44445555666/c", NULL }, /* one digit short */
+		{ "/other/kubepods/pod4b8c1d2e-1111-2222-3333-444455556666", NULL }, /* not under the root */
+		{ "/r", NULL },
+	};
+
+	TEST("podcgroup: the pod cgroup of kubelet paths, both drivers, every QoS class");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char uid[POD_UID_LEN + 1] = "";
+		int n = pod_cgroup_find("/r", rows[i].path, uid);
+
+		if (rows[i].pod)
+			CHECK(n == (int)strlen(rows[i].pod) && !strncmp(rows[i].path, rows[i].pod, (size_t)n) &&
+			      !strcmp(uid, "4b8c1d2e-1111-2222-3333-444455556666"), "%s -> %d %s", rows[i].path, n, uid);
+		else
+			CHECK(n == -ENOENT, "%s -> %d (want none)", rows[i].path, n);
+	}
+	TEST_END();
+}
+
 int main(void)
 {
 	static const char *const names[JWS_ALG_MAX] = { "rs256", "rs384", "rs512", "ps256", "ps384",
@@ -820,6 +856,7 @@ int main(void)
 	test_signature_rows();
 	test_claim_rows();
 	test_matching();
+	test_pod_cgroups();
 	test_rotation();
 	test_config_errors();
 	trust_clear(&trust);

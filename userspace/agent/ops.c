@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "events.h"
 #include "identity.h"
+#include "podcgroup.h"
 #include "verify_error.h"
 
 bool agent_pid_guarded(struct agent *a, pid_t pid)
@@ -62,10 +63,10 @@ static json_t *op_ping(struct agent *a, const struct op_caller *c, json_t *req, 
  * attestation below the operator's binding, nor below another identity's. Otherwise the nearest
  * binding would win, and a workload could trade its allowlist for any token it holds.
  */
-static int attest_check_ancestors(struct agent *a, const struct attest_peer *peer,
+static int attest_check_ancestors(struct agent *a, const char *cgroup_abs,
 				  const struct token *tok, char *detail, size_t len)
 {
-	_cleanup_free_ char *p = strdup(peer->cgroup_abs);
+	_cleanup_free_ char *p = strdup(cgroup_abs);
 	char *slash;
 
 	if (!p)
@@ -83,13 +84,13 @@ static int attest_check_ancestors(struct agent *a, const struct attest_peer *pee
 		if (!b.identity_id) {
 			snprintf(detail, len, "cgroup %s lies below %s, which the operator bound; "
 				 "attestation cannot replace the operator's policy",
-				 cgroup_path_display(a->mount, peer->cgroup_abs), cgroup_path_display(a->mount, p));
+				 cgroup_path_display(a->mount, cgroup_abs), cgroup_path_display(a->mount, p));
 			return VERIFY_ALREADY_BOUND;
 		}
 		if (fence_identity_get(a->f, b.identity_id, &id) < 0 || strcmp(id.iss, tok->iss) ||
 		    strcmp(id.sub, tok->sub)) {
 			snprintf(detail, len, "cgroup %s lies below %s, bound to another identity",
-				 cgroup_path_display(a->mount, peer->cgroup_abs), cgroup_path_display(a->mount, p));
+				 cgroup_path_display(a->mount, cgroup_abs), cgroup_path_display(a->mount, p));
 			return VERIFY_ALREADY_BOUND;
 		}
 	}
@@ -226,6 +227,33 @@ static json_t *attest_reply_error(int r, const char *detail)
  * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
  * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
  */
+/*
+ * The cgroup an attestation binds: the caller's own, or for a Kubernetes token the caller's
+ * pod (every container of the pod, so that a sidecar's renewal covers the server), whose uid
+ * must be the token's kubernetes.io.pod.uid.
+ */
+static int attest_target(struct agent *a, const struct attest_peer *peer, const struct token *tok,
+			 char **ret, char *detail, size_t len)
+{
+	const char *claim = json_string_value(token_claim(tok->jws.payload, "kubernetes.io.pod.uid"));
+	char uid[POD_UID_LEN + 1];
+	int plen;
+
+	if (!claim && !tok->issuer->kubernetes) {
+		*ret = strdup(peer->cgroup_abs);
+		return *ret ? VERIFY_OK : VERIFY_INTERNAL;
+	}
+	plen = pod_cgroup_find(a->root_abs, peer->cgroup_abs, uid);
+	if (plen < 0 || !claim || strcmp(claim, uid)) {
+		snprintf(detail, len, "token pod %.64s is not the pod of cgroup %s%s", claim ?: "(none)",
+			 cgroup_path_display(a->mount, peer->cgroup_abs),
+			 plen < 0 ? " (no kubelet-shaped pod cgroup below the root)" : "");
+		return VERIFY_POD_MISMATCH;
+	}
+	*ret = strndup(peer->cgroup_abs, (size_t)plen);
+	return *ret ? VERIFY_OK : VERIFY_INTERNAL;
+}
+
 static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
 	const char *token = json_string_value(json_object_get(req, "token"));
@@ -237,6 +265,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	struct mcpf_binding b = {}, old;
 	struct mcpf_identity ident = {};
 	char detail[512] = "";
+	_cleanup_free_ char *target = NULL;
 	uint64_t cg_id = 0;
 	int r;
 
@@ -271,21 +300,15 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	r = identity_select(&a->policies, &tok, &pol, &matched, detail, sizeof(detail));
 	if (r)
 		goto reject;
-	if (token_claim(tok.jws.payload, "kubernetes.io.pod.uid") || tok.issuer->kubernetes) {
-		if (!identity_pod_matches(&tok, peer.cgroup_abs)) {
-			snprintf(detail, sizeof(detail), "token pod %.64s is not the pod of cgroup %s",
-				 json_string_value(token_claim(tok.jws.payload, "kubernetes.io.pod.uid")) ?: "(none)",
-				 cgroup_path_display(a->mount, peer.cgroup_abs));
-			r = VERIFY_POD_MISMATCH;
-			goto reject;
-		}
-	}
+	r = attest_target(a, &peer, &tok, &target, detail, sizeof(detail));
+	if (r)
+		goto reject;
 	lp = agent_policy_by_name(a, pol->name);
-	if (!lp || cgroup_id_from_path(peer.cgroup_abs, &cg_id) < 0) {
+	if (!lp || cgroup_id_from_path(target, &cg_id) < 0) {
 		r = VERIFY_INTERNAL;
 		goto reject;
 	}
-	r = attest_check_ancestors(a, &peer, &tok, detail, sizeof(detail));
+	r = attest_check_ancestors(a, target, &tok, detail, sizeof(detail));
 	if (r)
 		goto reject;
 	snprintf(ident.iss, sizeof(ident.iss), "%s", tok.iss);
@@ -302,7 +325,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 		    fence_identity_get(a->f, old.identity_id, &prev) < 0 ||
 		    old.policy_id != b.policy_id || strcmp(prev.iss, ident.iss) || strcmp(prev.sub, ident.sub)) {
 			snprintf(detail, sizeof(detail), "cgroup %s is already bound %s; unbind it first",
-				 cgroup_path_display(a->mount, peer.cgroup_abs),
+				 cgroup_path_display(a->mount, target),
 				 old.identity_id ? "to another identity or policy" : "by the operator");
 			r = VERIFY_ALREADY_BOUND;
 			goto reject;
@@ -336,7 +359,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 
 		event_format_time(b.expires_ns, ts, sizeof(ts));
 		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", pol->name,
-				  "cgroup", cgroup_path_display(a->mount, peer.cgroup_abs), "expires", ts,
+				  "cgroup", cgroup_path_display(a->mount, target), "expires", ts,
 				  "exp", (json_int_t)tok.exp,
 				  "identity", json_pack("{s:s, s:s}", "iss", tok.iss, "sub", tok.sub),
 				  "matched", matched);

@@ -93,19 +93,3 @@ int identity_select(const struct policy_set *set, const struct token *tok,
 	return n ? VERIFY_AMBIGUOUS_POLICY : VERIFY_NO_POLICY;
 }
 
-/* The kubelet names pod cgroups "pod<uid>" (cgroupfs) or "...-pod<uid_with_underscores>.slice"
- * (systemd driver). */
-int identity_pod_matches(const struct token *tok, const char *cgroup_path)
-{
-	const char *uid = json_string_value(token_claim(tok->jws.payload, "kubernetes.io.pod.uid"));
-	char a[128], b[128];
-
-	if (!uid || strlen(uid) > 64 || !cgroup_path)
-		return 0;
-	snprintf(a, sizeof(a), "pod%s", uid);
-	snprintf(b, sizeof(b), "pod%s", uid);
-	for (char *c = b; *c; c++)
-		if (*c == '-')
-			*c = '_';
-	return strstr(cgroup_path, a) || strstr(cgroup_path, b);
-}

@@ -17,7 +17,5 @@
  * VERIFY_NO_POLICY / VERIFY_AMBIGUOUS_POLICY (detail names the candidates). */
 int identity_select(const struct policy_set *set, const struct token *tok,
 		    const struct policy **ret, json_t **ret_matched, char *detail, size_t detail_len);
-/* Kubernetes: the token's kubernetes.io.pod.uid must name the pod of the caller's cgroup. */
-int identity_pod_matches(const struct token *tok, const char *cgroup_path);
 
 #endif
