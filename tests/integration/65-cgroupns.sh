@@ -57,3 +57,44 @@ echo "$out" | jq -r '.features["cgroup level discovery"].detail' | grep -q "star
 	pass "cgroupns: probe reports where the namespace's mount starts" ||
 	fail "cgroupns: probe: $(echo "$out" | jq -c '.features["cgroup level discovery"]' 2>&1 | head -c 300)"
 agent_stop && pass "cgroupns: agent exits cleanly (no sanitizer report)" || fail "cgroupns: agent exit status $?"
+bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CTR" unshare --cgroup --mount --propagation private \
+	sh -c 'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" uninstall --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
+	>/dev/null 2>&1 || fail "cgroupns: uninstall in the namespace"
+
+# --- the DaemonSet layout: a private cgroup namespace (the agent's container), the host's
+# cgroupfs mounted as it is, and the guarded root outside the namespace (the pods are not below
+# the agent's own pod). /proc/PID/cgroup of a pod then reads "/../..", and no process can be
+# moved into the root: the agent joins pid 1's cgroup namespace (it has the host's PIDs).
+write_config
+sed -i "s|\"cgroup_root\": \"$ROOT_REL\"|\"cgroup_root\": \"$ROOT_REL/pods\"|" "$CONFIG"
+ds_agent() {
+	bash -c 'echo $$ > "$0/cgroup.procs" && exec env "$@"' "$CTR" "$@" \
+		unshare --cgroup "$MCPF" agent --config "$CONFIG" >>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+}
+: >"$WORK/agent.log"
+ds_agent MCPF_TEST_NO_CGROUPNS_JOIN=1
+wait "$AGENT_PID"
+rc=$?
+AGENT_PID=
+check "cgroupns/daemonset: staying in the private namespace, the agent refuses to run" 1 "$rc"
+grep -q "Cannot move a process into cgroup root .* outside our cgroup namespace" "$WORK/agent.log" &&
+	pass "cgroupns/daemonset: ... and says why" || fail "cgroupns/daemonset: $(tail -3 "$WORK/agent.log")"
+check "cgroupns/daemonset: ... and leaves nothing attached or pinned" "0 no" \
+	"$(bpftool cgroup show "$ROOT/pods" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS" ] && echo yes || echo no)"
+ds_agent
+wait_for 10 running || { fail "cgroupns/daemonset: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
+grep -q "Joined the host.s cgroup namespace" "$WORK/agent.log" && grep -q "Enforcement canary passed" "$WORK/agent.log" &&
+	pass "cgroupns/daemonset: the agent joins the host's cgroup namespace and its canary passes" ||
+	fail "cgroupns/daemonset: $(tail -5 "$WORK/agent.log")"
+check "cgroupns/daemonset: an unbound pod is denied" EPERM "$(in_cgroup pods/unbound "$NETPROBE" tcp 127.0.0.2 8081)"
+mkdir -p "$ROOT/pods/web"
+out=$("$NETPROBE" unix-send "$SOCK" '{"op":"bind","cgroup":"'"$ROOT_REL"'/pods/web","policy":"web"}')
+echo "$out" | grep -q '"ok": *true' && pass "cgroupns/daemonset: the host's root binds a pod over the control socket" ||
+	fail "cgroupns/daemonset: bind: $out"
+check "cgroupns/daemonset: the bound pod: allowed" OK "$(in_cgroup pods/web "$NETPROBE" tcp 127.0.0.2 8080)"
+check "cgroupns/daemonset: ... and denied" EPERM "$(in_cgroup pods/web "$NETPROBE" tcp 127.0.0.2 8081)"
+out=$(in_cgroup pods/web "$NETPROBE" unix-send "$SOCK" '{"op":"unbind","cgroup":"'"$ROOT_REL"'/pods/web"}')
+echo "$out" | grep -q "needs a root peer\|guarded\|not allowed" && pass "cgroupns/daemonset: a pod's root is still no operator" ||
+	fail "cgroupns/daemonset: unbind from the pod: $out"
+agent_stop && pass "cgroupns/daemonset: agent exits cleanly" || fail "cgroupns/daemonset: agent exit status $?"

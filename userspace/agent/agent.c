@@ -83,6 +83,13 @@ static int agent_setup_root(struct agent *a)
 	struct stat st;
 	int r;
 
+	/* before reading mounts: the mount's root is named relative to our cgroup namespace */
+	r = getenv("MCPF_TEST_NO_CGROUPNS_JOIN") ? 0 : cgroup_ns_join_initial(); /* tests: the old way */
+	if (r > 0)
+		log_info("Joined the host's cgroup namespace: the cgroups we guard lie outside a "
+			 "container's own namespace");
+	else if (r < 0)
+		log_info("Staying in our own cgroup namespace: cannot join the host's (%s)", strerror(-r));
 	r = cgroup_mount_find(&a->mount);
 	if (r < 0) {
 		log_error("No cgroup2 file system is mounted (see /proc/self/mountinfo)");
@@ -116,6 +123,10 @@ static int agent_setup_root(struct agent *a)
 	}
 	/* the level as the BPF helpers count it, from the real root: a path counts from our mount */
 	r = fence_cgroup_real_level(a->root_abs, a->root_id, &a->root_level);
+	if (r == -EXDEV) {
+		log_error("Cannot move a process into cgroup root %s: " AGENT_CGROUPNS_HINT, a->root_abs);
+		return r;
+	}
 	if (r < 0) {
 		log_error("Failed to find the level of cgroup root %s in the hierarchy: %s", a->root_abs,
 			  strerror(-r));

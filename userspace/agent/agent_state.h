@@ -27,6 +27,11 @@
 #include "policy.h"
 #include "trust.h"
 
+/* Why a cgroup below the root can be out of reach, and what fixes it (agent start, canary). */
+#define AGENT_CGROUPNS_HINT                                                                        \
+	"it lies outside our cgroup namespace and no process of the host's namespace is visible "  \
+	"to join it through (run the agent with the host's PID namespace: hostPID)"
+
 struct loaded_policy {
 	char *name;
 	uint32_t slot;

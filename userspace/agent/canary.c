@@ -65,6 +65,11 @@ int agent_canary(struct agent *a, char *why, size_t len)
 		snprintf(why, len, "fork: %s", strerror(-got));
 		return got;
 	}
+	if (got == 126) {
+		snprintf(why, len, "cannot move a process into %s: " AGENT_CGROUPNS_HINT,
+			 cgroup_path_display(a->mount, cg));
+		return -EXDEV;
+	}
 	if (after <= before) {
 		snprintf(why, len, "a connect from %s was not seen by the programs (root level %u, id %llu): "
 			 "the kernel does not guard this root",

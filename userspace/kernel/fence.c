@@ -359,6 +359,10 @@ int fence_cgroup_real_level(const char *dir_abs, uint64_t dir_id, uint32_t *ret_
 	r = cgroup_run_child(scratch, make_one_socket, NULL);
 	if (r < 0)
 		goto out;
+	if (r == 126) { /* could not join: outside our cgroup namespace */
+		r = -EXDEV;
+		goto out;
+	}
 	r = -ENOENT;
 	for (uint32_t i = 0; i < MCPF_LEVEL_MAX; i++) {
 		uint64_t id = 0;

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -12,25 +13,131 @@
 #include <time.h>
 #include <linux/magic.h>
 
-/* The cgroup2 mount from /proc/self/mountinfo (field 9 is the fs type after the " - "). */
-int cgroup_mount_find(char **ret)
+/*
+ * The visible cgroup2 mounts from /proc/self/mountinfo: mount point (field 5) and root (field
+ * 4: where in the hierarchy the mount starts, as seen from our cgroup namespace). A later line
+ * at the same mount point hides an earlier one. Calls fn for each; stops when it returns != 0.
+ */
+static int cgroup_mounts_each(int (*fn)(const char *mnt, const char *root, void *ud), void *ud)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
+	char (*mnts)[2][4096] = NULL;
+	size_t cap = 0, n = 0;
+	int r = 0;
 
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
-		char mnt[4096], fstype[64];
+		char mnt[4096], root[4096], fstype[64];
 		const char *sep = strstr(line, " - ");
+		size_t i;
 
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") ||
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
 			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+		for (i = 0; i < n && strcmp(mnts[i][0], mnt); i++)
+			;
+		if (i == n) {
+			void *m = realloc(mnts, (n + 1) * sizeof(*mnts));
+
+			if (!m) {
+				free(mnts);
+				return -ENOMEM;
+			}
+			mnts = m;
+			n++;
+		}
+		snprintf(mnts[i][0], sizeof(mnts[i][0]), "%s", mnt);
+		snprintf(mnts[i][1], sizeof(mnts[i][1]), "%s", root);
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		r = fn(mnts[i][0], mnts[i][1], ud);
+	free(mnts);
+	return r;
+}
+
+struct mount_pick {
+	const char *want; /* cgroup_mount_root: this mount point; cgroup_mount_find: NULL */
+	char *mnt, *root;
+};
+
+static int mount_pick(const char *mnt, const char *root, void *ud)
+{
+	struct mount_pick *p = ud;
+
+	if (p->want ? strcmp(p->want, mnt) : p->root && strlen(root) >= strlen(p->root))
+		return 0;
+	free(p->mnt);
+	free(p->root);
+	p->mnt = strdup(mnt);
+	p->root = strdup(root);
+	return p->mnt && p->root ? 0 : -ENOMEM;
+}
+
+/* The cgroup2 mount that shows the most of the hierarchy (the shortest root): in a container,
+ * the host's cgroupfs mounted beside the runtime's own. */
+int cgroup_mount_find(char **ret)
+{
+	struct mount_pick p = {};
+	int r = cgroup_mounts_each(mount_pick, &p);
+
+	free(p.root);
+	if (r < 0 || !p.mnt) {
+		free(p.mnt);
+		return r < 0 ? r : -ENOENT;
+	}
+	*ret = p.mnt;
+	return 0;
+}
+
+int cgroup_mount_root(const char *mount, char **ret)
+{
+	struct mount_pick p = { .want = mount };
+	int r = cgroup_mounts_each(mount_pick, &p);
+
+	free(p.mnt);
+	if (r < 0 || !p.root) {
+		free(p.root);
+		return r < 0 ? r : -ENOENT;
+	}
+	*ret = p.root;
+	return 0;
+}
+
+/* The initial cgroup namespace's inode: fixed (PROC_CGROUP_INIT_INO, include/linux/proc_ns.h);
+ * namespaces created later get inodes from 0xF0000000 up. */
+#define CGROUP_NS_INIT_INO 0xEFFFFFFBu
+
+static int ns_is_initial(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_ino == CGROUP_NS_INIT_INO;
+}
+
+int cgroup_ns_join_initial(void)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+
+	if (ns_is_initial("/proc/self/ns/cgroup"))
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[300];
+		_cleanup_close_ int fd = -1;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		*ret = strdup(mnt);
-		return *ret ? 0 : -ENOMEM;
+		snprintf(path, sizeof(path), "/proc/%s/ns/cgroup", de->d_name);
+		if (!ns_is_initial(path) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue; /* not there, or not ours to read (ptrace rules) */
+		if (setns(fd, CLONE_NEWCGROUP) < 0)
+			return -errno;
+		return 1;
 	}
 	return -ENOENT;
 }
@@ -144,23 +251,37 @@ int cgroup_enter(const char *abs, pid_t pid)
 	return write_file(procs, buf);
 }
 
-/* The "0::/path" line of /proc/PID/cgroup, as an absolute path under the mount. */
+/*
+ * The "0::/path" line of /proc/PID/cgroup, as an absolute path under the mount. The kernel
+ * writes it relative to our cgroup namespace's root, the mount's root is relative to the same:
+ * a cgroup outside what the mount shows is -EXDEV.
+ */
 int cgroup_of_pid(const char *mount, pid_t pid, char **ret_abs)
 {
 	char path[64];
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
+	_cleanup_free_ char *line = NULL, *root = NULL;
+	size_t cap = 0, rl;
+	const char *rel;
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	r = cgroup_mount_root(mount, &root);
+	if (r < 0)
+		return r;
+	rl = strcmp(root, "/") ? strlen(root) : 0;
 	while (getline(&line, &cap, f) > 0) {
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		*ret_abs = strdup_printf("%s%s", mount, strcmp(line + 3, "/") ? line + 3 : "");
+		rel = line + 3;
+		if (strncmp(rel, root, rl) || (rel[rl] != '/' && rel[rl]))
+			return -EXDEV;
+		rel += rl;
+		*ret_abs = strdup_printf("%s%s", mount, strcmp(rel, "/") ? rel : "");
 		return *ret_abs ? 0 : -ENOMEM;
 	}
 	return -ENOENT;

@@ -8,6 +8,15 @@
 #include <sys/types.h>
 
 int cgroup_mount_find(char **ret);
+/* Where in the hierarchy the mount starts, as /proc/PID/cgroup would name it ("/" for all). */
+int cgroup_mount_root(const char *mount, char **ret);
+/*
+ * Join the initial (the host's) cgroup namespace through any process we can see in it (with the
+ * host's PID namespace: the kubelet, the runtime): a DaemonSet's private cgroup namespace hides
+ * the pods' cgroups from /proc/PID/cgroup and forbids moving a process into them. 1 if joined,
+ * 0 if already there, -ENOENT when no visible process is in it, -errno.
+ */
+int cgroup_ns_join_initial(void);
 int cgroup_mount_nsdelegate(const char *mount_path, bool ensure);
 /* An absolute path inside the cgroup2 mount for `path` (relative paths are relative to it). */
 int cgroup_path_resolve(const char *mount, const char *path, char **ret);

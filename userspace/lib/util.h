@@ -3,6 +3,7 @@
 #ifndef MCPFENCE_UTIL_H
 #define MCPFENCE_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -37,6 +38,12 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
 
 /* A NULL-terminated array of owned strings. */
 static inline void strv_free(char **v)
