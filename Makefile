@@ -45,12 +45,18 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all test unit integration demo vmtest bench install clean deps lint fuzz
+.PHONY: all test unit integration demo vmtest bench install clean deps lint fuzz image
 
 all: $(OUT)/mcpfence $(TEST_BINS) $(BENCH_BINS)
 
 deps:
 	$(Q)scripts/install-deps.sh
+
+# The agent's OCI image, built locally from Debian packages (deploy/image/build.sh)
+image: build/image/mcpfence.tar
+build/image/mcpfence.tar: build/mcpfence deploy/image/build.sh scripts/oci.sh
+	$(call msg,IMAGE,$@)
+	$(Q)deploy/image/build.sh build/mcpfence build/image
 
 $(OUT):
 	$(Q)mkdir -p $@

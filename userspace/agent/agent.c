@@ -83,13 +83,6 @@ static int agent_setup_root(struct agent *a)
 	struct stat st;
 	int r;
 
-	/* before reading mounts: the mount's root is named relative to our cgroup namespace */
-	r = getenv("MCPF_TEST_NO_CGROUPNS_JOIN") ? 0 : cgroup_ns_join_initial(); /* tests: the old way */
-	if (r > 0)
-		log_info("Joined the host's cgroup namespace: the cgroups we guard lie outside a "
-			 "container's own namespace");
-	else if (r < 0)
-		log_info("Staying in our own cgroup namespace: cannot join the host's (%s)", strerror(-r));
 	r = cgroup_mount_find(&a->mount);
 	if (r < 0) {
 		log_error("No cgroup2 file system is mounted (see /proc/self/mountinfo)");
@@ -168,6 +161,14 @@ int agent_run(const char *config)
 		r = 1;
 		goto out;
 	}
+	/* first (the probe joins too, silently): a mount's root is named relative to our cgroup
+	 * namespace */
+	r = getenv("MCPF_TEST_NO_CGROUPNS_JOIN") ? 0 : cgroup_ns_join_initial(); /* tests: the old way */
+	if (r > 0)
+		log_info("Joined the host's cgroup namespace: the cgroups we guard lie outside a "
+			 "container's own namespace");
+	else if (r < 0)
+		log_info("Staying in our own cgroup namespace: cannot join the host's (%s)", strerror(-r));
 	{
 		json_t *pr = NULL;
 

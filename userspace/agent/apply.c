@@ -49,6 +49,8 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	struct mcpf_policy_meta meta;
 	struct mcpf_binding nb = *b;
 
+	if (fence_binding_is_hold(b))
+		return 0; /* no policy to follow */
 	if (fence_meta_get(fc->a->f, b->slot, &meta) < 0) {
 		log_error("Binding of cgroup %llu names unknown slot %u; leaving it",
 			  (unsigned long long)cg, b->slot);
@@ -116,14 +118,14 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 {
 	for (size_t i = 0; i < cfg->nbindings; i++) {
 		const struct config_binding *cb = &cfg->bindings[i];
-		const struct loaded_policy *lp = agent_policy_by_name(a, cb->policy);
+		const struct loaded_policy *lp = cb->policy ? agent_policy_by_name(a, cb->policy) : NULL;
 		_cleanup_free_ char *abs = NULL;
-		struct mcpf_binding b = {};
+		struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE }, old;
 		const char *why;
 		uint64_t id = 0;
 		int r;
 
-		if (!lp || agent_resolve_cgroup(a, cb->cgroup, &abs, &why) < 0)
+		if ((cb->policy && !lp) || agent_resolve_cgroup(a, cb->cgroup, &abs, &why) < 0)
 			continue; /* validated before anything was written */
 		r = cgroup_create(abs);
 		if (r == 0)
@@ -133,13 +135,17 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 				  strerror(-r));
 			return r;
 		}
-		b.slot = lp->slot;
-		b.policy_id = lp->policy_id;
-		b.mode = lp->mode;
+		if (lp) {
+			b.slot = lp->slot;
+			b.policy_id = lp->policy_id;
+			b.mode = lp->mode;
+		} else if (fence_binding_get(a->f, id, &old) == 0 && old.identity_id) {
+			continue; /* attested since: a hold gives way to the identity it waited for */
+		}
 		r = fence_binding_put(a->f, id, &b);
 		if (r < 0)
 			return r;
-		agent_emit_policy(a, "bind", lp->name, cgroup_path_display(a->mount, abs), id);
+		agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
 	}
 	return 0;
 }
@@ -182,7 +188,7 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 		_cleanup_free_ char *abs = NULL;
 		const char *why;
 
-		if (!policy_set_find(set, cfg->bindings[i].policy))
+		if (cfg->bindings[i].policy && !policy_set_find(set, cfg->bindings[i].policy))
 			diag_add(errs, "%s: bindings[%zu].policy: no policy named \"%s\"", cfg->file,
 				 i, cfg->bindings[i].policy);
 		if (agent_resolve_cgroup(a, cfg->bindings[i].cgroup, &abs, &why) < 0)

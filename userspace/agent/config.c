@@ -360,17 +360,25 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 			BAD("%s: must be an object {\"cgroup\": PATH, \"policy\": NAME}", path);
 			continue;
 		}
-		diag_unknown_fields(errs, file, item, path, (const char *const[]){ "cgroup", "policy", NULL });
+		diag_unknown_fields(errs, file, item, path, (const char *const[]){ "cgroup", "policy", "hold", NULL });
 		if (!json_is_string(cg) || !json_string_length(cg)) {
 			BAD("%s.cgroup: required, a cgroup path", path);
 			continue;
 		}
-		if (!json_is_string(pol) || !json_string_length(pol)) {
-			BAD("%s.policy: required, a policy name", path);
+		if (json_object_get(item, "hold") && !json_is_boolean(json_object_get(item, "hold"))) {
+			BAD("%s.hold: must be true or false", path);
+			continue;
+		}
+		if (json_is_true(json_object_get(item, "hold")) == !!pol) {
+			BAD("%s: needs either \"policy\": NAME or \"hold\": true (deny until attested)", path);
+			continue;
+		}
+		if (pol && (!json_is_string(pol) || !json_string_length(pol))) {
+			BAD("%s.policy: must be a policy name", path);
 			continue;
 		}
 		cfg->bindings[cfg->nbindings].cgroup = strdup(json_string_value(cg));
-		cfg->bindings[cfg->nbindings].policy = strdup(json_string_value(pol));
+		cfg->bindings[cfg->nbindings].policy = pol ? strdup(json_string_value(pol)) : NULL;
 		cfg->nbindings++;
 	}
 	json_decref(root);

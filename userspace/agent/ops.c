@@ -20,7 +20,11 @@ bool agent_pid_guarded(struct agent *a, pid_t pid)
 {
 	_cleanup_free_ char *abs = NULL;
 
-	if (pid <= 0 || cgroup_of_pid(a->mount, pid, &abs) < 0)
+	int r = pid > 0 ? cgroup_of_pid(a->mount, pid, &abs) : -ESRCH;
+
+	if (r == -EXDEV)
+		return false; /* outside what our mount shows, so outside the root it holds */
+	if (r < 0)
 		return true; /* cannot tell: treat it as confined */
 	return cgroup_is_under(a->root_abs, abs);
 }
@@ -46,8 +50,9 @@ static json_t *protected_paths(struct agent *a)
 
 static json_t *op_ping(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
-	json_t *reply = json_pack("{s:b, s:i, s:I, s:s, s:s}", "ok", 1, "pid", (int)getpid(), "policies",
-				  (json_int_t)a->nloaded, "cgroup_root", a->root_abs, "bpffs",
+	json_t *reply = json_pack("{s:b, s:i, s:I, s:s, s:s, s:s}", "ok", 1, "pid", (int)getpid(),
+				  "policies", (json_int_t)a->nloaded, "cgroup_root", a->root_abs,
+				  "cgroup_root_path", cgroup_path_display(a->mount, a->root_abs), "bpffs",
 				  a->cfg.bpffs);
 
 	if (reply && !c->attest_socket) {
@@ -79,8 +84,9 @@ static int attest_check_ancestors(struct agent *a, const char *cgroup_abs,
 		*slash = '\0';
 		if (!cgroup_is_under(a->root_abs, p))
 			break;
-		if (cgroup_id_from_path(p, &cg) < 0 || fence_binding_get(a->f, cg, &b) < 0)
-			continue;
+		if (cgroup_id_from_path(p, &cg) < 0 || fence_binding_get(a->f, cg, &b) < 0 ||
+		    fence_binding_is_hold(&b))
+			continue; /* a hold waits for exactly this */
 		if (!b.identity_id) {
 			snprintf(detail, len, "cgroup %s lies below %s, which the operator bound; "
 				 "attestation cannot replace the operator's policy",
@@ -113,30 +119,33 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 {
 	const char *path = json_string_value(json_object_get(req, "cgroup"));
 	const char *policy = json_string_value(json_object_get(req, "policy"));
-	const struct loaded_policy *lp;
+	bool hold = json_is_true(json_object_get(req, "hold"));
+	const struct loaded_policy *lp = NULL;
 	_cleanup_free_ char *abs = NULL;
-	struct mcpf_binding b = {};
+	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE };
 	const char *why;
 	uint64_t id;
 	int r;
 
-	if (!path || !policy)
-		return reply_error("bind needs \"cgroup\" and \"policy\"");
-	lp = agent_policy_by_name(a, policy);
-	if (!lp)
+	if (!path || !policy == !hold)
+		return reply_error("bind needs \"cgroup\" and either \"policy\" or \"hold\": true");
+	lp = policy ? agent_policy_by_name(a, policy) : NULL;
+	if (policy && !lp)
 		return reply_error("no policy named \"%s\"", policy);
 	if (agent_resolve_cgroup(a, path, &abs, &why) < 0)
 		return reply_error("cgroup \"%s\" %s", path, why);
 	r = cgroup_id_from_path(abs, &id);
 	if (r < 0)
 		return reply_error("cgroup \"%s\": %s", path, strerror(-r));
-	b.slot = lp->slot;
-	b.policy_id = lp->policy_id;
-	b.mode = lp->mode;
+	if (lp) {
+		b.slot = lp->slot;
+		b.policy_id = lp->policy_id;
+		b.mode = lp->mode;
+	}
 	r = fence_binding_put(a->f, id, &b);
 	if (r < 0)
 		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
-	agent_emit_policy(a, "bind", lp->name, cgroup_path_display(a->mount, abs), id);
+	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
 	return json_pack("{s:b, s:I, s:s}", "ok", 1, "cgroup_id", (json_int_t)id, "cgroup",
 			 cgroup_path_display(a->mount, abs));
 }
@@ -317,7 +326,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	b.policy_id = lp->policy_id;
 	b.mode = lp->mode;
 	b.expires_ns = boot_ns_of_unix(tok.exp);
-	if (fence_binding_get(a->f, cg_id, &old) == 0) {
+	if (fence_binding_get(a->f, cg_id, &old) == 0 && !fence_binding_is_hold(&old)) {
 		struct mcpf_identity prev;
 
 		/* renewal: same policy and identity; anything else needs the operator */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* mcpfence probe: what this kernel offers, and whether the agent can enforce here. */
 
+#include "cgroup.h"
 #include "cli.h"
 #include "probe.h"
 #include "util.h"
@@ -43,13 +44,19 @@ int cmd_probe(int argc, char **argv)
 	};
 	bool attach;
 	json_t *doc = NULL;
-	int args, r;
+	int args, r, ns;
 
 	args = cli_options(argc, argv, opts, 0, probe_help);
 	if (args <= 0)
 		return args == 0 ? 0 : 2;
 	attach = geteuid() == 0 && !no_attach;
+	ns = cgroup_ns_join_initial(); /* as the agent does: a container's own hides the pods */
 	r = probe_run(attach, &doc);
+	json_object_set_new(json_object_get(doc, "features"), "cgroup namespace",
+			    json_pack("{s:b, s:b, s:s}", "ok", ns >= 0, "required", 0, "detail",
+				      ns == 0 ? "the host's" : ns > 0 ? "joined the host's (from a container's own)"
+				      : "a container's own, and no host process to join the host's through: "
+					"give it the host's PID namespace"));
 	cli_print(doc, probe_text);
 	return r == 0 ? 0 : 1;
 }

@@ -44,14 +44,17 @@ static int add_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	_cleanup_free_ char *path = NULL;
 	json_t *o;
 
-	fence_meta_get(s->f, b->slot, &m);
+	if (!fence_binding_is_hold(b))
+		fence_meta_get(s->f, b->slot, &m);
 	m.name[sizeof(m.name) - 1] = '\0';
 	cgroup_path_of_id(s->mount_fd, s->root_abs ?: s->mount, cg, &path);
-	o = json_pack("{s:s?, s:I, s:s, s:s}", "cgroup", path ? cgroup_path_display(s->mount, path) : NULL,
-		      "cgroup_id", (json_int_t)cg, "policy", m.name, "mode",
+	o = json_pack("{s:s?, s:I, s:s?, s:s}", "cgroup", path ? cgroup_path_display(s->mount, path) : NULL,
+		      "cgroup_id", (json_int_t)cg, "policy", m.name[0] ? m.name : NULL, "mode",
 		      b->mode == MCPF_MODE_AUDIT ? "audit" : "enforce");
 	if (!o)
 		return 0;
+	if (fence_binding_is_hold(b))
+		json_object_set_new(o, "held", json_true()); /* denied until attested or bound */
 	if (b->expires_ns) {
 		char ts[48];
 
@@ -92,7 +95,7 @@ static void status_text(json_t *doc)
 	printf("bindings:\n");
 	json_array_foreach(json_object_get(doc, "bindings"), i, v) {
 		printf("  %-32s -> %s (%s)", json_string_value(json_object_get(v, "cgroup")) ?: "(gone)",
-		       json_string_value(json_object_get(v, "policy")),
+		       json_string_value(json_object_get(v, "policy")) ?: "held: nothing until attested",
 		       json_string_value(json_object_get(v, "mode")));
 		if (json_object_get(v, "expires"))
 			printf(" expires %s%s", json_string_value(json_object_get(v, "expires")),
@@ -104,10 +107,12 @@ static void status_text(json_t *doc)
 static void status_help(void)
 {
 	printf("Usage: mcpfence status [--config FILE | --bpffs DIR] [--agent-socket PATH]"
-	       " [--json]\n\n"
+	       " [--ready] [--json]\n\n"
 	       "Show whether the agent runs, the pinned programs, counters, policies and\n"
 	       "bindings. Reads the pinned maps directly (default %s), so it works\n"
-	       "while the agent is down.\n",
+	       "while the agent is down.\n\n"
+	       "--ready  print nothing; exit 0 when the agent answers, which it does only\n"
+	       "         after its enforcement canary passed (a readiness probe), else 1\n",
 	       CONFIG_DEFAULT_BPFFS);
 }
 
@@ -121,11 +126,13 @@ int cmd_status(int argc, char **argv)
 	uint64_t cnt[MCPF_CNT_MAX], root_id = 0;
 	json_t *doc, *counters, *agent, *reply = NULL;
 	struct status_ctx s;
+	bool ready = false;
 	int args, r;
 	const struct cli_opt opts[] = {
 		{ "config", 'c', true, &config },
 		{ "bpffs", 'b', true, &bpffs },
 		{ "agent-socket", 's', true, &sock },
+		{ "ready", 'r', false, &ready },
 		{},
 	};
 
@@ -144,6 +151,14 @@ int cmd_status(int argc, char **argv)
 		json_object_set(agent, "pid", json_object_get(reply, "pid"));
 	}
 	json_decref(reply);
+	if (ready) {
+		r = json_is_true(json_object_get(agent, "running")) ? 0 : 1;
+		if (r)
+			cli_fail("The agent does not answer on %s", sock);
+		json_decref(agent);
+		config_clear(&cfg);
+		return r;
+	}
 
 	r = fence_open_pinned(bpffs, &f);
 	if (r < 0) {

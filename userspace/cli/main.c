@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 		{ "policy", cmd_policy, "policy check FILE|DIR... | policy suggest EVENTS: validate, suggest policies" },
 		{ "token", cmd_token, "token verify: check a JWT against trusted issuers" },
 		{ "jws", cmd_jws, "jws verify: check the signature layer of a JWS" },
+		{ "oci-hook", cmd_oci_hook, "OCI runtime hook: bind an annotated container before it starts" },
 		{ "probe", cmd_probe, "what this kernel offers; whether the agent can enforce" },
 		{ "uninstall", cmd_uninstall, "detach and remove everything the agent pinned" },
 		{},

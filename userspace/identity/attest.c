@@ -86,8 +86,10 @@ int attest_peer_still_same(const struct attest_peer *p)
 	uint64_t st;
 	uid_t uid;
 
-	if (p->pidfd >= 0 && syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0)
-		return -ESRCH; /* the pidfd pins the process: it exited, the pid may be reused */
+	/* the pidfd pins the process: ESRCH once it exited (the pid may be reused). EPERM is an
+	 * answer too: it lives, and we may not signal it (an agent without CAP_KILL) */
+	if (p->pidfd >= 0 && syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
+		return -ESRCH;
 	if (proc_start_time(p->pid, &st) < 0 || st != p->start_time)
 		return -ESRCH;
 	if (proc_uid(p->pid, &uid) < 0 || uid != p->uid)

@@ -12,6 +12,10 @@
 #include "policy.h"
 
 #define FENCE_SLOT_STATE 0 /* meta key 0 holds agent state, policy slots start at 1 */
+/* A hold binding: guarded and allowed nothing (slot 0 has no trie entries) until an attestation
+ * or the operator binds a policy there or below. No identity, no policy name. */
+#define FENCE_SLOT_HOLD FENCE_SLOT_STATE
+#define fence_binding_is_hold(b) ((b)->slot == FENCE_SLOT_HOLD)
 
 struct fence_params {
 	const char *bpffs;

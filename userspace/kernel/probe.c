@@ -76,7 +76,7 @@ static void unpin_all(struct bpf_object *obj)
 
 int probe_run(bool attach, json_t **ret)
 {
-	_cleanup_free_ char *mount = NULL, *scratch = NULL;
+	_cleanup_free_ char *mount = NULL, *scratch = NULL, *base = NULL;
 	libbpf_print_fn_t old = libbpf_set_print(silent);
 	json_t *f = json_object(), *doc, *v;
 	struct utsname u;
@@ -108,19 +108,25 @@ int probe_run(bool attach, json_t **ret)
 	feature(f, "SO_PEERPIDFD", attest_have_peerpidfd(), false,
 		"pins the attesting process (Linux 6.5+); start time and uid checks otherwise");
 
+	/* scratch cgroups at the mount's root, or below our own cgroup where the root is not ours
+	 * to write (a container without CAP_DAC_OVERRIDE, a read-only root directory) */
+	if (attach && mount && access(mount, W_OK) < 0 && cgroup_of_pid(mount, getpid(), &base) < 0)
+		base = NULL;
 	if (attach && mount) {
-		scratch = strdup_printf("%s/mcpfence-probe-%d", mount, (int)getpid());
+		scratch = strdup_printf("%s/mcpfence-probe-%d", base ?: mount, (int)getpid());
 		if (scratch && cgroup_create(scratch) == 0)
 			cg_fd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (attach && mount) {
-		uint64_t mount_id = 0;
+		uint64_t base_id = 0;
 		uint32_t level = 0;
 		char d[200];
-		int k = cgroup_id_from_path(mount, &mount_id);
+		int k = cgroup_id_from_path(base ?: mount, &base_id);
 
 		if (k == 0)
-			k = fence_cgroup_real_level(mount, mount_id, &level);
+			k = fence_cgroup_real_level(base ?: mount, base_id, &level);
+		if (k == 0 && base)
+			level -= (uint32_t)cgroup_level(mount, base); /* the mount's, from ours */
 		if (k < 0)
 			snprintf(d, sizeof(d), "could not be found: %s", strerror(-k));
 		else if (level == 0)

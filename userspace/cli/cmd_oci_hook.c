@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mcpfence oci-hook: the way OCI runtimes are extended (runc, crun, podman's hooks.d, CRI-O).
+ * Run as a createRuntime hook, it reads the container's state on stdin: by then the runtime has
+ * made the container's cgroup and the container's init is waiting in it, but the workload has
+ * not started. An annotation names what the container gets:
+ *   mcpfence.io/policy: NAME       bound to policy NAME
+ *   mcpfence.io/attest: required   held: allowed nothing until it attests with a token
+ * A container in a kubelet-shaped pod cgroup is bound as its pod. Without either annotation
+ * the hook does nothing. When it cannot do what the annotation asks it fails, and the runtime
+ * then refuses to start the container: an annotated container never runs unconfined.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "podcgroup.h"
+#include "util.h"
+
+#define OCI_STATE_MAX (1u << 20)
+#define ANNOTATION_POLICY "mcpfence.io/policy"
+#define ANNOTATION_ATTEST "mcpfence.io/attest"
+
+static void oci_hook_help(void)
+{
+	printf("Usage: mcpfence oci-hook [--agent-socket PATH | --config FILE] [--json] < STATE\n\n"
+	       "An OCI runtime hook (stage createRuntime). Reads the container state the\n"
+	       "runtime writes to stdin and, by the container's annotations:\n"
+	       "  %s=NAME        binds the container to policy NAME\n"
+	       "  %s=required    holds it: nothing is allowed until it attests\n"
+	       "before the container's process starts. A container in a kubelet-shaped pod\n"
+	       "cgroup is bound as its pod. No annotation: nothing to do (exit 0). Any failure\n"
+	       "exits 1, and the runtime refuses to start the container. Talks to the agent's\n"
+	       "control socket (default: the config's, else %s).\n",
+	       ANNOTATION_POLICY, ANNOTATION_ATTEST, CONFIG_DEFAULT_SOCKET);
+}
+
+/* The cgroup to bind, as the hierarchy names it ("/a/b"): the container's, or its pod's. */
+static int hook_target(const char *sock, pid_t pid, char **ret, char *why, size_t len)
+{
+	_cleanup_free_ char *mount = NULL, *abs = NULL;
+	json_t *ping = NULL;
+	const char *root, *path;
+	char uid[POD_UID_LEN + 1];
+	int r, plen;
+
+	r = control_request(sock, json_pack("{s:s}", "op", "ping"), &ping);
+	if (r < 0) {
+		snprintf(why, len, "cannot reach the agent at %s: %s", sock, strerror(-r));
+		return r;
+	}
+	root = json_string_value(json_object_get(ping, "cgroup_root_path"));
+	if ((r = cgroup_mount_find(&mount)) < 0 || (r = cgroup_of_pid(mount, pid, &abs)) < 0) {
+		snprintf(why, len, "cannot read the cgroup of the container's process %d: %s", (int)pid,
+			 strerror(-r));
+		goto out;
+	}
+	path = cgroup_path_display(mount, abs);
+	r = -EXDEV;
+	if (!root || !cgroup_is_under(root, path) || !strcmp(root, path)) {
+		snprintf(why, len, "the container's cgroup %s is not below the agent's root %s: start "
+			 "it under the root (docker/podman --cgroup-parent)", path, root ?: "?");
+		goto out;
+	}
+	plen = pod_cgroup_find(root, path, uid);
+	*ret = plen > 0 ? strndup(path, (size_t)plen) : strdup(path);
+	r = *ret ? 0 : -ENOMEM;
+out:
+	json_decref(ping);
+	return r;
+}
+
+int cmd_oci_hook(int argc, char **argv)
+{
+	const char *sock = NULL, *config = NULL, *policy, *attest;
+	const struct cli_opt opts[] = {
+		{ "agent-socket", 's', true, &sock },
+		{ "config", 'c', true, &config },
+		{},
+	};
+	_cleanup_free_ char *sock_owned = NULL, *target = NULL;
+	json_t *state, *ann, *reply = NULL, *req;
+	json_error_t jerr;
+	char why[1024];
+	pid_t pid;
+	int args, r;
+
+	args = cli_options(argc, argv, opts, 0, oci_hook_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	state = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+	if (!state)
+		return cli_fail("oci-hook: the container state on stdin: %s (line %d)", jerr.text, jerr.line);
+	ann = json_object_get(state, "annotations");
+	policy = json_string_value(json_object_get(ann, ANNOTATION_POLICY));
+	attest = json_string_value(json_object_get(ann, ANNOTATION_ATTEST));
+	pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+	if (!policy && !attest) {
+		json_decref(state);
+		return 0;
+	}
+	if (attest && strcmp(attest, "required")) {
+		r = cli_fail("oci-hook: annotation %s: \"%s\" (the only value is \"required\")",
+			     ANNOTATION_ATTEST, attest);
+		goto out;
+	}
+	if (pid <= 0) {
+		r = cli_fail("oci-hook: the state on stdin has no \"pid\" (run as a createRuntime hook)");
+		goto out;
+	}
+	if (!sock) {
+		struct agent_config cfg;
+
+		if (cli_config_load(config, &cfg) < 0) {
+			r = 1;
+			goto out;
+		}
+		sock = sock_owned = strdup(cfg.socket);
+		config_clear(&cfg);
+	}
+	if (hook_target(sock, pid, &target, why, sizeof(why)) < 0) {
+		r = cli_fail("oci-hook: container %s: %s",
+			     json_string_value(json_object_get(state, "id")) ?: "?", why);
+		goto out;
+	}
+	req = policy ? json_pack("{s:s, s:s, s:s}", "op", "bind", "cgroup", target, "policy", policy)
+		     : json_pack("{s:s, s:s, s:b}", "op", "bind", "cgroup", target, "hold", 1);
+	r = control_request(sock, req, &reply);
+	if (r < 0 || !json_is_true(json_object_get(reply, "ok"))) {
+		r = cli_fail("oci-hook: container %s: binding %s: %s",
+			     json_string_value(json_object_get(state, "id")) ?: "?", target,
+			     r < 0 ? strerror(-r) : json_string_value(json_object_get(reply, "error")) ?: "refused");
+		goto out;
+	}
+	r = 0;
+out:
+	json_decref(reply);
+	json_decref(state);
+	return r;
+}
