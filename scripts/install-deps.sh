@@ -17,6 +17,7 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v kubectl >/dev/null || missing+=(kubernetes-client) # any kubectl will do: client side only
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi

@@ -25,16 +25,24 @@ ns_agent() {
 }
 running() { "$MCPF" status --config "$CONFIG" --json 2>/dev/null | grep -q '"running": true'; }
 
+# refuses WHAT CGROUP PATTERN START...: the agent START runs must exit 1, log PATTERN (why),
+# and leave nothing attached to CGROUP or pinned
+refuses() {
+	local what=$1 cg=$2 pattern=$3 rc
+	shift 3
+	"$@"
+	wait "$AGENT_PID"
+	rc=$?
+	AGENT_PID=
+	check "$what: the agent refuses to run" 1 "$rc"
+	grep -q "$pattern" "$WORK/agent.log" && pass "$what: ... and says why" || fail "$what: $(tail -3 "$WORK/agent.log")"
+	check "$what: ... and leaves nothing attached or pinned" "0 no" \
+		"$(bpftool cgroup show "$cg" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS" ] && echo yes || echo no)"
+}
+
 # --- the old computation, forced: the canary must refuse to run
-ns_agent MCPF_TEST_LEVEL_FROM_PATH=1
-wait "$AGENT_PID"
-rc=$?
-AGENT_PID=
-check "cgroupns: with the level counted from the mount (the old way) the agent refuses to run" 1 "$rc"
-grep -q "Enforcement canary failed: a connect from .* was not seen by the programs" "$WORK/agent.log" &&
-	pass "cgroupns: ... and the canary says why" || fail "cgroupns: no canary message: $(tail -3 "$WORK/agent.log")"
-check "cgroupns: ... and leaves nothing attached or pinned" "0 no" \
-	"$(bpftool cgroup show "$CTR/guarded" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS" ] && echo yes || echo no)"
+refuses "cgroupns: with the level counted from the mount (the old way)" "$CTR/guarded" \
+	"Enforcement canary failed: a connect from .* was not seen by the programs" ns_agent MCPF_TEST_LEVEL_FROM_PATH=1
 
 # --- the real level: enforced
 ns_agent
@@ -73,15 +81,8 @@ ds_agent() {
 	AGENT_PID=$!
 }
 : >"$WORK/agent.log"
-ds_agent MCPF_TEST_NO_CGROUPNS_JOIN=1
-wait "$AGENT_PID"
-rc=$?
-AGENT_PID=
-check "cgroupns/daemonset: staying in the private namespace, the agent refuses to run" 1 "$rc"
-grep -q "Cannot move a process into cgroup root .* outside our cgroup namespace" "$WORK/agent.log" &&
-	pass "cgroupns/daemonset: ... and says why" || fail "cgroupns/daemonset: $(tail -3 "$WORK/agent.log")"
-check "cgroupns/daemonset: ... and leaves nothing attached or pinned" "0 no" \
-	"$(bpftool cgroup show "$ROOT/pods" 2>/dev/null | grep -c mcpf) $([ -e "$BPFFS" ] && echo yes || echo no)"
+refuses "cgroupns/daemonset: staying in the private namespace (the old way)" "$ROOT/pods" \
+	"Cannot move a process into cgroup root .* outside our cgroup namespace" ds_agent MCPF_TEST_NO_CGROUPNS_JOIN=1
 ds_agent
 wait_for 10 running || { fail "cgroupns/daemonset: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
 grep -q "Joined the host.s cgroup namespace" "$WORK/agent.log" && grep -q "Enforcement canary passed" "$WORK/agent.log" &&

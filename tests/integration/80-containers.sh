@@ -42,6 +42,9 @@ size=$(stat -c %s "$REPO/build/image/mcpfence.tar")
 [ "$size" -lt $((40 << 20)) ] && pass "containers: make image: the agent image is $((size >> 10)) KiB" ||
 	fail "containers: the agent image is $((size >> 20)) MiB"
 out=$(skopeo inspect --config "oci:$REPO/build/image/oci:latest" | jq -c '[.config.Entrypoint, .config.Cmd]')
+skopeo inspect "docker-archive:$REPO/build/image/mcpfence.tar" >/dev/null 2>&1 &&
+	pass "containers: the docker-archive (docker load, podman load, ctr images import) reads back" ||
+	fail "containers: the docker-archive does not read back"
 check "containers: the image's entrypoint is the agent" '[["/usr/bin/mcpfence"],["agent","--config","/etc/mcpfence/config.json"]]' "$out"
 
 # --- the node: a pod network (a namespace, the endpoints on its far side), keys, config
@@ -101,6 +104,7 @@ agent_container() {
 	jq --argjson caps "$(printf '%s\n' $CAPS | jq -R . | jq -sc .)" \
 		--arg cg "/$ROOT_REL/system/mcpfence-agent" --arg work "$WORK" --argjson nofile "$(ulimit -Hn)" '
 		.process.terminal = false | .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps}
+		| .root.readonly = true  # readOnlyRootFilesystem
 		| .process.rlimits = [{type: "RLIMIT_NOFILE", hard: $nofile, soft: $nofile}]
 		# hostPID: no pid namespace; a private cgroup namespace, as containerd makes on cgroup v2
 		| .linux.namespaces = [.linux.namespaces[] | select(.type != "pid")] + [{type: "cgroup"}]

@@ -118,7 +118,8 @@ int cmd_oci_hook(int argc, char **argv)
 			r = 1;
 			goto out;
 		}
-		sock = sock_owned = strdup(cfg.socket);
+		sock_owned = strdup(cfg.socket);
+		sock = sock_owned;
 		config_clear(&cfg);
 	}
 	if (hook_target(sock, pid, &target, why, sizeof(why)) < 0) {

@@ -75,34 +75,37 @@ static int mount_pick(const char *mnt, const char *root, void *ud)
 	return p->mnt && p->root ? 0 : -ENOMEM;
 }
 
+static int mount_pick_run(const char *want, char **ret_mnt, char **ret_root)
+{
+	struct mount_pick p = { .want = want };
+	int r = cgroup_mounts_each(mount_pick, &p);
+
+	if (r < 0 || !p.mnt) {
+		free(p.mnt);
+		free(p.root);
+		return r < 0 ? r : -ENOENT;
+	}
+	if (ret_mnt)
+		*ret_mnt = p.mnt;
+	else
+		free(p.mnt);
+	if (ret_root)
+		*ret_root = p.root;
+	else
+		free(p.root);
+	return 0;
+}
+
 /* The cgroup2 mount that shows the most of the hierarchy (the shortest root): in a container,
  * the host's cgroupfs mounted beside the runtime's own. */
 int cgroup_mount_find(char **ret)
 {
-	struct mount_pick p = {};
-	int r = cgroup_mounts_each(mount_pick, &p);
-
-	free(p.root);
-	if (r < 0 || !p.mnt) {
-		free(p.mnt);
-		return r < 0 ? r : -ENOENT;
-	}
-	*ret = p.mnt;
-	return 0;
+	return mount_pick_run(NULL, ret, NULL);
 }
 
 int cgroup_mount_root(const char *mount, char **ret)
 {
-	struct mount_pick p = { .want = mount };
-	int r = cgroup_mounts_each(mount_pick, &p);
-
-	free(p.mnt);
-	if (r < 0 || !p.root) {
-		free(p.root);
-		return r < 0 ? r : -ENOENT;
-	}
-	*ret = p.root;
-	return 0;
+	return mount_pick_run(mount, NULL, ret);
 }
 
 /* The initial cgroup namespace's inode: fixed (PROC_CGROUP_INIT_INO, include/linux/proc_ns.h);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The Kubernetes manifests, checked without a cluster: kustomize (kubectl's, client side) must
+# build them, every object must be well formed, and the DaemonSet must keep the promises
+# docs/kubernetes.md makes (least privilege, the host mounts, readiness, no uninstall on stop).
+# The config and policies they carry must pass mcpfence's own checks.
+set -u
+cd "$(dirname "$0")/.."
+MCPF=${MCPF:-build/mcpfence}
+pass() { echo "PASS manifests: $*"; }
+fail() { echo "FAIL manifests: $*"; }
+command -v kubectl >/dev/null || { fail "kubectl is missing (install-deps installs Debian's kubernetes-client)"; exit 1; }
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+if kubectl kustomize deploy/kubernetes >"$OUT/all.yaml" 2>"$OUT/err"; then
+	pass "kubectl kustomize builds deploy/kubernetes ($(grep -c '^kind:' "$OUT/all.yaml") objects)"
+else
+	fail "kubectl kustomize: $(cat "$OUT/err")"
+	exit 1
+fi
+/usr/bin/python3 - "$OUT/all.yaml" "$OUT" <<'PY'
+import json, os, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+out = sys.argv[2]
+def check(ok, what):
+    print(("PASS" if ok else "FAIL") + " manifests: " + what)
+for d in docs:
+    m = d.get("metadata", {})
+    check(d.get("apiVersion") and d.get("kind") and m.get("name") and
+          (d["kind"] == "Namespace" or m.get("namespace") == "mcpfence-system"),
+          f"{d.get('kind')}/{m.get('name')}: apiVersion, kind, name, namespace mcpfence-system")
+ds = next(d for d in docs if d["kind"] == "DaemonSet")
+pod = ds["spec"]["template"]["spec"]
+c = pod["containers"][0]
+sc = c["securityContext"]
+check(not sc.get("privileged") and sc.get("allowPrivilegeEscalation") is False,
+      "the agent is not privileged and cannot escalate")
+check(sc["capabilities"]["drop"] == ["ALL"] and
+      set(sc["capabilities"]["add"]) == {"BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"},
+      "capabilities: drop ALL, add exactly the six the docs explain")
+check(pod.get("hostPID") is True and not pod.get("hostNetwork"), "hostPID (attestation, the host's cgroup namespace), no hostNetwork")
+vols = {v["name"]: v for v in pod["volumes"]}
+mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+check(all(m["name"] in vols for m in c["volumeMounts"]), "every volumeMount has its volume")
+def host(path):
+    m = mounts.get(path)
+    return m and vols[m["name"]].get("hostPath", {}).get("path")
+check(host("/sys/fs/cgroup") == "/sys/fs/cgroup" and not mounts["/sys/fs/cgroup"].get("readOnly"),
+      "the host's cgroup tree, writable")
+check(host("/sys/fs/bpf") == "/sys/fs/bpf" and mounts["/sys/fs/bpf"].get("mountPropagation") == "HostToContainer",
+      "the host's bpffs with HostToContainer propagation")
+check(host("/run/mcpfence-attest") == "/run/mcpfence-attest" and host("/run/mcpfence") == "/run/mcpfence",
+      "the attestation socket directory (for pods) apart from the control socket's")
+probe = c.get("readinessProbe", {}).get("exec", {}).get("command", [])
+check(probe[:2] == ["/usr/bin/mcpfence", "status"] and "--ready" in probe, "readiness: mcpfence status --ready (the canary passed)")
+stop = json.dumps(c.get("lifecycle", {}))
+check("uninstall" not in stop, "nothing on stop removes enforcement")
+cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+for v in vols.values():
+    if "configMap" in v and v["configMap"]["name"] != "mcpfence-issuer-keys":  # made by install.sh
+        check(v["configMap"]["name"] in cms, f"ConfigMap {v['configMap']['name']} is in the manifests")
+cfg = json.loads(cms["mcpfence-config"]["data"]["config.json"])
+check(cfg["attest_socket"].startswith("/run/mcpfence-attest/") and cfg["socket"].startswith("/run/mcpfence/"),
+      "the config's sockets are on the mounted directories")
+os.makedirs(f"{out}/policies")
+for k, v in cms["mcpfence-policies"]["data"].items():
+    open(f"{out}/policies/{k}", "w").write(v)
+PY
+if "$MCPF" policy check "$OUT/policies" >"$OUT/check" 2>&1; then
+	pass "the policies in the ConfigMap pass mcpfence policy check"
+else
+	fail "policy check: $(cat "$OUT/check")"
+fi
