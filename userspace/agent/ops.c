@@ -19,7 +19,6 @@
 bool agent_pid_guarded(struct agent *a, pid_t pid)
 {
 	_cleanup_free_ char *abs = NULL;
-
 	int r = pid > 0 ? cgroup_of_pid(a->mount, pid, &abs) : -ESRCH;
 
 	if (r == -EXDEV)
@@ -233,10 +232,6 @@ static json_t *attest_reply_error(int r, const char *detail)
 }
 
 /*
- * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
- * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
- */
-/*
  * The cgroup an attestation binds: the caller's own, or for a Kubernetes token the caller's
  * pod (every container of the pod, so that a sidecar's renewal covers the server), whose uid
  * must be the token's kubernetes.io.pod.uid.
@@ -263,6 +258,10 @@ static int attest_target(struct agent *a, const struct attest_peer *peer, const 
 	return *ret ? VERIFY_OK : VERIFY_INTERNAL;
 }
 
+/*
+ * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
+ * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
+ */
 static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
 	const char *token = json_string_value(json_object_get(req, "token"));
