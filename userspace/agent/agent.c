@@ -318,7 +318,8 @@ int agent_run(const char *config)
 	src.tick = (struct loop_source){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), .fn = on_tick, .ud = &a };
 	if (!a.rb || src.signals.fd < 0 || src.tick.fd < 0 || loop_new(&a.loop) < 0 ||
 	    loop_add(a.loop, &src.ring, EPOLLIN) < 0 || loop_add(a.loop, &src.signals, EPOLLIN) < 0 ||
-	    loop_add(a.loop, &src.tick, EPOLLIN) < 0 || keys_worker_start(&a) < 0) {
+	    loop_add(a.loop, &src.tick, EPOLLIN) < 0 || keys_worker_start(&a) < 0 ||
+	    pods_worker_start(&a) < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(errno));
 		r = 1;
 		goto out;
@@ -348,6 +349,7 @@ int agent_run(const char *config)
 out:
 	if (a.loop) {
 		agent_clients_close(&a);
+		pods_worker_stop(&a);
 		keys_worker_stop(&a);
 	}
 	loop_free(a.loop);

@@ -70,6 +70,7 @@ struct agent {
 	unsigned nclients[2];	/* per socket: control, attestation */
 	int listen_fd, attest_fd;
 	struct keys_worker *keys;
+	struct pods_worker *pods; /* pods.c: Kubernetes API selection, when configured */
 	bool created_root_pending; /* record in the pinned state that we made the root */
 	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
 	bool dns;		    /* names are learned: resolvers configured, kernel able */
@@ -125,6 +126,9 @@ int agent_canary(struct agent *a, char *why, size_t len);
 
 /* keys.c */
 int keys_worker_start(struct agent *a);
+/* pods.c: the Kubernetes list/watch thread (nothing without a `kubernetes` section) */
+int pods_worker_start(struct agent *a);
+void pods_worker_stop(struct agent *a);
 void keys_worker_stop(struct agent *a);
 /* Start fetches for every issuer whose verification asked for one (trust_issuer.fetch_wanted). */
 void keys_worker_kick(struct agent *a);

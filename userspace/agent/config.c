@@ -25,6 +25,13 @@ void config_clear(struct agent_config *cfg)
 		free(cfg->bindings[i].policy);
 	}
 	free(cfg->bindings);
+	free(cfg->k8s_api.api);
+	free(cfg->k8s_api.token_file);
+	free(cfg->k8s_api.ca_file);
+	free(cfg->k8s_api.node);
+	for (size_t i = 0; i < cfg->k8s_nnamespaces; i++)
+		free(cfg->k8s_namespaces[i]);
+	free(cfg->k8s_namespaces);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -199,6 +206,68 @@ static void take_dns(const char *file, struct diag *errs, json_t *v, struct agen
 		BAD("dns.ttl_floor: must not exceed dns.ttl_cap");
 }
 
+static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
+			const char *path, char **dst);
+
+/* kubernetes: the API (in-cluster defaults from the pod's environment), the node, the driver */
+static void take_kubernetes(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	struct podwatch_config *k = &cfg->k8s_api;
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	_cleanup_free_ char *driver = NULL;
+	json_t *ns, *item;
+	size_t i;
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		BAD("kubernetes: must be an object");
+		return;
+	}
+	diag_unknown_fields(errs, file, v, "kubernetes",
+			    (const char *const[]){ "api", "token_file", "ca_file", "node_name",
+						   "cgroup_driver", "namespaces", NULL });
+	cfg->k8s = true;
+	if (host && port)
+		k->api = strdup_printf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+	k->token_file = strdup(CONFIG_K8S_TOKEN);
+	k->ca_file = strdup(CONFIG_K8S_CA);
+	if (getenv("NODE_NAME"))
+		k->node = strdup(getenv("NODE_NAME"));
+	take_string(file, errs, v, "api", "kubernetes.api", &k->api);
+	take_string(file, errs, v, "token_file", "kubernetes.token_file", &k->token_file);
+	take_string(file, errs, v, "ca_file", "kubernetes.ca_file", &k->ca_file);
+	take_string(file, errs, v, "node_name", "kubernetes.node_name", &k->node);
+	take_string(file, errs, v, "cgroup_driver", "kubernetes.cgroup_driver", &driver);
+	if (!k->api || strncmp(k->api, "https://", 8))
+		BAD("kubernetes.api: an https URL is required (in a pod: KUBERNETES_SERVICE_HOST and _PORT)");
+	if (!k->node || strspn(k->node, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(k->node))
+		BAD("kubernetes.node_name: required, a node name (in a pod: NODE_NAME from spec.nodeName)");
+	if (driver && strcmp(driver, "cgroupfs") && strcmp(driver, "systemd"))
+		BAD("kubernetes.cgroup_driver: \"cgroupfs\" or \"systemd\"");
+	cfg->k8s_systemd = driver && !strcmp(driver, "systemd");
+	for (char **f = &k->token_file; f; f = f == &k->token_file ? &k->ca_file : NULL) {
+		char *abs = NULL;
+
+		if (*f && (*f)[0] != '/' && path_join_relative(file, *f, &abs) == 0) {
+			free(*f);
+			*f = abs;
+		}
+	}
+	ns = json_object_get(v, "namespaces");
+	if (ns && !json_is_array(ns)) {
+		BAD("kubernetes.namespaces: must be an array of namespace names");
+		return;
+	}
+	cfg->k8s_namespaces = calloc(json_array_size(ns) + 1, sizeof(char *));
+	json_array_foreach(ns, i, item) {
+		if (!json_is_string(item) || !json_string_length(item)) {
+			BAD("kubernetes.namespaces[%zu]: must be a namespace name", i);
+			continue;
+		}
+		cfg->k8s_namespaces[cfg->k8s_nnamespaces++] = strdup(json_string_value(item));
+	}
+}
 
 static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
 			const char *path, char **dst)
@@ -258,7 +327,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", "dns", NULL });
+					   "max_prefixes", "dns", "kubernetes", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
@@ -340,6 +409,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	}
 
 	take_dns(file, errs, json_object_get(root, "dns"), cfg);
+	take_kubernetes(file, errs, json_object_get(root, "kubernetes"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "util.h"
 #include "fence.h"
+#include "podwatch.h"
 
 #define CONFIG_DEFAULT_ROOT "mcpfence"
 #define CONFIG_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
@@ -50,7 +51,16 @@ struct agent_config {
 	bool resolvers_from_resolv_conf;
 	uint64_t dns_ttl_floor_ns, dns_ttl_cap_ns, dns_grace_ns;
 	uint64_t dns_per_name, dns_per_policy;
+	/* kubernetes: pods of this node selected through the API (off without the section) */
+	bool k8s;
+	struct podwatch_config k8s_api;
+	bool k8s_systemd; /* the kubelet's cgroup driver: systemd's names, else cgroupfs's */
+	char **k8s_namespaces; /* every pod of these is held until attested */
+	size_t k8s_nnamespaces;
 };
+
+#define CONFIG_K8S_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#define CONFIG_K8S_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
 /* "127.0.0.53", "10.0.0.2:5353", "::1", "[::1]:53" -> resolver (port 53 unless given). */
 int config_resolver_parse(const char *s, struct fence_resolver *ret);

@@ -2,6 +2,7 @@
 #include "podcgroup.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cgroup.h"
@@ -66,4 +67,24 @@ int pod_cgroup_find(const char *root, const char *path, char uid[POD_UID_LEN + 1
 		c = end;
 	}
 	return -ENOENT;
+}
+
+int pod_cgroup_path(bool systemd, const char *qos, const char *uid, char *buf, size_t len)
+{
+	const char *class = !qos ? NULL : !strcmp(qos, "Guaranteed") ? "" : !strcmp(qos, "Burstable") ? "burstable"
+			  : !strcmp(qos, "BestEffort") ? "besteffort" : NULL;
+	char u[POD_UID_LEN + 1];
+	int n;
+
+	if (!class || !uid || !pod_uid_valid(uid, strlen(uid), '-'))
+		return -EINVAL;
+	for (size_t i = 0; i <= POD_UID_LEN; i++)
+		u[i] = uid[i] == '-' ? '_' : uid[i];
+	if (!systemd)
+		n = snprintf(buf, len, "%s%spod%s", class, *class ? "/" : "", uid);
+	else if (!*class)
+		n = snprintf(buf, len, "kubepods-pod%s.slice", u);
+	else
+		n = snprintf(buf, len, "kubepods-%s.slice/kubepods-%s-pod%s.slice", class, class, u);
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
