@@ -6,7 +6,8 @@
 # BOOKMARK events when allowWatchBookmarks is set, and an ERROR event with code 410 (Gone) for
 # a resourceVersion older than the history it keeps: the real API's formats. A real API server
 # cannot be installed on the machines that run the tests.
-# The test drives it: POST /test/pod (add or change a pod), /test/close (end every watch),
+# The test drives it: POST /test/pod (add or change a pod), /test/delete ({"uid": ..}),
+# /test/close (end every watch),
 # /test/compact (forget the history: resumed watches get 410), GET /test/log (the requests).
 # Usage: k8s_api.py PORT CERT KEY TOKEN_FILE
 import json, ssl, sys, threading, time
@@ -46,6 +47,10 @@ class Api(BaseHTTPRequestHandler):
                 kind = "MODIFIED" if pod["metadata"]["uid"] in state["pods"] else "ADDED"
                 state["pods"][pod["metadata"]["uid"]] = pod
                 state["events"].append((state["rv"], kind, pod))
+            elif self.path == "/test/delete":
+                pod = state["pods"].pop(json.loads(body)["uid"])
+                state["rv"] += 1
+                state["events"].append((state["rv"], "DELETED", pod))
             elif self.path == "/test/close":
                 state["generation"] += 1
             elif self.path == "/test/compact":

@@ -27,9 +27,10 @@ def check(ok, what):
     print(("PASS" if ok else "FAIL") + " manifests: " + what)
 for d in docs:
     m = d.get("metadata", {})
+    cluster = d.get("kind") in ("Namespace", "ClusterRole", "ClusterRoleBinding")
     check(d.get("apiVersion") and d.get("kind") and m.get("name") and
-          (d["kind"] == "Namespace" or m.get("namespace") == "mcpfence-system"),
-          f"{d.get('kind')}/{m.get('name')}: apiVersion, kind, name, namespace mcpfence-system")
+          (m.get("namespace") is None if cluster else m.get("namespace") == "mcpfence-system"),
+          f"{d.get('kind')}/{m.get('name')}: apiVersion, kind, name" + ("" if cluster else ", namespace mcpfence-system"))
 ds = next(d for d in docs if d["kind"] == "DaemonSet")
 pod = ds["spec"]["template"]["spec"]
 c = pod["containers"][0]
@@ -60,6 +61,12 @@ cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
 for v in vols.values():
     if "configMap" in v and v["configMap"]["name"] != "mcpfence-issuer-keys":  # made by install.sh
         check(v["configMap"]["name"] in cms, f"ConfigMap {v['configMap']['name']} is in the manifests")
+rules = [r for d in docs if d["kind"] == "ClusterRole" for r in d["rules"]]
+check(rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
+      "RBAC: read pods, nothing else")
+env = {e["name"]: e for e in c.get("env", [])}
+check(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
+      "NODE_NAME from spec.nodeName: the agent watches its own node's pods")
 cfg = json.loads(cms["mcpfence-config"]["data"]["config.json"])
 check(cfg["attest_socket"].startswith("/run/mcpfence-attest/") and cfg["socket"].startswith("/run/mcpfence/"),
       "the config's sockets are on the mounted directories")

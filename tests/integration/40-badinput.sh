@@ -32,6 +32,16 @@ out=$("$MCPF" agent --config "$WORK/typo.json" 2>&1); rc=$?
 check "badinput: a config with an unknown field is refused" 1 "$rc"
 echo "$out" | grep -q "typo.json: polices: unknown field" && pass "badinput: the config error names file and field" ||
 	fail "badinput: config error: $out"
+for row in '{"kubernetes": {"api": "http://10.0.0.1", "node_name": "n"}}|kubernetes.api: an https URL is required' \
+	'{"kubernetes": {"api": "https://10.0.0.1"}}|kubernetes.node_name: required' \
+	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "cgroup_driver": "cgroupsv2"}}|kubernetes.cgroup_driver: "cgroupfs" or "systemd"' \
+	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "namespaces": "mcp"}}|kubernetes.namespaces: must be an array' \
+	'{"bindings": [{"cgroup": "x", "hold": true, "policy": "p"}]}|bindings\[0\]: needs either "policy": NAME or "hold": true'; do
+	echo "${row%%|*}" >"$WORK/k8s.json"
+	out=$(env -u NODE_NAME -u KUBERNETES_SERVICE_HOST "$MCPF" agent --config "$WORK/k8s.json" 2>&1); rc=$?
+	[ "$rc" = 1 ] && echo "$out" | grep -q "k8s.json: ${row#*|}" && pass "badinput: config ${row%%|*}: refused, naming the field" ||
+		fail "badinput: config ${row%%|*}: rc $rc: $out"
+done
 
 # --- the kernel feature probe (uname must be there: the check below depends on it)
 [ -n "$(uname -r)" ] || fail "badinput: uname -r prints nothing", and an agent that cannot load BPF refuses to start

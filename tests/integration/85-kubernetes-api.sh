@@ -94,4 +94,8 @@ api -X POST "$API/test/close" >/dev/null
 G=$(pod server-g mcp node-a Burstable)
 wait_for 10 held "burstable/pod$G" && pass "k8s-api: a rotated service-account token is used from the next request" ||
 	fail "k8s-api: pod G not held after the token rotated"
+api -X POST --data "{\"uid\": \"$G\"}" "$API/test/delete" >/dev/null
+wait_for 10 eval '[ ! -e "$ROOT/kubepods/burstable/pod$G" ]' &&
+	pass "k8s-api: a deleted pod that never started here: the cgroup the agent made is removed" ||
+	fail "k8s-api: pod G's cgroup is still there"
 agent_stop && pass "k8s-api: agent exits cleanly, the watch thread with it" || fail "k8s-api: agent exit status $?"

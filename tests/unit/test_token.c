@@ -816,6 +816,38 @@ static void test_pod_cgroups(void)
 		{ "/r", NULL },
 	};
 
+	static const struct {
+		bool systemd;
+		const char *qos, *path; /* NULL: refused */
+	} made[] = {
+		{ false, "Guaranteed", "pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ false, "Burstable", "burstable/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ false, "BestEffort", "besteffort/pod4b8c1d2e-1111-2222-3333-444455556666" },
+		{ true, "Guaranteed", "kubepods-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		{ true, "Burstable", "kubepods-burstable.slice/kubepods-burstable-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		{ true, "BestEffort", "kubepods-besteffort.slice/kubepods-besteffort-pod4b8c1d2e_1111_2222_3333_444455556666.slice" },
+		{ false, "Unknown", NULL },
+		{ false, NULL, NULL },
+	};
+
+	TEST("podcgroup: the pod cgroup the kubelet makes, both drivers, every QoS class, found again");
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		char rel[256], abs[300], uid[POD_UID_LEN + 1] = "";
+		int r = pod_cgroup_path(made[i].systemd, made[i].qos, "4b8c1d2e-1111-2222-3333-444455556666", rel,
+					sizeof(rel));
+
+		if (!made[i].path) {
+			CHECK(r == -EINVAL, "%s -> %d (want refused)", made[i].qos ?: "(none)", r);
+			continue;
+		}
+		snprintf(abs, sizeof(abs), "/r/%s/%s/c", made[i].systemd ? "kubepods.slice" : "kubepods", rel);
+		CHECK(r == 0 && !strcmp(rel, made[i].path), "%s: %s", made[i].qos, rel);
+		CHECK(pod_cgroup_find("/r", abs, uid) > 0 && !strcmp(uid, "4b8c1d2e-1111-2222-3333-444455556666"),
+		      "%s: found again as %s", abs, uid);
+	}
+	CHECK(pod_cgroup_path(false, "Burstable", "../../etc", (char[64]){ 0 }, 64) == -EINVAL, "a uid that is a path");
+	TEST_END();
+
 	TEST("podcgroup: the pod cgroup of kubelet paths, both drivers, every QoS class");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char uid[POD_UID_LEN + 1] = "";

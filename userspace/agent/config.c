@@ -214,6 +214,7 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 {
 	struct podwatch_config *k = &cfg->k8s_api;
 	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *node = getenv("NODE_NAME");
 	_cleanup_free_ char *driver = NULL;
 	json_t *ns, *item;
 	size_t i;
@@ -232,8 +233,8 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 		k->api = strdup_printf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
 	k->token_file = strdup(CONFIG_K8S_TOKEN);
 	k->ca_file = strdup(CONFIG_K8S_CA);
-	if (getenv("NODE_NAME"))
-		k->node = strdup(getenv("NODE_NAME"));
+	if (node)
+		k->node = strdup(node);
 	take_string(file, errs, v, "api", "kubernetes.api", &k->api);
 	take_string(file, errs, v, "token_file", "kubernetes.token_file", &k->token_file);
 	take_string(file, errs, v, "ca_file", "kubernetes.ca_file", &k->ca_file);

@@ -96,6 +96,21 @@ static void pod_bind(struct agent *a, json_t *pod)
 	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
 }
 
+/* A deleted pod: the kubelet removes the cgroups it made, and GC drops their bindings; one we
+ * made for a pod that never started here is removed now (rmdir fails while anything is in it). */
+static void pod_forget(struct agent *a, json_t *pod)
+{
+	_cleanup_free_ char *abs = NULL;
+	char rel[256];
+
+	if (pod_cgroup_path(a->cfg.k8s_systemd, json_string_value(json_object_get(pod, "qos")),
+			    json_string_value(json_object_get(pod, "uid")), rel, sizeof(rel)) < 0)
+		return;
+	abs = strdup_printf("%s/%s", a->root_abs, rel);
+	if (abs && cgroup_remove(abs) == 0)
+		log_debug("Kubernetes: removed the cgroup of deleted pod %s", rel);
+}
+
 static void pods_line(struct agent *a, const char *line, size_t len)
 {
 	json_t *m = json_loadb(line, len, 0, NULL);
@@ -104,6 +119,8 @@ static void pods_line(struct agent *a, const char *line, size_t len)
 	if (!ev) {
 	} else if (!strcmp(ev, "ADDED") || !strcmp(ev, "MODIFIED")) {
 		pod_bind(a, m);
+	} else if (!strcmp(ev, "DELETED")) {
+		pod_forget(a, m);
 	} else if (!strcmp(ev, "LISTED")) {
 		log_info("Kubernetes: %lld pods on node %s (resourceVersion %s)",
 			 (long long)json_integer_value(json_object_get(m, "pods")), a->cfg.k8s_api.node,
@@ -111,7 +128,6 @@ static void pods_line(struct agent *a, const char *line, size_t len)
 	} else if (!strcmp(ev, "ERROR")) {
 		log_error("Kubernetes: %s", json_string_value(json_object_get(m, "error")) ?: "?");
 	}
-	/* DELETED: the kubelet removes the cgroup; GC drops its binding */
 	json_decref(m);
 }
 
