@@ -10,7 +10,7 @@ PKGS=(
 	iproute2 nftables iptables procps psmisc python3 jq cppcheck clang-tidy libclang-rt-14-dev
 	qemu-system-x86 busybox-static cpio xz-utils util-linux coreutils xxd
 	nsd bind9-dnsutils nodejs
-	runc umoci skopeo python3-yaml
+	runc umoci skopeo python3-yaml containerd docker.io podman
 )
 
 missing=()
