@@ -10,6 +10,18 @@
 #include "cgroup.h"
 #include "events.h"
 
+struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
+{
+	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE };
+
+	if (lp) {
+		b.slot = lp->slot;
+		b.policy_id = lp->policy_id;
+		b.mode = lp->mode;
+	}
+	return b;
+}
+
 const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
 {
 	for (size_t i = 0; i < a->nloaded; i++)
@@ -120,7 +132,7 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 		const struct config_binding *cb = &cfg->bindings[i];
 		const struct loaded_policy *lp = cb->policy ? agent_policy_by_name(a, cb->policy) : NULL;
 		_cleanup_free_ char *abs = NULL;
-		struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE }, old;
+		struct mcpf_binding b = agent_binding_of(lp), old;
 		const char *why;
 		uint64_t id = 0;
 		int r;
@@ -135,11 +147,7 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 				  strerror(-r));
 			return r;
 		}
-		if (lp) {
-			b.slot = lp->slot;
-			b.policy_id = lp->policy_id;
-			b.mode = lp->mode;
-		} else if (fence_binding_get(a->f, id, &old) == 0 && old.identity_id) {
+		if (!lp && fence_binding_get(a->f, id, &old) == 0 && old.identity_id) {
 			continue; /* attested since: a hold gives way to the identity it waited for */
 		}
 		r = fence_binding_put(a->f, id, &b);

@@ -121,7 +121,7 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 	bool hold = json_is_true(json_object_get(req, "hold"));
 	const struct loaded_policy *lp = NULL;
 	_cleanup_free_ char *abs = NULL;
-	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE };
+	struct mcpf_binding b;
 	const char *why;
 	uint64_t id;
 	int r;
@@ -136,11 +136,7 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 	r = cgroup_id_from_path(abs, &id);
 	if (r < 0)
 		return reply_error("cgroup \"%s\": %s", path, strerror(-r));
-	if (lp) {
-		b.slot = lp->slot;
-		b.policy_id = lp->policy_id;
-		b.mode = lp->mode;
-	}
+	b = agent_binding_of(lp);
 	r = fence_binding_put(a->f, id, &b);
 	if (r < 0)
 		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));

@@ -51,25 +51,34 @@ static bool pod_selected(struct agent *a, const char *ns, const char *policy, co
 	return false;
 }
 
+/* The pod's cgroup as the kubelet names it under our root; NULL for a uid or QoS class the
+ * kubelet would not use (or no memory). */
+static char *pod_abs(struct agent *a, json_t *pod)
+{
+	char rel[256];
+
+	if (pod_cgroup_path(a->cfg.k8s_systemd, json_string_value(json_object_get(pod, "qos")),
+			    json_string_value(json_object_get(pod, "uid")), rel, sizeof(rel)) < 0)
+		return NULL;
+	return strdup_printf("%s/%s", a->root_abs, rel);
+}
+
 static void pod_bind(struct agent *a, json_t *pod)
 {
 	json_t *ann = json_object_get(pod, "annotations");
-	const char *uid = json_string_value(json_object_get(pod, "uid"));
 	const char *ns = json_string_value(json_object_get(pod, "namespace"));
 	const char *policy = json_string_value(json_object_get(ann, "mcpfence.io/policy"));
 	const char *attest = json_string_value(json_object_get(ann, "mcpfence.io/attest"));
 	const struct loaded_policy *lp = policy ? agent_policy_by_name(a, policy) : NULL;
-	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE }, old;
+	struct mcpf_binding b = agent_binding_of(lp), old;
 	_cleanup_free_ char *abs = NULL;
-	char rel[256];
 	uint64_t id;
 	int r;
 
 	if (!pod_selected(a, ns, policy, attest))
 		return;
-	r = pod_cgroup_path(a->cfg.k8s_systemd, json_string_value(json_object_get(pod, "qos")), uid, rel,
-			    sizeof(rel));
-	if (r < 0) {
+	abs = pod_abs(a, pod);
+	if (!abs) {
 		log_error("Kubernetes: pod %s/%s: no QoS class or uid the kubelet would use; not bound", ns ?: "?",
 			  json_string_value(json_object_get(pod, "name")) ?: "?");
 		return;
@@ -77,15 +86,9 @@ static void pod_bind(struct agent *a, json_t *pod)
 	if (policy && !lp)
 		log_error("Kubernetes: pod %s/%s names policy \"%s\", which is not loaded: held instead", ns ?: "?",
 			  json_string_value(json_object_get(pod, "name")) ?: "?", policy);
-	abs = strdup_printf("%s/%s", a->root_abs, rel);
-	if (!abs || (r = cgroup_create(abs)) < 0 || (r = cgroup_id_from_path(abs, &id)) < 0) {
-		log_error("Kubernetes: pod cgroup %s: %s", abs ?: rel, strerror(r < 0 ? -r : ENOMEM));
+	if ((r = cgroup_create(abs)) < 0 || (r = cgroup_id_from_path(abs, &id)) < 0) {
+		log_error("Kubernetes: pod cgroup %s: %s", abs, strerror(-r));
 		return;
-	}
-	if (lp) {
-		b.slot = lp->slot;
-		b.policy_id = lp->policy_id;
-		b.mode = lp->mode;
 	}
 	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
 		return; /* attested since, or nothing changed */
@@ -100,15 +103,10 @@ static void pod_bind(struct agent *a, json_t *pod)
  * made for a pod that never started here is removed now (rmdir fails while anything is in it). */
 static void pod_forget(struct agent *a, json_t *pod)
 {
-	_cleanup_free_ char *abs = NULL;
-	char rel[256];
+	_cleanup_free_ char *abs = pod_abs(a, pod);
 
-	if (pod_cgroup_path(a->cfg.k8s_systemd, json_string_value(json_object_get(pod, "qos")),
-			    json_string_value(json_object_get(pod, "uid")), rel, sizeof(rel)) < 0)
-		return;
-	abs = strdup_printf("%s/%s", a->root_abs, rel);
 	if (abs && cgroup_remove(abs) == 0)
-		log_debug("Kubernetes: removed the cgroup of deleted pod %s", rel);
+		log_debug("Kubernetes: removed the cgroup of deleted pod %s", cgroup_path_display(a->mount, abs));
 }
 
 static void pods_line(struct agent *a, const char *line, size_t len)
