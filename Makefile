@@ -24,7 +24,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 # userspace/ is in folders by subsystem (see README); every folder is on the include path.
-SRC_DIRS := lib kernel policy identity k8s confine agent cli
+SRC_DIRS := lib kernel policy identity k8s docker confine agent cli
 SRC_INC := -Ibpf $(addprefix -Iuserspace/,$(SRC_DIRS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
@@ -120,7 +120,7 @@ $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | 
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -o $@
 
 FUZZ_JWS_SRCS := $(addprefix userspace/identity/,jws.c jwk.c b64url.c trust.c https.c verify_error.c) \
-	userspace/lib/util.c
+	userspace/lib/util.c userspace/lib/httpstream.c
 $(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) -ljansson -lssl -lcrypto -lcurl -lm -o $@

@@ -36,6 +36,9 @@ for row in '{"kubernetes": {"api": "http://10.0.0.1", "node_name": "n"}}|kuberne
 	'{"kubernetes": {"api": "https://10.0.0.1"}}|kubernetes.node_name: required' \
 	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "cgroup_driver": "cgroupsv2"}}|kubernetes.cgroup_driver: "cgroupfs" or "systemd"' \
 	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "namespaces": "mcp"}}|kubernetes.namespaces: must be an array' \
+	'{"docker": {"socket": "docker.sock"}}|docker.socket: an absolute path' \
+	'{"docker": {"sock": "/var/run/docker.sock"}}|docker.sock: unknown field' \
+	'{"docker": true}|docker: must be an object' \
 	'{"bindings": [{"cgroup": "x", "hold": true, "policy": "p"}]}|bindings\[0\]: needs either "policy": NAME or "hold": true'; do
 	echo "${row%%|*}" >"$WORK/k8s.json"
 	out=$(env -u NODE_NAME -u KUBERNETES_SERVICE_HOST "$MCPF" agent --config "$WORK/k8s.json" 2>&1); rc=$?

@@ -24,15 +24,7 @@ done
 
 RUNC=(runc --root "$WORK/runc")
 CTRS=()
-containers_cleanup() {
-	for c in "${CTRS[@]}"; do "${RUNC[@]}" delete -f "$c" >/dev/null 2>&1; done
-	# runc made our cgroups in every v1 hierarchy too (this machine is hybrid)
-	for h in "$(dirname "$CG_MOUNT")"/*/; do
-		[ -d "$h$ROOT_REL" ] && find "$h$ROOT_REL" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	cleanup
-}
-trap containers_cleanup EXIT
+CLEANUP_FIRST+=('for c in "${CTRS[@]}"; do "${RUNC[@]}" delete -f "$c" >/dev/null 2>&1; done')
 
 # --- images, built locally: the agent's (make image) and the MCP server's
 make -s -C "$REPO" image >"$WORK/image.log" 2>&1 || { fail "containers: make image: $(tail -5 "$WORK/image.log")"; exit 1; }

@@ -12,23 +12,13 @@ done
 TAR="$REPO/build/image/mcpfence.tar"
 make -s -C "$REPO" image >"$WORK/image.log" 2>&1 || { fail "image-load: make image: $(tail -3 "$WORK/image.log")"; exit 1; }
 
-# containerd, its own root, state and socket
-containerd --root "$WORK/ctrd/root" --state "$WORK/ctrd/state" --address "$WORK/ctrd.sock" \
-	>"$WORK/containerd.log" 2>&1 &
-BG_PIDS+=($!)
-wait_for 20 ctr --address "$WORK/ctrd.sock" version >/dev/null 2>&1 || fail "image-load: containerd did not start: $(tail -3 "$WORK/containerd.log")"
+docker_start >"$WORK/daemons.log" 2>&1 || { fail "image-load: $(cat "$WORK/daemons.log")"; exit 1; }
 ctr --address "$WORK/ctrd.sock" -n mcpf images import "$TAR" >"$WORK/ctr.out" 2>&1
 ctr --address "$WORK/ctrd.sock" -n mcpf images ls -q | grep -q 'mcpfence:latest' &&
 	pass "image-load: containerd imports it (ctr images import): $(ctr --address "$WORK/ctrd.sock" -n mcpf images ls -q | grep mcpfence)" ||
 	fail "image-load: containerd: $(cat "$WORK/ctr.out")"
 
-# docker: no bridge, no iptables rules, its own data root
-dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" --pidfile "$WORK/docker.pid" \
-	--host "unix://$WORK/docker.sock" --bridge none --iptables=false --ip6tables=false \
-	--containerd "$WORK/ctrd.sock" >"$WORK/dockerd.log" 2>&1 &
-BG_PIDS+=($!)
-DOCKER=("$([ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)" --host "unix://$WORK/docker.sock") # the client of that daemon
-wait_for 30 "${DOCKER[@]}" version >/dev/null 2>&1 || fail "image-load: dockerd did not start: $(tail -3 "$WORK/dockerd.log")"
+# docker
 "${DOCKER[@]}" load -i "$TAR" >"$WORK/docker.out" 2>&1
 "${DOCKER[@]}" image inspect mcpfence:latest --format '{{json .Config.Entrypoint}}' 2>/dev/null | grep -q mcpfence &&
 	pass "image-load: docker loads it (docker load), entrypoint $("${DOCKER[@]}" image inspect mcpfence:latest --format '{{json .Config.Entrypoint}}')" ||

@@ -53,6 +53,9 @@ wait_for 10 bound "besteffort/pod$B" annotated && pass "k8s-api: watched: an ann
 	fail "k8s-api: pod B not bound: $(grep Kubernetes "$WORK/agent.log" | tail -3)"
 check "k8s-api: ... allowed where its policy allows, denied elsewhere" "OK EPERM" \
 	"$(in_cgroup "kubepods/besteffort/pod$B/ctr" bash -c "'$NETPROBE' tcp 127.0.0.2 8080; '$NETPROBE' tcp 127.0.0.2 8081" | xargs)"
+n=$(wait_events '.type == "egress" and .dport == 8081 and .workload.pod == "default/server-b" and .workload.pod_uid == "'"$B"'"' 1)
+[ "$n" -ge 1 ] && pass "k8s-api: ... the deny event names the pod: $(jq -c 'select(.type == "egress" and .dport == 8081) | .workload' "$EVENTS" | tail -1)" ||
+	fail "k8s-api: no deny event naming the pod: $(tail -1 "$EVENTS")"
 C=$(pod server-c default node-a Guaranteed)
 D=$(pod server-d mcp node-a Guaranteed) # a marker: once D is held, C has been seen too
 wait_for 10 held "pod$D" && pass "k8s-api: a Guaranteed pod of a selected namespace is held (kubepods/pod<uid>)" ||

@@ -35,8 +35,10 @@ check() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
 }
 
+CLEANUP_FIRST=() # commands a suite adds, run first (its containers, before their daemons go)
 cleanup() {
 	set +e
+	for c in "${CLEANUP_FIRST[@]}"; do eval "$c"; done
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	agent_stop
 	"$MCPF" uninstall --config "$CONFIG" >/dev/null 2>&1
@@ -45,6 +47,12 @@ cleanup() {
 		find "$ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
 		sleep 0.1
 		find "$ROOT" -depth -type d -exec rmdir {} + 2>/dev/null
+	fi
+	# on a hybrid machine, container runtimes make our cgroups in every v1 hierarchy too
+	if [ "$(basename "$CG_MOUNT")" = unified ]; then
+		for h in "$(dirname "$CG_MOUNT")"/*/; do
+			[ -d "$h$ROOT_REL" ] && find "$h$ROOT_REL" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
 	fi
 	[ -d "$BPFFS" ] && rm -rf "$BPFFS"
 	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
@@ -164,3 +172,33 @@ agent_reload() {
 
 # wait_ready FILE: a listener started in the background has printed READY
 wait_ready() { wait_for 5 grep -q READY "$1"; }
+
+# docker_start: containerd and dockerd of our own, private roots and sockets, no bridge and no
+# iptables rules, so nothing of the machine's is touched. Sets DOCKER (the client, as an array)
+# and DOCKER_SOCK; its containers are removed on exit. dockerd_start (again) after a kill.
+docker_start() {
+	containerd --root "$WORK/ctrd/root" --state "$WORK/ctrd/state" --address "$WORK/ctrd.sock" \
+		>"$WORK/containerd.log" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for 20 ctr --address "$WORK/ctrd.sock" version >/dev/null 2>&1 ||
+		{ echo "containerd did not start: $(tail -3 "$WORK/containerd.log")"; return 1; }
+	DOCKER_SOCK="$WORK/docker.sock"
+	DOCKER=("$([ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)" --host "unix://$DOCKER_SOCK")
+	CLEANUP_FIRST+=('"${DOCKER[@]}" ps -aq | xargs -r "${DOCKER[@]}" rm -f >/dev/null 2>&1; dockerd_stop')
+	dockerd_start
+}
+dockerd_start() {
+	dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" --pidfile "$WORK/docker.pid" \
+		--host "unix://$DOCKER_SOCK" --bridge none --iptables=false --ip6tables=false \
+		--containerd "$WORK/ctrd.sock" >>"$WORK/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	wait_for 30 "${DOCKER[@]}" version >/dev/null 2>&1 ||
+		{ echo "dockerd did not start: $(tail -3 "$WORK/dockerd.log")"; return 1; }
+}
+dockerd_stop() {
+	[ -n "$DOCKERD_PID" ] || return 0
+	kill "$DOCKERD_PID" 2>/dev/null
+	wait "$DOCKERD_PID" 2>/dev/null
+	DOCKERD_PID=
+	umount "$WORK/docker-exec/netns/default" 2>/dev/null # the host's netns, which dockerd pins
+}

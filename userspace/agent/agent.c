@@ -319,7 +319,7 @@ int agent_run(const char *config)
 	if (!a.rb || src.signals.fd < 0 || src.tick.fd < 0 || loop_new(&a.loop) < 0 ||
 	    loop_add(a.loop, &src.ring, EPOLLIN) < 0 || loop_add(a.loop, &src.signals, EPOLLIN) < 0 ||
 	    loop_add(a.loop, &src.tick, EPOLLIN) < 0 || keys_worker_start(&a) < 0 ||
-	    pods_worker_start(&a) < 0) {
+	    pods_feed_start(&a) < 0 || docker_feed_start(&a) < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(errno));
 		r = 1;
 		goto out;
@@ -349,13 +349,15 @@ int agent_run(const char *config)
 out:
 	if (a.loop) {
 		agent_clients_close(&a);
-		pods_worker_stop(&a);
+		feed_stop(&a, &a.pods);
+		feed_stop(&a, &a.docker);
 		keys_worker_stop(&a);
 	}
 	loop_free(a.loop);
 	policy_set_clear(&a.policies);
 	trust_clear(&a.trust);
 	idmap_clear(&a.identity_claims);
+	idmap_clear(&a.workloads);
 	ring_buffer__free(a.rb);
 	if (src.signals.fd >= 0)
 		close(src.signals.fd);

@@ -16,6 +16,7 @@
 
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct loaded_policy {
 struct loop;
 struct client;
 struct keys_worker;
+struct feed;
 
 struct agent {
 	struct agent_config cfg;
@@ -70,7 +72,9 @@ struct agent {
 	unsigned nclients[2];	/* per socket: control, attestation */
 	int listen_fd, attest_fd;
 	struct keys_worker *keys;
-	struct pods_worker *pods; /* pods.c: Kubernetes API selection, when configured */
+	struct feed *pods;   /* pods.c: Kubernetes API selection, when configured */
+	struct feed *docker; /* docker.c: Docker Engine API selection, when configured */
+	struct idmap workloads; /* bound cgroup id -> JSON naming its container or pod, for events */
 	bool created_root_pending; /* record in the pinned state that we made the root */
 	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
 	bool dns;		    /* names are learned: resolvers configured, kernel able */
@@ -128,9 +132,17 @@ int agent_canary(struct agent *a, char *why, size_t len);
 
 /* keys.c */
 int keys_worker_start(struct agent *a);
-/* pods.c: the Kubernetes list/watch thread (nothing without a `kubernetes` section) */
-int pods_worker_start(struct agent *a);
-void pods_worker_stop(struct agent *a);
+/* feed.c: an API client's thread, its JSON lines handed to on_msg on the loop */
+typedef void (*feed_run_fn)(const void *cfg, int out_fd, atomic_bool *stop);
+typedef void (*feed_msg_fn)(struct agent *a, json_t *msg);
+int feed_start(struct agent *a, feed_run_fn run, const void *cfg, feed_msg_fn on_msg, struct feed **ret);
+void feed_stop(struct agent *a, struct feed **f);
+/* pods.c: the Kubernetes list/watch feed (nothing without a `kubernetes` section) */
+int pods_feed_start(struct agent *a);
+/* docker.c: the Docker events feed (nothing without a `docker` section) */
+int docker_feed_start(struct agent *a);
+/* What a bound cgroup runs, named in its events ({"container":..} or {"pod":..}); owned. */
+void agent_workload_set(struct agent *a, uint64_t cgroup_id, json_t *workload);
 void keys_worker_stop(struct agent *a);
 /* Start fetches for every issuer whose verification asked for one (trust_issuer.fetch_wanted). */
 void keys_worker_kick(struct agent *a);

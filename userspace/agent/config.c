@@ -32,6 +32,7 @@ void config_clear(struct agent_config *cfg)
 	for (size_t i = 0; i < cfg->k8s_nnamespaces; i++)
 		free(cfg->k8s_namespaces[i]);
 	free(cfg->k8s_namespaces);
+	free(cfg->docker_api.socket);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -270,6 +271,25 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	}
 }
 
+/* docker: the Engine API's socket */
+static void take_docker(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	struct dockerwatch_config *d = &cfg->docker_api;
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		BAD("docker: must be an object");
+		return;
+	}
+	diag_unknown_fields(errs, file, v, "docker", (const char *const[]){ "socket", NULL });
+	cfg->docker = true;
+	d->socket = strdup(CONFIG_DOCKER_SOCKET);
+	take_string(file, errs, v, "socket", "docker.socket", &d->socket);
+	if (!d->socket || d->socket[0] != '/' || strlen(d->socket) >= 108)
+		BAD("docker.socket: an absolute path to the daemon's Unix socket, shorter than 108 bytes");
+}
+
 static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
 			const char *path, char **dst)
 {
@@ -328,7 +348,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", "dns", "kubernetes", NULL });
+					   "max_prefixes", "dns", "kubernetes", "docker", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
@@ -411,6 +431,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 
 	take_dns(file, errs, json_object_get(root, "dns"), cfg);
 	take_kubernetes(file, errs, json_object_get(root, "kubernetes"), cfg);
+	take_docker(file, errs, json_object_get(root, "docker"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "util.h"
 #include "fence.h"
+#include "dockerwatch.h"
 #include "podwatch.h"
 
 #define CONFIG_DEFAULT_ROOT "mcpfence"
@@ -57,10 +58,14 @@ struct agent_config {
 	bool k8s_systemd; /* the kubelet's cgroup driver: systemd's names, else cgroupfs's */
 	char **k8s_namespaces; /* every pod of these is held until attested */
 	size_t k8s_nnamespaces;
+	/* docker: containers labelled mcpfence.io/policy or /attest, from the Engine API */
+	bool docker;
+	struct dockerwatch_config docker_api;
 };
 
 #define CONFIG_K8S_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define CONFIG_K8S_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+#define CONFIG_DOCKER_SOCKET "/var/run/docker.sock"
 
 /* "127.0.0.53", "10.0.0.2:5353", "::1", "[::1]:53" -> resolver (port 53 unless given). */
 int config_resolver_parse(const char *s, struct fence_resolver *ret);

@@ -13,6 +13,17 @@ void agent_emit(struct agent *a, json_t *ev)
 	json_decref(ev);
 }
 
+void agent_workload_set(struct agent *a, uint64_t cgroup_id, json_t *workload)
+{
+	struct idmap_entry *e = workload ? idmap_put(&a->workloads, cgroup_id) : NULL;
+
+	if (e) {
+		free(e->str);
+		e->str = json_dumps(workload, JSON_COMPACT);
+	}
+	json_decref(workload);
+}
+
 /* Display path of a cgroup id, cached; NULL once it is gone. */
 const char *agent_cgroup_path(struct agent *a, uint64_t id)
 {
@@ -38,7 +49,7 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	struct mcpf_policy_meta meta;
 	struct mcpf_identity ident;
 	const struct loaded_policy *lp;
-	struct idmap_entry *ic;
+	struct idmap_entry *ic, *wl;
 	char name[1024];
 	json_t *ev;
 
@@ -61,6 +72,9 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	if (ev && ic && ic->str)
 		json_object_set_new(json_object_get(ev, "identity"), "claims",
 				    json_loads(ic->str, 0, NULL));
+	wl = idmap_get(&a->workloads, e->bound_cgroup_id);
+	if (ev && wl && wl->str)
+		json_object_set_new(ev, "workload", json_loads(wl->str, 0, NULL));
 	agent_emit(a, ev);
 	return 0;
 }

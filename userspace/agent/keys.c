@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "https.h"
+#include "httpstream.h"
 #include "loop.h"
 
 struct fetch_job {
@@ -155,7 +156,7 @@ int keys_worker_start(struct agent *a)
 		free(w);
 		return r;
 	}
-	https_global_init();
+	http_global_init();
 	r = -pthread_create(&w->thread, NULL, worker_main, w);
 	if (r < 0) {
 		loop_del(a->loop, &w->src);

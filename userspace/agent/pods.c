@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pods selected through the Kubernetes API. A thread runs the list/watch client
- * (k8s/podwatch.c) and sends what it learns as JSON lines down a pipe; here, on the loop, each
- * pod of this node that is selected gets its pod cgroup bound:
+ * Pods selected through the Kubernetes API. A feed runs the list/watch client (k8s/podwatch.c)
+ * on its own thread; here, on the loop, each pod of this node that is selected gets its pod
+ * cgroup bound:
  *   annotation mcpfence.io/policy: NAME      -> policy NAME (an unknown name: held)
  *   annotation mcpfence.io/attest: required,
  *   or a namespace in kubernetes.namespaces  -> held: nothing until the pod attests
@@ -12,33 +12,13 @@
  */
 #include "agent_state.h"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/epoll.h>
-
 #include "cgroup.h"
-#include "loop.h"
 #include "podcgroup.h"
 #include "podwatch.h"
 
-#define PODS_LINE_MAX (1u << 20)
-
-struct pods_worker {
-	struct loop_source src; /* the pipe's read end */
-	int wfd;
-	pthread_t thread;
-	atomic_bool stop;
-	const struct podwatch_config *cfg;
-	char *buf;
-	size_t len;
-};
-
-static void *pods_main(void *arg)
+static void pods_run(const void *cfg, int out_fd, atomic_bool *stop)
 {
-	struct pods_worker *w = arg;
-
-	podwatch_run(w->cfg, w->wfd, &w->stop);
-	return NULL;
+	podwatch_run(cfg, out_fd, stop);
 }
 
 static bool pod_selected(struct agent *a, const char *ns, const char *policy, const char *attest)
@@ -90,6 +70,9 @@ static void pod_bind(struct agent *a, json_t *pod)
 		log_error("Kubernetes: pod cgroup %s: %s", abs, strerror(-r));
 		return;
 	}
+	agent_workload_set(a, id, json_pack("{s:s++, s:s?}", "pod", ns ?: "?", "/",
+					    json_string_value(json_object_get(pod, "name")) ?: "?", "pod_uid",
+					    json_string_value(json_object_get(pod, "uid"))));
 	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
 		return; /* attested since, or nothing changed */
 	if (fence_binding_put(a->f, id, &b) < 0) {
@@ -109,9 +92,8 @@ static void pod_forget(struct agent *a, json_t *pod)
 		log_debug("Kubernetes: removed the cgroup of deleted pod %s", cgroup_path_display(a->mount, abs));
 }
 
-static void pods_line(struct agent *a, const char *line, size_t len)
+static void pods_msg(struct agent *a, json_t *m)
 {
-	json_t *m = json_loadb(line, len, 0, NULL);
 	const char *ev = json_string_value(json_object_get(m, "event"));
 
 	if (!ev) {
@@ -126,79 +108,16 @@ static void pods_line(struct agent *a, const char *line, size_t len)
 	} else if (!strcmp(ev, "ERROR")) {
 		log_error("Kubernetes: %s", json_string_value(json_object_get(m, "error")) ?: "?");
 	}
-	json_decref(m);
 }
 
-static void pods_readable(struct loop_source *s, uint32_t events)
+int pods_feed_start(struct agent *a)
 {
-	struct agent *a = s->ud;
-	struct pods_worker *w = a->pods;
-	char chunk[16384];
-	ssize_t n;
-
-	while ((n = read(s->fd, chunk, sizeof(chunk))) > 0) {
-		char *nb, *nl;
-
-		if (w->len + (size_t)n > PODS_LINE_MAX) {
-			w->len = 0; /* a line longer than any the worker writes: drop it */
-			continue;
-		}
-		nb = realloc(w->buf, w->len + (size_t)n);
-		if (!nb)
-			return;
-		w->buf = nb;
-		memcpy(w->buf + w->len, chunk, (size_t)n);
-		w->len += (size_t)n;
-		while ((nl = memchr(w->buf, '\n', w->len))) {
-			size_t l = (size_t)(nl - w->buf) + 1;
-
-			pods_line(a, w->buf, l - 1);
-			memmove(w->buf, w->buf + l, w->len - l);
-			w->len -= l;
-		}
-	}
-}
-
-int pods_worker_start(struct agent *a)
-{
-	struct pods_worker *w;
-	int p[2];
+	int r;
 
 	if (!a->cfg.k8s)
 		return 0;
-	w = calloc(1, sizeof(*w));
-	if (!w || pipe2(p, O_CLOEXEC) < 0) {
-		free(w);
-		return -errno;
-	}
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	w->src = (struct loop_source){ .fd = p[0], .fn = pods_readable, .ud = a };
-	w->wfd = p[1];
-	w->cfg = &a->cfg.k8s_api;
-	atomic_init(&w->stop, false);
-	if (loop_add(a->loop, &w->src, EPOLLIN) < 0 || pthread_create(&w->thread, NULL, pods_main, w) != 0) {
-		close(p[0]);
-		close(p[1]);
-		free(w);
-		return -EAGAIN;
-	}
-	a->pods = w;
-	log_info("Kubernetes: watching the pods of node %s at %s", w->cfg->node, w->cfg->api);
-	return 0;
-}
-
-void pods_worker_stop(struct agent *a)
-{
-	struct pods_worker *w = a->pods;
-
-	if (!w)
-		return;
-	atomic_store(&w->stop, true);
-	loop_del(a->loop, &w->src);
-	close(w->src.fd); /* a worker blocked writing to a full pipe gets EPIPE */
-	pthread_join(w->thread, NULL); /* the client checks `stop` at least once a second */
-	close(w->wfd);
-	free(w->buf);
-	free(w);
-	a->pods = NULL;
+	r = feed_start(a, pods_run, &a->cfg.k8s_api, pods_msg, &a->pods);
+	if (r == 0)
+		log_info("Kubernetes: watching the pods of node %s at %s", a->cfg.k8s_api.node, a->cfg.k8s_api.api);
+	return r;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpstream.h"
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct https_reply *r = ud;
@@ -61,16 +63,6 @@ int https_url_host(const char *url, char *buf, size_t len)
 	return 0;
 }
 
-void https_global_init(void)
-{
-	static int initialized;
-
-	if (!initialized) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		initialized = 1;
-	}
-}
-
 int https_get(const char *url, const char *ca_file, struct https_reply *out)
 {
 	CURL *c;
@@ -83,7 +75,7 @@ int https_get(const char *url, const char *ca_file, struct https_reply *out)
 		snprintf(out->error, sizeof(out->error), "not an https URL: %.200s", url);
 		return -EINVAL;
 	}
-	https_global_init();
+	http_global_init();
 	c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;

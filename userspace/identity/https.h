@@ -19,8 +19,6 @@ struct https_reply {
 };
 
 /* 0 when a 200 reply with a body within the limit arrived; else -errno with `error` set. */
-/* Once, before any thread fetches (libcurl's global state). */
-void https_global_init(void);
 int https_get(const char *url, const char *ca_file, struct https_reply *out);
 void https_reply_clear(struct https_reply *r);
 /* The host[:port] part of an https URL into buf; -EINVAL if not https. */

@@ -80,6 +80,13 @@ int control_write(int fd, json_t *msg)
 	return 0;
 }
 
+void control_emit(int fd, json_t *msg)
+{
+	if (msg)
+		control_write(fd, msg);
+	json_decref(msg);
+}
+
 int control_request(const char *socket_path, json_t *req, json_t **ret_reply)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

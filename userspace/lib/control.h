@@ -18,6 +18,9 @@ int control_request(const char *socket_path, json_t *req, json_t **ret_reply);
 /* Read one line (at most CONTROL_LINE_MAX) and parse it. */
 int control_read(int fd, json_t **ret);
 int control_write(int fd, json_t *msg);
+/* control_write, then drop the reference (for json_pack() results); for the API clients'
+ * worker threads, whose reader going away is not their error to report. */
+void control_emit(int fd, json_t *msg);
 /* The same, for callers that do their own non-blocking I/O. */
 int control_parse(const char *buf, size_t len, json_t **ret);
 char *control_format(json_t *msg, size_t *ret_len); /* one line, with its newline; free() it */
