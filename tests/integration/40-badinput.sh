@@ -140,6 +140,11 @@ echo "$(req '{"op":"bind","cgroup":"'"$ROOT_REL"'/../x","policy":"good"}')" | gr
 	pass "badinput: a path with .. is refused" || fail "badinput: dotdot"
 echo "$(req '{"op":"bind","cgroup":"'"$ROOT_REL"'/svc","policy":"nope"}')" | grep -q 'no policy named \\"nope\\"' &&
 	pass "badinput: binding an unknown policy is refused" || fail "badinput: unknown policy"
+for w in '"x"' '{"container": 7}' '{"a":"","b":"","c":"","d":"","e":"","f":"","g":"","h":"","i":""}'; do
+	echo "$(req '{"op":"bind","cgroup":"'"$ROOT_REL"'/svc","policy":"good","workload":'"$w"'}')" |
+		grep -q '\\"workload\\" must be an object of at most 8 strings' &&
+		pass "badinput: a bind with workload $w is refused" || fail "badinput: workload $w: $(req '{"op":"bind","cgroup":"'"$ROOT_REL"'/svc","policy":"good","workload":'"$w"'}')"
+done
 echo "$(req '{"op":"frobnicate"}')" | grep -q 'unknown op' && pass "badinput: unknown op is refused" ||
 	fail "badinput: unknown op"
 python3 -c "

@@ -172,7 +172,8 @@ mcp_call() {
 	fi
 	jq -s -r 'map(select(.id == 2 or .id == 3)) | sort_by(.id)[] | .result.content[0].text' "$WORK/$ctr.out" | xargs
 }
-ANN_POLICY='{"mcpfence.io/policy": "annotated"}'
+# as containerd and CRI-O annotate a pod's containers: the hook names the pod in its events
+ANN_POLICY='{"mcpfence.io/policy": "annotated", "io.kubernetes.pod.namespace": "mcp", "io.kubernetes.pod.name": "annotated"}'
 ANN_HOLD='{"mcpfence.io/attest": "required"}'
 declare -A POD
 i=0
@@ -196,8 +197,8 @@ done
 check "pods: status shows the attested pod bound as a pod, with its identity" "github-mcp system:serviceaccount:mcp:github-mcp" \
 	"$("$MCPF" status --config "$CONFIG" --json | jq -r --arg cg "/$ROOT_REL/$TOKEN_CG" '.bindings[] | select(.cgroup == $cg) | [.policy, .identity.sub] | join(" ")')"
 ev=$(jq -c --arg cg "/$ROOT_REL/$ANN_CG/" 'select(.type == "egress" and .verdict == "deny" and (.cgroup | startswith($cg)))' "$EVENTS" | head -1)
-echo "$ev" | jq -e --arg id "$ANN_CTR" '.cgroup | endswith($id)' >/dev/null &&
-	pass "pods: the deny event names the container (its cgroup) and the policy: $(echo "$ev" | jq -c '{cgroup, dst, dport, policy, comm}')" ||
+echo "$ev" | jq -e --arg id "$ANN_CTR" '(.cgroup | endswith($id)) and .workload.pod == "mcp/annotated"' >/dev/null &&
+	pass "pods: the deny event names the container (its cgroup), the pod and the policy: $(echo "$ev" | jq -c '{cgroup, workload, dst, dport, policy, comm}')" ||
 	fail "pods: no deny event naming the container: $(tail -3 "$EVENTS")"
 [ "$(events_where '.type == "egress" and (.cgroup | contains("'"$NONE_CG"'"))')" -eq 0 ] &&
 	pass "pods: the pod nobody selected left no event" || fail "pods: events from an unselected pod"

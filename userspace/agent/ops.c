@@ -114,11 +114,28 @@ static json_t *reply_error(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", buf);
 }
 
+/* A bind's "workload": what its events name (a container, a pod), a few short strings. */
+#define WORKLOAD_MAX_FIELDS 8
+#define WORKLOAD_MAX_LEN 256
+static bool workload_ok(json_t *w)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(w) || json_object_size(w) > WORKLOAD_MAX_FIELDS)
+		return false;
+	json_object_foreach(w, k, v)
+		if (!json_is_string(v) || json_string_length(v) > WORKLOAD_MAX_LEN || strlen(k) > WORKLOAD_MAX_LEN)
+			return false;
+	return true;
+}
+
 static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
 	const char *path = json_string_value(json_object_get(req, "cgroup"));
 	const char *policy = json_string_value(json_object_get(req, "policy"));
 	bool hold = json_is_true(json_object_get(req, "hold"));
+	json_t *workload = json_object_get(req, "workload");
 	const struct loaded_policy *lp = NULL;
 	_cleanup_free_ char *abs = NULL;
 	struct mcpf_binding b;
@@ -128,6 +145,9 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 
 	if (!path || !policy == !hold)
 		return reply_error("bind needs \"cgroup\" and either \"policy\" or \"hold\": true");
+	if (workload && !workload_ok(workload))
+		return reply_error("bind: \"workload\" must be an object of at most %d strings of at most %d bytes",
+				   WORKLOAD_MAX_FIELDS, WORKLOAD_MAX_LEN);
 	lp = policy ? agent_policy_by_name(a, policy) : NULL;
 	if (policy && !lp)
 		return reply_error("no policy named \"%s\"", policy);
@@ -140,6 +160,8 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 	r = fence_binding_put(a->f, id, &b);
 	if (r < 0)
 		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
+	if (workload)
+		agent_workload_set(a, id, json_incref(workload));
 	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
 	return json_pack("{s:b, s:I, s:s}", "ok", 1, "cgroup_id", (json_int_t)id, "cgroup",
 			 cgroup_path_display(a->mount, abs));

@@ -38,13 +38,14 @@ static void oci_hook_help(void)
 	       ANNOTATION_POLICY, ANNOTATION_ATTEST, CONFIG_DEFAULT_SOCKET);
 }
 
-/* The cgroup to bind, as the hierarchy names it ("/a/b"): the container's, or its pod's. */
-static int hook_target(const char *sock, pid_t pid, char **ret, char *why, size_t len)
+/* The cgroup to bind, as the hierarchy names it ("/a/b"): the container's, or its pod's (then
+ * pod_uid is set, else empty). */
+static int hook_target(const char *sock, pid_t pid, char **ret, char pod_uid[POD_UID_LEN + 1], char *why,
+		       size_t len)
 {
 	_cleanup_free_ char *mount = NULL, *abs = NULL;
 	json_t *ping = NULL;
 	const char *root, *path;
-	char uid[POD_UID_LEN + 1];
 	int r, plen;
 
 	r = control_request(sock, json_pack("{s:s}", "op", "ping"), &ping);
@@ -65,12 +66,28 @@ static int hook_target(const char *sock, pid_t pid, char **ret, char *why, size_
 			 "it under the root (docker/podman --cgroup-parent)", path, root ?: "?");
 		goto out;
 	}
-	plen = pod_cgroup_find(root, path, uid);
+	pod_uid[0] = '\0';
+	plen = pod_cgroup_find(root, path, pod_uid);
 	*ret = plen > 0 ? strndup(path, (size_t)plen) : strdup(path);
 	r = *ret ? 0 : -ENOMEM;
 out:
 	json_decref(ping);
 	return r;
+}
+
+/* What the agent names in the events of the binding: the pod (the runtime's Kubernetes
+ * annotations, when there) or the container. */
+static json_t *hook_workload(json_t *state, const char *pod_uid)
+{
+	json_t *ann = json_object_get(state, "annotations");
+	const char *ns = json_string_value(json_object_get(ann, "io.kubernetes.pod.namespace"));
+	const char *name = json_string_value(json_object_get(ann, "io.kubernetes.pod.name"));
+	const char *id = json_string_value(json_object_get(state, "id"));
+
+	if (pod_uid[0])
+		return ns && name ? json_pack("{s:s++, s:s}", "pod", ns, "/", name, "pod_uid", pod_uid)
+				  : json_pack("{s:s}", "pod_uid", pod_uid);
+	return id ? json_pack("{s:s%}", "container_id", id, strnlen(id, 12)) : json_object();
 }
 
 int cmd_oci_hook(int argc, char **argv)
@@ -84,7 +101,7 @@ int cmd_oci_hook(int argc, char **argv)
 	_cleanup_free_ char *sock_owned = NULL, *target = NULL;
 	json_t *state, *ann, *reply = NULL, *req;
 	json_error_t jerr;
-	char why[1024];
+	char why[1024], pod_uid[POD_UID_LEN + 1];
 	pid_t pid;
 	int args, r;
 
@@ -122,13 +139,15 @@ int cmd_oci_hook(int argc, char **argv)
 		sock = sock_owned;
 		config_clear(&cfg);
 	}
-	if (hook_target(sock, pid, &target, why, sizeof(why)) < 0) {
+	if (hook_target(sock, pid, &target, pod_uid, why, sizeof(why)) < 0) {
 		r = cli_fail("oci-hook: container %s: %s",
 			     json_string_value(json_object_get(state, "id")) ?: "?", why);
 		goto out;
 	}
-	req = policy ? json_pack("{s:s, s:s, s:s}", "op", "bind", "cgroup", target, "policy", policy)
-		     : json_pack("{s:s, s:s, s:b}", "op", "bind", "cgroup", target, "hold", 1);
+	req = policy ? json_pack("{s:s, s:s, s:s, s:o}", "op", "bind", "cgroup", target, "policy", policy, "workload",
+				 hook_workload(state, pod_uid))
+		     : json_pack("{s:s, s:s, s:b, s:o}", "op", "bind", "cgroup", target, "hold", 1, "workload",
+				 hook_workload(state, pod_uid));
 	r = control_request(sock, req, &reply);
 	if (r < 0 || !json_is_true(json_object_get(reply, "ok"))) {
 		r = cli_fail("oci-hook: container %s: binding %s: %s",

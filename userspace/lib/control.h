@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The agent's Unix socket protocol: one JSON object per line each way.
- * Requests: {"op":"ping"}, {"op":"bind","cgroup":PATH,"policy":NAME},
- * {"op":"unbind","cgroup":PATH}, {"op":"reload"}, {"op":"attest","token":JWT}. Replies:
+ * Requests: {"op":"ping"}, {"op":"bind","cgroup":PATH,"policy":NAME | "hold":true
+ * [,"workload":{..}]} (workload: a few strings its events name), {"op":"unbind","cgroup":PATH},
+ * {"op":"reload"}, {"op":"attest","token":JWT}. Replies:
  * {"ok":true,...} or {"ok":false,"error":"..."}. On the control socket, ping also names the
  * paths a confined workload must not reach ("protected_paths", hidden by `run`).
  */
