@@ -18,7 +18,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -Werror=implicit-function-declaration -D_GNU_SOURCE -I$(OUT) $(SRC_INC) $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson -lssl -lcrypto -lcurl -lm -lpthread
+LDLIBS := -lbpf -lelf -lz -ljansson -lyaml -lssl -lcrypto -lcurl -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
@@ -114,10 +114,11 @@ bench: deps
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
-FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c suggest.c) userspace/lib/util.c
+FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c suggest.c import.c) userspace/lib/util.c \
+	userspace/lib/yamljson.c
 $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -lyaml -o $@
 
 FUZZ_JWS_SRCS := $(addprefix userspace/identity/,jws.c jwk.c b64url.c trust.c https.c verify_error.c) \
 	userspace/lib/util.c userspace/lib/httpstream.c

@@ -6,11 +6,11 @@ set -euo pipefail
 
 PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
-	libssl-dev openssl libjansson-dev libcurl4-openssl-dev liburing-dev
+	libssl-dev openssl libjansson-dev libyaml-dev libcurl4-openssl-dev liburing-dev
 	iproute2 nftables iptables procps psmisc python3 jq cppcheck clang-tidy libclang-rt-14-dev
 	qemu-system-x86 busybox-static cpio xz-utils util-linux coreutils xxd
 	nsd bind9-dnsutils nodejs
-	runc umoci skopeo python3-yaml containerd docker.io podman
+	runc umoci skopeo python3-yaml containerd docker.io podman prometheus
 )
 
 missing=()

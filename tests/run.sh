@@ -34,6 +34,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	[ -x build-san/test_token ] && tally unit-token-asan build-san/test_token
 	tally unit-vectors build/test_vectors tests/vectors
 	tally manifests bash tests/manifests.sh
+	tally import bash tests/import.sh
 	[ -x build-san/test_vectors ] && tally unit-vectors-asan build-san/test_vectors tests/vectors
 fi
 

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the policy parser and compiler (names included), and `policy suggest` on
- * the same bytes read as event lines, must never crash, leak or misbehave.
+ * libFuzzer target: the policy parser and compiler (names included), `policy suggest` on the
+ * same bytes read as event lines, and `policy import` on them read as YAML in each format, must
+ * never crash, leak or misbehave.
  */
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include "import.h"
 #include "policy.h"
 #include "suggest.h"
+#include "yamljson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,6 +26,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_free(p);
 	}
 	diag_clear(&errs);
+	{
+		char why[256];
+		json_t *doc = yaml_to_json((const char *)data, size, why, sizeof(why));
+
+		for (int fmt = IMPORT_DOCKER_MCP; doc && fmt <= IMPORT_HARDEN_RUNNER; fmt++) {
+			struct diag notes = {};
+			json_t *out = NULL;
+
+			policy_import(fmt, "fuzz.yaml", doc, NULL, &out, &errs, &notes);
+			json_decref(out);
+			diag_clear(&errs);
+			diag_clear(&notes);
+		}
+		json_decref(doc);
+	}
 	{
 		FILE *in = fmemopen((void *)data, size, "r");
 		struct suggest_stats st;

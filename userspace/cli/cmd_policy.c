@@ -5,8 +5,10 @@
  */
 
 #include "cli.h"
+#include "import.h"
 #include "policy.h"
 #include "suggest.h"
+#include "yamljson.h"
 
 static void check_text(json_t *doc)
 {
@@ -130,11 +132,111 @@ static int policy_suggest_cmd(int argc, char **argv)
 	return 0;
 }
 
+static void policy_import_help(void)
+{
+	printf("Usage: mcpfence policy import --from FORMAT FILE [--select NAME] [--out DIR] [--json]\n\n"
+	       "Convert an allowlist written for another tool into mcpfence policies. Each\n"
+	       "construct is mapped to what means the same here (docs/importers.md has the\n"
+	       "tables); one that has no equivalent is refused with the reason, never widened.\n"
+	       "A refusal names the file and field, and then nothing is written (exit 1).\n\n"
+	       "FORMAT          docker-mcp     a Docker MCP Gateway catalog (registry: servers\n"
+	       "                               with allowHosts host:port, disableNetwork)\n"
+	       "                toolhive       a ToolHive permission profile (network.outbound)\n"
+	       "                harden-runner  a GitHub workflow using step-security/harden-runner\n"
+	       "                               (egress-policy, allowed-endpoints)\n"
+	       "--select NAME   the one server (docker-mcp) or job (harden-runner) to convert; for\n"
+	       "                toolhive, the policy's name (default: the file's name)\n"
+	       "--out DIR       write each policy to DIR/NAME.json (default: print them)\n\n"
+	       "FILE is YAML or JSON. Every policy produced passes `mcpfence policy check`.\n");
+}
+
+static int policy_import_cmd(int argc, char **argv)
+{
+	const char *from = NULL, *select = NULL, *out = NULL;
+	const struct cli_opt opts[] = {
+		{ "from", 'f', true, &from },
+		{ "select", 's', true, &select },
+		{ "out", 'o', true, &out },
+		{},
+	};
+	_cleanup_free_ char *text = NULL;
+	struct diag errs = {}, notes = {};
+	json_t *doc = NULL, *pols = NULL, *pol;
+	char why[256];
+	size_t len, i;
+	int args, fmt, r = 1;
+
+	args = cli_options(argc, argv, opts, 0, policy_import_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	if (args != argc - 1)
+		return cli_fail("policy import: name one file (see --help)");
+	if ((fmt = import_format_parse(from)) < 0)
+		return cli_fail("policy import: --from \"%s\": docker-mcp, toolhive or harden-runner", from ?: "");
+	if ((r = read_file(argv[args], 4u << 20, &text, &len)) < 0)
+		return cli_fail("policy import: %s: %s", argv[args], strerror(-r));
+	doc = yaml_to_json(text, len, why, sizeof(why));
+	if (!doc)
+		return cli_fail("policy import: %s: %s", argv[args], why);
+	r = policy_import(fmt, argv[args], doc, select, &pols, &errs, &notes);
+	/* what it made must be a policy here too, by the same parser the agent uses */
+	json_array_foreach(pols, i, pol) {
+		_cleanup_free_ char *t = json_dumps(pol, JSON_INDENT(2));
+		struct policy *p = NULL;
+
+		if (!t || policy_parse(json_string_value(json_object_get(json_object_get(pol, "metadata"), "name")), t,
+				       strlen(t), &p, &errs) < 0)
+			r = -EINVAL;
+		policy_free(p);
+	}
+	for (i = 0; i < notes.n; i++)
+		fprintf(stderr, "note: %s\n", notes.msgs[i]);
+	if (r < 0 || errs.n) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "mcpfence: %s\n", errs.msgs[i]);
+		r = cli_fail("policy import: %s: refused (%zu %s); nothing written", argv[args], errs.n,
+			     errs.n == 1 ? "reason" : "reasons");
+		goto done;
+	}
+	r = 0;
+	json_array_foreach(pols, i, pol) {
+		const char *name = json_string_value(json_object_get(json_object_get(pol, "metadata"), "name"));
+		_cleanup_free_ char *t = json_dumps(pol, JSON_INDENT(2)), *path = NULL;
+
+		if (!out) {
+			if (!cli_json)
+				printf("%s\n", t ?: "");
+			continue;
+		}
+		FILE *f = NULL;
+
+		path = strdup_printf("%s/%s.json", out, name);
+		if (!t || !path || mkdir_p(out, 0755) < 0 || !(f = fopen(path, "we")) || fprintf(f, "%s\n", t) < 0 ||
+		    fclose(TAKE_PTR(f)) != 0) {
+			r = cli_fail("policy import: writing %s: %s", path ?: out, strerror(errno));
+			if (f)
+				fclose(f);
+			goto done;
+		}
+		if (!cli_json)
+			fprintf(stderr, "wrote %s\n", path);
+	}
+	if (cli_json)
+		cli_print(json_incref(pols), NULL);
+done:
+	json_decref(pols);
+	json_decref(doc);
+	diag_clear(&errs);
+	diag_clear(&notes);
+	return r;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "check", policy_check, "validate and compile policy files" },
 		{ "suggest", policy_suggest_cmd, "a minimal policy from a workload's events" },
+		{ "import", policy_import_cmd, "convert Docker MCP Gateway, ToolHive, Harden-Runner allowlists" },
 		{},
 	};
 

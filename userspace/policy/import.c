@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Allowlists written for other tools, as mcpfence policies. Each construct is mapped to what
+ * means the same here, or refused with the reason; nothing is widened. The mapping tables are
+ * in docs/importers.md.
+ *   docker-mcp     Docker MCP Gateway catalog: registry.<server>.allowHosts ["host:port"],
+ *                  disableNetwork
+ *   toolhive       ToolHive permission profile: network.outbound.{allow_host, allow_port,
+ *                  allow_transport, insecure_allow_all}
+ *   harden-runner  GitHub workflow steps uses: step-security/harden-runner, with:
+ *                  {egress-policy, allowed-endpoints}
+ */
+#include "import.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+
+#define BAD(fmt, ...) diag_add(errs, "%s: " fmt, file, ##__VA_ARGS__)
+#define NOTE(fmt, ...) diag_add(notes, "%s: " fmt, file, ##__VA_ARGS__)
+
+static const char *const format_names[] = { "docker-mcp", "toolhive", "harden-runner", NULL };
+
+int import_format_parse(const char *s)
+{
+	return str_choice(s, format_names);
+}
+
+/* Rules grouped by (protocol, port), in the order first seen. */
+struct rules {
+	json_t *list; /* the egress array */
+	json_t *index; /* "tcp/443" -> the rule's "to" array */
+};
+
+static void rule_add(struct rules *r, const char *to, const char *proto, const char *port)
+{
+	_cleanup_free_ char *key = strdup_printf("%s/%s", proto, port);
+	json_t *dst = key ? json_object_get(r->index, key) : NULL;
+	size_t i;
+	json_t *v;
+
+	if (!key)
+		return;
+	if (!dst) {
+		dst = json_array();
+		json_array_append_new(r->list, json_pack("{s:O, s:[s], s:s}", "to", dst, "ports", port, "protocol", proto));
+		json_object_set_new(r->index, key, dst); /* the rule holds the other reference */
+	}
+	json_array_foreach(dst, i, v)
+		if (!strcmp(json_string_value(v), to))
+			return;
+	json_array_append_new(dst, json_string(to));
+}
+
+static bool is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* A DNS name as the other tool writes it: letters, digits, hyphens, dots, no empty label. */
+static bool is_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 253 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return false;
+	return true;
+}
+
+static bool is_port(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 1 && v <= 65535;
+}
+
+/* "host:port", "[v6]:port": host and port into the buffers; false if it is not that shape. */
+static bool split_endpoint(const char *s, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
+	size_t n;
+
+	if (!colon || (s[0] != '[' && strchr(s, ':') != colon))
+		return false;
+	n = (size_t)(colon - s) - (s[0] == '[');
+	if (n == 0 || n >= hlen || strlen(colon + 1 + (s[0] == '[')) >= plen)
+		return false;
+	memcpy(host, s + (s[0] == '['), n);
+	host[n] = '\0';
+	snprintf(port, plen, "%s", colon + 1 + (s[0] == '['));
+	return is_port(port);
+}
+
+static json_t *policy_doc(const char *name, const char *mode, json_t *egress)
+{
+	return json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:o}}", "apiVersion", "mcpfence/v1", "kind", "EgressPolicy",
+			 "metadata", "name", name, "spec", "mode", mode, "egress", egress);
+}
+
+/* A policy name from another tool's name: lower case, [a-z0-9-], at most 63 bytes. */
+static char *name_of(const char *s)
+{
+	char *out = strndup(s, 63);
+
+	for (char *p = out; p && *p; p++)
+		*p = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '-';
+	return out;
+}
+
+/* --- Docker MCP Gateway ------------------------------------------------------------------ */
+
+static void docker_server(const char *file, const char *server, json_t *s, json_t *out, struct diag *errs,
+			  struct diag *notes)
+{
+	json_t *hosts = json_object_get(s, "allowHosts"), *h;
+	struct rules r = { json_array(), json_object() };
+	_cleanup_free_ char *name = name_of(server);
+	size_t i, nerr = errs->n;
+
+	if (json_is_true(json_object_get(s, "disableNetwork"))) {
+		if (json_array_size(hosts))
+			BAD("registry.%s: disableNetwork with allowHosts: contradictory, not imported", server);
+		else
+			json_array_append_new(out, policy_doc(name, "enforce", json_incref(r.list)));
+		goto out;
+	}
+	if (!json_is_array(hosts) || !json_array_size(hosts)) {
+		BAD("registry.%s: no allowHosts: the gateway gives this server the whole network; mcpfence does not "
+		    "import an allow-everything policy (write one by hand if that is meant)", server);
+		goto out;
+	}
+	json_array_foreach(hosts, i, h) {
+		char host[256], port[8];
+		const char *e = json_string_value(h);
+
+		if (!e || !split_endpoint(e, host, sizeof(host), port, sizeof(port))) {
+			BAD("registry.%s.allowHosts[%zu]: \"%s\": expected host:port", server, i, e ?: "(not a string)");
+			continue;
+		}
+		if (strchr(host, '*')) {
+			BAD("registry.%s.allowHosts[%zu]: \"%s\": the gateway matches host names exactly; a wildcard has "
+			    "no defined meaning there, so it is not guessed", server, i, e);
+			continue;
+		}
+		if (!is_ip(host) && !is_name(host)) {
+			BAD("registry.%s.allowHosts[%zu]: \"%s\": not a host name or address", server, i, e);
+			continue;
+		}
+		rule_add(&r, host, "tcp", port); /* the gateway's proxy carries TCP */
+	}
+	if (errs->n == nerr)
+		json_array_append_new(out, policy_doc(name, "enforce", json_incref(r.list)));
+out:
+	json_decref(r.list);
+	json_decref(r.index);
+}
+
+static int import_docker(const char *file, json_t *doc, const char *only, json_t *out, struct diag *errs,
+			 struct diag *notes)
+{
+	json_t *reg = json_object_get(doc, "registry"), *s;
+	const char *server;
+
+	if (!json_is_object(reg)) {
+		BAD("registry: missing: a Docker MCP catalog has registry: {SERVER: {allowHosts: [...]}}");
+		return -EINVAL;
+	}
+	if (only && !json_object_get(reg, only)) {
+		BAD("registry.%s: no such server", only);
+		return -EINVAL;
+	}
+	json_object_foreach(reg, server, s) {
+		if (only && strcmp(server, only))
+			continue;
+		if (json_object_get(s, "type") && !strcmp(json_string_value(json_object_get(s, "type")) ?: "", "remote")) {
+			NOTE("registry.%s: a remote server (no container): nothing to confine, skipped", server);
+			continue;
+		}
+		docker_server(file, server, s, out, errs, notes);
+	}
+	return 0;
+}
+
+/* --- ToolHive ------------------------------------------------------------------------ */
+
+static int import_toolhive(const char *file, json_t *doc, const char *name, json_t *out, struct diag *errs,
+			   struct diag *notes)
+{
+	json_t *net = json_object_get(doc, "network"), *o = json_object_get(net, "outbound");
+	json_t *hosts = json_object_get(o, "allow_host"), *ports = json_object_get(o, "allow_port");
+	json_t *transports = json_object_get(o, "allow_transport"), *v, *pv;
+	struct rules r = { json_array(), json_object() };
+	const char *proto = "tcp";
+	size_t i, j, nerr = errs->n;
+
+	if (json_object_get(doc, "read") || json_object_get(doc, "write"))
+		NOTE("read, write: file system permissions, not egress: not imported");
+	if (json_object_get(net, "inbound"))
+		NOTE("network.inbound: who may connect to the server, not egress: not imported");
+	if (!json_is_object(o)) {
+		BAD("network.outbound: missing: nothing to import");
+		goto out;
+	}
+	if (json_is_true(json_object_get(o, "insecure_allow_all"))) {
+		BAD("network.outbound.insecure_allow_all: true allows every destination; mcpfence does not import an "
+		    "allow-everything policy (write one by hand if that is meant)");
+		goto out;
+	}
+	if (json_array_size(transports)) {
+		bool tcp = false, udp = false;
+
+		json_array_foreach(transports, i, v) {
+			const char *t = json_string_value(v) ?: "";
+
+			tcp |= !strcasecmp(t, "tcp");
+			udp |= !strcasecmp(t, "udp");
+			if (strcasecmp(t, "tcp") && strcasecmp(t, "udp"))
+				BAD("network.outbound.allow_transport[%zu]: \"%s\": tcp or udp", i, t);
+		}
+		proto = tcp && udp ? "any" : udp ? "udp" : "tcp";
+	}
+	if (!json_array_size(hosts))
+		NOTE("network.outbound.allow_host: empty: the policy allows nothing");
+	if (json_array_size(hosts) && !json_array_size(ports))
+		BAD("network.outbound.allow_port: missing: ToolHive's proxy then allows its default ports; name the "
+		    "ports (mcpfence does not guess)");
+	json_array_foreach(ports, j, pv)
+		if (!json_is_integer(pv) || json_integer_value(pv) < 1 || json_integer_value(pv) > 65535)
+			BAD("network.outbound.allow_port[%zu]: a port number from 1 to 65535", j);
+	json_array_foreach(hosts, i, v) {
+		const char *h = json_string_value(v) ?: "";
+		bool sub = h[0] == '.';
+
+		if (strchr(h, '*')) {
+			BAD("network.outbound.allow_host[%zu]: \"%s\": ToolHive has no wildcards (a leading dot means "
+			    "the domain and its subdomains)", i, h);
+			continue;
+		}
+		if (!is_ip(h) && !is_name(h + sub)) {
+			BAD("network.outbound.allow_host[%zu]: \"%s\": not a host name or address", i, h);
+			continue;
+		}
+		json_array_foreach(ports, j, pv) {
+			char port[8];
+			_cleanup_free_ char *all = sub ? strdup_printf("**.%s", h + 1) : NULL;
+
+			snprintf(port, sizeof(port), "%lld", (long long)json_integer_value(pv));
+			/* ".github.com" is squid's dstdomain: the domain itself and every name below it */
+			rule_add(&r, h + sub, proto, port);
+			if (all)
+				rule_add(&r, all, proto, port);
+		}
+	}
+	if (errs->n == nerr)
+		json_array_append_new(out, policy_doc(name, "enforce", json_incref(r.list)));
+out:
+	json_decref(r.list);
+	json_decref(r.index);
+	return 0;
+}
+
+/* --- Harden-Runner ----------------------------------------------------------------------- */
+
+static void harden_step(const char *file, const char *workflow, const char *job, size_t si, json_t *with, json_t *out,
+			struct diag *errs, struct diag *notes)
+{
+	const char *policy = json_string_value(json_object_get(with, "egress-policy")) ?: "audit";
+	const char *list = json_string_value(json_object_get(with, "allowed-endpoints")) ?: "";
+	struct rules r = { json_array(), json_object() };
+	_cleanup_free_ char *full = workflow ? strdup_printf("%s-%s", workflow, job) : strdup(job);
+	_cleanup_free_ char *copy = strdup(list), *name = name_of(full ?: job);
+	const char *key;
+	json_t *v;
+	size_t nerr = errs->n, k = 0;
+	char *save = NULL;
+
+	json_object_foreach(with, key, v)
+		if (strcmp(key, "egress-policy") && strcmp(key, "allowed-endpoints"))
+			NOTE("jobs.%s.steps[%zu].with.%s: not egress: not imported", job, si, key);
+	if (strcmp(policy, "block") && strcmp(policy, "audit")) {
+		BAD("jobs.%s.steps[%zu].with.egress-policy: \"%s\": block or audit", job, si, policy);
+		goto out;
+	}
+	if (!strcmp(policy, "audit") && !*list)
+		NOTE("jobs.%s: egress-policy audit with no allowed-endpoints: an audit policy that reports every "
+		     "destination", job);
+	for (char *e = strtok_r(copy, " \t\r\n,", &save); e; e = strtok_r(NULL, " \t\r\n,", &save), k++) {
+		char host[256], port[8];
+		bool wild = !strncmp(e, "*.", 2);
+
+		if (!split_endpoint(e, host, sizeof(host), port, sizeof(port))) {
+			BAD("jobs.%s.steps[%zu].with.allowed-endpoints: \"%s\": expected host:port", job, si, e);
+			continue;
+		}
+		if (strchr(host + (wild ? 2 : 0), '*') || (!is_ip(host) && !is_name(host + (wild ? 2 : 0)))) {
+			BAD("jobs.%s.steps[%zu].with.allowed-endpoints: \"%s\": a host name, an address, or *.domain", job,
+			    si, e);
+			continue;
+		}
+		if (wild) { /* Harden-Runner's *.domain: every subdomain, at any depth; not the domain */
+			_cleanup_free_ char *all = strdup_printf("**.%s", host + 2);
+
+			rule_add(&r, all, "tcp", port);
+		} else {
+			rule_add(&r, host, "tcp", port);
+		}
+	}
+	if (errs->n == nerr)
+		json_array_append_new(out, policy_doc(name, !strcmp(policy, "block") ? "enforce" : "audit",
+						      json_incref(r.list)));
+out:
+	json_decref(r.list);
+	json_decref(r.index);
+}
+
+static int import_harden(const char *file, json_t *doc, const char *only, json_t *out, struct diag *errs,
+			 struct diag *notes)
+{
+	json_t *jobs = json_object_get(doc, "jobs"), *j, *step;
+	const char *job;
+	size_t si, found = 0;
+
+	if (!json_is_object(jobs)) {
+		BAD("jobs: missing: a GitHub Actions workflow has jobs: {JOB: {steps: [...]}}");
+		return -EINVAL;
+	}
+	json_object_foreach(jobs, job, j) {
+		if (only && strcmp(job, only))
+			continue;
+		json_array_foreach(json_object_get(j, "steps"), si, step) {
+			const char *uses = json_string_value(json_object_get(step, "uses"));
+
+			if (!uses || strncmp(uses, "step-security/harden-runner@", 28))
+				continue;
+			found++;
+			harden_step(file, json_string_value(json_object_get(doc, "name")), job, si,
+				    json_object_get(step, "with"), out, errs, notes);
+			break; /* the first one in a job is the one in force */
+		}
+	}
+	if (!found)
+		BAD("jobs%s%s: no step uses step-security/harden-runner", only ? "." : "", only ?: "");
+	return found ? 0 : -EINVAL;
+}
+
+int policy_import(int format, const char *file, json_t *doc, const char *select, json_t **ret, struct diag *errs,
+		  struct diag *notes)
+{
+	json_t *out = json_array();
+	size_t nerr = errs->n;
+	int r;
+
+	if (!out)
+		return -ENOMEM;
+	switch (format) {
+	case IMPORT_DOCKER_MCP:
+		r = import_docker(file, doc, select, out, errs, notes);
+		break;
+	case IMPORT_TOOLHIVE: {
+		_cleanup_free_ char *base = NULL;
+
+		if (!select) { /* the profile has no name of its own: the file's */
+			const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+
+			base = name_of(b);
+			if (base && strrchr(base, '-') && (!strcmp(strrchr(base, '-'), "-json") || !strcmp(strrchr(base, '-'), "-yaml")))
+				*strrchr(base, '-') = '\0';
+		}
+		r = import_toolhive(file, doc, select ?: base, out, errs, notes);
+		break;
+	}
+	case IMPORT_HARDEN_RUNNER:
+		r = import_harden(file, doc, select, out, errs, notes);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	if (r < 0 || errs->n > nerr) {
+		json_decref(out);
+		return r < 0 ? r : -EINVAL;
+	}
+	*ret = out;
+	return 0;
+}
