@@ -162,6 +162,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcpf_identities SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MCPF_METRIC_ROWS * MCPF_HOOK_MAX * MCPF_VERDICT_KINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_verdicts SEC(".maps");
+
 static __always_inline void counter_add(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&mcpf_counters_v2, &idx);
@@ -346,11 +354,14 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 					  const struct mcpf_resolved *res, __u8 verdict,
 					  __u8 type, __u8 reason, __u64 now)
 {
-	if (verdict == MCPF_VERDICT_ALLOW) {
-		counter_add(MCPF_CNT_ALLOW);
+	__u32 row = res->binding ? res->binding->metric : MCPF_METRIC_NONE;
+	__u32 idx = (row * MCPF_HOOK_MAX + q->hook) * MCPF_VERDICT_KINDS + verdict;
+	__u64 *n = bpf_map_lookup_elem(&mcpf_verdicts, &idx);
+
+	if (n)
+		*n += 1;
+	if (verdict == MCPF_VERDICT_ALLOW)
 		return 1;
-	}
-	counter_add(verdict == MCPF_VERDICT_DENY ? MCPF_CNT_DENY : MCPF_CNT_AUDIT);
 	/* an audited flow was reported at connect/sendmsg; its packets are not news */
 	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB && type == MCPF_EVENT_EGRESS)
 		return 1;

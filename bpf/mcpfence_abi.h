@@ -104,6 +104,17 @@ enum mcpf_name_kind {
 	MCPF_NAME_MULTI = 2, /* one or more labels */
 };
 
+/*
+ * verdicts: per-CPU counts by policy, hook and verdict, for metrics. The agent gives each
+ * loaded policy a row (binding.metric); row 0 counts what no policy judged (unbound, held),
+ * the last row the policies beyond the others. Index: (row * MCPF_HOOK_MAX + hook) * 3 + verdict.
+ * The counters' allow/deny/audit entries are these summed (the programs count once).
+ */
+#define MCPF_METRIC_ROWS 256
+#define MCPF_METRIC_NONE 0
+#define MCPF_METRIC_OTHER (MCPF_METRIC_ROWS - 1)
+#define MCPF_VERDICT_KINDS 3
+
 /* Per-CPU counters, index into the `counters` array. */
 enum mcpf_counter {
 	MCPF_CNT_ALLOW = 0,
@@ -137,7 +148,8 @@ struct mcpf_binding {
 	__u64 expires_ns;  /* CLOCK_BOOTTIME ns; 0 = never */
 	__u32 identity_id; /* 0 = bound statically by the operator */
 	__u8 mode;	   /* enum mcpf_mode */
-	__u8 pad[3];
+	__u8 metric;	   /* the policy's row in `verdicts` (MCPF_METRIC_NONE: a hold) */
+	__u8 pad[2];
 };
 _Static_assert(sizeof(struct mcpf_binding) == 24, "mcpf_binding layout");
 

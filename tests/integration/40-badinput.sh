@@ -36,6 +36,10 @@ for row in '{"kubernetes": {"api": "http://10.0.0.1", "node_name": "n"}}|kuberne
 	'{"kubernetes": {"api": "https://10.0.0.1"}}|kubernetes.node_name: required' \
 	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "cgroup_driver": "cgroupsv2"}}|kubernetes.cgroup_driver: "cgroupfs" or "systemd"' \
 	'{"kubernetes": {"api": "https://10.0.0.1", "node_name": "n", "namespaces": "mcp"}}|kubernetes.namespaces: must be an array' \
+	'{"metrics": {"listen": "0.0.0.0:9464"}}|metrics.listen: "0.0.0.0:9464": a Unix socket path, or a loopback address with a port' \
+	'{"metrics": {"listen": "127.0.0.1"}}|metrics.listen: "127.0.0.1": a Unix socket path, or a loopback address with a port' \
+	'{"metrics": {"listen": "[::1]"}}|metrics.listen: "\[::1\]": a Unix socket path' \
+	'{"metrics": {}}|metrics.listen: required' \
 	'{"docker": {"socket": "docker.sock"}}|docker.socket: an absolute path' \
 	'{"docker": {"sock": "/var/run/docker.sock"}}|docker.sock: unknown field' \
 	'{"docker": true}|docker: must be an object' \

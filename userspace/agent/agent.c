@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "loop.h"
+#include "notify.h"
 #include "probe.h"
 
 #define GC_EVERY_TICKS 5 /* seconds between sweeps for bindings of removed cgroups */
@@ -34,6 +35,15 @@ static void on_ring(struct loop_source *s, uint32_t events)
 	ring_buffer__consume(a->rb);
 }
 
+void agent_notify_ready(struct agent *a, const char *note)
+{
+	int r = notify_send("READY=1\nSTATUS=Enforcing %zu policies on %s%s%s", a->nloaded,
+			    cgroup_path_display(a->mount, a->root_abs), note ? "; " : "", note ?: "");
+
+	if (r < 0)
+		log_error("Failed to notify systemd ($NOTIFY_SOCKET): %s", strerror(-r));
+}
+
 static void on_tick(struct loop_source *s, uint32_t events)
 {
 	struct agent *a = s->ud;
@@ -46,6 +56,8 @@ static void on_tick(struct loop_source *s, uint32_t events)
 	agent_flush_suppressed(a);
 	if (++src->ticks % GC_EVERY_TICKS == 0)
 		agent_gc(a);
+	if (a->watchdog) /* the loop turns: systemd's watchdog may keep waiting */
+		notify_send("WATCHDOG=1");
 }
 
 static void on_signal(struct loop_source *s, uint32_t events)
@@ -58,6 +70,7 @@ static void on_signal(struct loop_source *s, uint32_t events)
 		return;
 	if (si.ssi_signo != SIGHUP) {
 		log_info("Signal %u: stopping; enforcement stays in place", si.ssi_signo);
+		notify_send("STOPPING=1\nSTATUS=Stopping; enforcement stays in place");
 		a->stop = true;
 		return;
 	}
@@ -142,7 +155,8 @@ static int agent_setup_root(struct agent *a)
 
 int agent_run(const char *config)
 {
-	struct agent a = { .root_fd = -1, .mount_fd = -1, .listen_fd = -1, .attest_fd = -1, .next_slot = 1 };
+	struct agent a = { .root_fd = -1, .mount_fd = -1, .listen_fd = -1, .attest_fd = -1, .metrics_fd = -1,
+			 .next_slot = 1 };
 	struct agent_sources src = { .ring.fd = -1, .signals.fd = -1, .tick.fd = -1 };
 	struct policy_set set = {};
 	struct diag errs = {};
@@ -234,6 +248,8 @@ int agent_run(const char *config)
 		r = 1;
 		goto out;
 	}
+	metrics_rows_recover(&a); /* the policies' rows of the verdict counters, from their bindings */
+	a.stats.started_at = time(NULL);
 	r = fence_resolvers_set(a.f, a.cfg.resolvers, a.dns ? a.cfg.nresolvers : 0);
 	if (r < 0) {
 		log_error("Failed to write the resolvers to the kernel: %s", strerror(-r));
@@ -265,6 +281,30 @@ int agent_run(const char *config)
 		fence_meta_put(a.f, FENCE_SLOT_STATE, &state);
 	}
 
+	if (a.cfg.events_file) {
+		_cleanup_free_ char *dir = strdup(a.cfg.events_file);
+
+		if (dir && strrchr(dir, '/')) {
+			*strrchr(dir, '/') = '\0';
+			mkdir_p(dir, 0755);
+		}
+		a.events_file = fopen(a.cfg.events_file, "ae");
+		if (!a.events_file) {
+			log_error("Failed to open events file %s: %s", a.cfg.events_file,
+				  strerror(errno));
+			r = 1;
+			goto out;
+		}
+	}
+	/* what happened while no agent ran, before the generation it happened under is replaced */
+	a.rb = ring_buffer__new(a.f->events_fd, agent_record_handle, &a, NULL);
+	if (!a.rb) {
+		log_error("Failed to read the events ring buffer: %s", strerror(errno));
+		r = 1;
+		goto out;
+	}
+	ring_buffer__consume(a.rb);
+
 	r = agent_apply(&a, &a.cfg, &set, &errs);
 	if (r < 0) {
 		agent_log_diag(&errs);
@@ -286,21 +326,6 @@ int agent_run(const char *config)
 		}
 		log_info("Enforcement canary passed: a guarded cgroup is judged as configured");
 	}
-	if (a.cfg.events_file) {
-		_cleanup_free_ char *dir = strdup(a.cfg.events_file);
-
-		if (dir && strrchr(dir, '/')) {
-			*strrchr(dir, '/') = '\0';
-			mkdir_p(dir, 0755);
-		}
-		a.events_file = fopen(a.cfg.events_file, "ae");
-		if (!a.events_file) {
-			log_error("Failed to open events file %s: %s", a.cfg.events_file,
-				  strerror(errno));
-			r = 1;
-			goto out;
-		}
-	}
 	policy_set_drop_rules(&set); /* written to the kernel; matching needs identities only */
 	a.policies = set;
 	set = (struct policy_set){};
@@ -312,7 +337,6 @@ int agent_run(const char *config)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	a.rb = ring_buffer__new(a.f->events_fd, agent_record_handle, &a, NULL);
 	src.ring = (struct loop_source){ .fd = a.rb ? ring_buffer__epoll_fd(a.rb) : -1, .fn = on_ring, .ud = &a };
 	src.signals = (struct loop_source){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .fn = on_signal, .ud = &a };
 	src.tick = (struct loop_source){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), .fn = on_tick, .ud = &a };
@@ -333,6 +357,10 @@ int agent_run(const char *config)
 		goto out;
 	}
 	log_info("Agent ready: %zu policies, socket %s", a.nloaded, a.cfg.socket);
+	a.watchdog = notify_watchdog_usec() != 0;
+	if (a.watchdog && notify_watchdog_usec() < 2000000)
+		log_error("WatchdogSec is under 2 s: the agent pings once a second, set it to 2 s or more");
+	agent_notify_ready(&a, NULL);
 
 	while (!a.stop) {
 		/* a deadline is at most 100 ms late; an idle agent wakes once a second */
@@ -358,6 +386,7 @@ out:
 	trust_clear(&a.trust);
 	idmap_clear(&a.identity_claims);
 	idmap_clear(&a.workloads);
+	metrics_rows_free(&a);
 	ring_buffer__free(a.rb);
 	if (src.signals.fd >= 0)
 		close(src.signals.fd);

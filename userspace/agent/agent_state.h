@@ -21,11 +21,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
 #include "fence.h"
 #include "idmap.h"
 #include "policy.h"
+#include "verify_error.h"
 #include "trust.h"
 
 /* Why a cgroup below the root can be out of reach, and what fixes it (agent start, canary). */
@@ -38,6 +40,7 @@ struct loaded_policy {
 	uint32_t slot;
 	uint32_t policy_id;
 	uint8_t mode;
+	uint8_t metric; /* its row of the kernel's verdict counters */
 	struct policy_compiled compiled; /* until written */
 	struct policy_keys keys;	 /* after: enough to delete the slot */
 };
@@ -46,6 +49,14 @@ struct loop;
 struct client;
 struct keys_worker;
 struct feed;
+
+/* The agent's own counters, for metrics. */
+struct agent_stats {
+	uint64_t attest[VERIFY_ERROR_MAX]; /* by result: VERIFY_OK or the reason */
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t reload_duration_ns; /* the last one */
+	time_t started_at, applied_at;
+};
 
 struct agent {
 	struct agent_config cfg;
@@ -69,16 +80,19 @@ struct agent {
 	struct idmap reported;	   /* cgroup id -> suppressed count already reported */
 	struct loop *loop;
 	struct client *clients; /* connected, in no particular order */
-	unsigned nclients[2];	/* per socket: control, attestation */
-	int listen_fd, attest_fd;
+	unsigned nclients[3];	/* per socket: control, attestation, metrics */
+	int listen_fd, attest_fd, metrics_fd;
 	struct keys_worker *keys;
 	struct feed *pods;   /* pods.c: Kubernetes API selection, when configured */
 	struct feed *docker; /* docker.c: Docker Engine API selection, when configured */
 	struct idmap workloads; /* bound cgroup id -> JSON naming its container or pod, for events */
+	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
+	struct agent_stats stats;
 	bool created_root_pending; /* record in the pinned state that we made the root */
 	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
 	bool dns;		    /* names are learned: resolvers configured, kernel able */
 	const char *dns_off_why;    /* why not, for a policy that lists names */
+	bool watchdog; /* systemd asked for WATCHDOG=1 pings */
 	bool stop;
 };
 
@@ -124,6 +138,8 @@ void agent_clients_close(struct agent *a);
 /* Every turn of the loop: answer or drop clients past their deadline. */
 void agent_clients_expire(struct agent *a);
 bool agent_clients_pending(struct agent *a);
+/* An event for the clients that asked for them (the events op). */
+void agent_clients_publish(struct agent *a, json_t *ev);
 /* Keys arrived (or failed): re-run the requests that waited for them. */
 void agent_clients_keys_ready(struct agent *a);
 
@@ -141,6 +157,14 @@ void feed_stop(struct agent *a, struct feed **f);
 int pods_feed_start(struct agent *a);
 /* docker.c: the Docker events feed (nothing without a `docker` section) */
 int docker_feed_start(struct agent *a);
+/* agent.c: tell systemd (Type=notify) the agent enforces, with a note for `systemctl status` */
+void agent_notify_ready(struct agent *a, const char *note);
+/* metrics.c: rows of the verdict counters, and the HTTP reply to a scrape */
+void metrics_rows_recover(struct agent *a);
+uint8_t metrics_row_of(struct agent *a, const char *name);
+void metrics_rows_keep(struct agent *a);
+void metrics_rows_free(struct agent *a);
+char *metrics_http_reply(struct agent *a, const char *req, size_t len, size_t *ret_len);
 /* What a bound cgroup runs, named in its events ({"container":..} or {"pod":..}); owned. */
 void agent_workload_set(struct agent *a, uint64_t cgroup_id, json_t *workload);
 void keys_worker_stop(struct agent *a);

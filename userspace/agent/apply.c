@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "events.h"
+#include "notify.h"
 
 struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
 {
@@ -18,6 +19,7 @@ struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
 		b.slot = lp->slot;
 		b.policy_id = lp->policy_id;
 		b.mode = lp->mode;
+		b.metric = lp->metric;
 	}
 	return b;
 }
@@ -77,6 +79,7 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 		nb.slot = fc->next[i].slot;
 		nb.policy_id = fc->next[i].policy_id;
 		nb.mode = fc->next[i].mode;
+		nb.metric = fc->next[i].metric;
 		if (fence_binding_put(fc->a->f, cg, &nb) < 0)
 			fc->r = -errno;
 		return 0;
@@ -212,6 +215,7 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 		next[i].name = strdup(set->items[i]->name);
 		next[i].policy_id = policy_id_of(set->items[i]->name);
 		next[i].mode = set->items[i]->mode;
+		next[i].metric = next[i].name ? metrics_row_of(a, next[i].name) : MCPF_METRIC_NONE;
 		r = next[i].name ? policy_compile(set->items[i], &next[i].compiled, errs) : -ENOMEM;
 	}
 	if (r < 0)
@@ -281,6 +285,8 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 	agent_policies_free(a->loaded, a->nloaded);
 	a->loaded = next;
 	a->nloaded = set->n;
+	metrics_rows_keep(a);
+	a->stats.applied_at = time(NULL);
 	for (size_t i = 0; i < a->nloaded; i++)
 		prefixes += next[i].keys.n4 + next[i].keys.n6;
 	log_info("Applied %zu policies, %zu prefixes in %.1f ms (compile %.1f ms, kernel write %.1f ms, "
@@ -324,8 +330,10 @@ int agent_reload(struct agent *a, struct diag *errs)
 	struct agent_config cfg;
 	struct policy_set set = {};
 	struct trust trust = {};
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	int r;
 
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(t0 / 1000));
 	r = config_load(a->cfg.file, &cfg, errs);
 	if (r == 0)
 		r = policy_set_load(cfg.policies, cfg.npolicies, &set, errs);
@@ -355,6 +363,12 @@ int agent_reload(struct agent *a, struct diag *errs)
 	policy_set_clear(&set);
 	trust_clear(&trust);
 	config_clear(&cfg);
+	a->stats.reload_duration_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	if (r == 0)
+		a->stats.reloads_ok++;
+	else
+		a->stats.reloads_failed++;
+	agent_notify_ready(a, r == 0 ? NULL : "the last reload failed, the previous policies stay (see the log)");
 	return r;
 }
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The agent's two Unix sockets. Every client is a small state machine on the loop:
- *   reading  -> one request line, non-blocking, however slowly it arrives
+ * The agent's sockets: control and attestation (Unix, JSON lines), and metrics (HTTP, Unix or
+ * loopback TCP). Every client is a small state machine on the loop:
+ *   reading  -> one request line (metrics: the request head), non-blocking, however slowly
  *   keys     -> (attest only) parked while the worker fetches the issuer's keys
  *   writing  -> the reply, non-blocking
+ *   streaming -> (the events op) every event line from then on, until the client hangs up; a
+ *               client that does not read loses lines, and is told how many
  * with one deadline for the whole request, so that a silent or trickling client costs a
  * descriptor and a little memory, never the loop's time. Clients are capped per uid and per
  * socket; a refused connection gets a one-line error and is closed at once.
@@ -14,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 
 #include "control.h"
@@ -23,13 +28,17 @@
 #define CLIENT_KEYS_DEADLINE_MS 10000 /* a request waiting for a key fetch (https: 5 s each) */
 #define CLIENTS_PER_SOCKET 128
 #define CLIENTS_PER_UID 16
+#define METRICS_REQUEST_MAX 8192 /* the request line and headers of a scrape */
+#define STREAM_BUFFER_MAX (1u << 20) /* unread event lines kept for a streaming client */
 
-enum client_state { CLIENT_READING, CLIENT_KEYS, CLIENT_WRITING };
+enum client_kind { KIND_CONTROL, KIND_ATTEST, KIND_METRICS, KIND_MAX };
+enum client_state { CLIENT_READING, CLIENT_KEYS, CLIENT_WRITING, CLIENT_STREAMING };
 
 struct client {
 	struct loop_source src; /* .ud: the agent */
 	struct client *next;
 	struct op_caller who;
+	enum client_kind kind;
 	enum client_state state;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
 	char *in;
@@ -37,10 +46,11 @@ struct client {
 	json_t *req; /* while parked */
 	char *out;
 	size_t out_len, out_off;
+	uint64_t lost; /* streaming: event lines dropped since the last one delivered */
 };
 
-/* The listening sockets are loop sources too; .ud is the agent. */
-static struct loop_source listen_src[2];
+/* The listening sockets are loop sources too, one per kind; .ud is the agent. */
+static struct loop_source listen_src[KIND_MAX];
 
 static uint64_t deadline_in(unsigned ms)
 {
@@ -57,7 +67,7 @@ static void client_free(struct agent *a, struct client *c)
 			break;
 		}
 	}
-	a->nclients[c->who.attest_socket]--;
+	a->nclients[c->kind]--;
 	loop_del(a->loop, &c->src);
 	close(c->src.fd);
 	json_decref(c->req);
@@ -75,14 +85,68 @@ static void client_write_some(struct agent *a, struct client *c)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_mod(a->loop, &c->src, EPOLLOUT);
+			loop_mod(a->loop, &c->src, EPOLLOUT | (c->state == CLIENT_STREAMING ? EPOLLIN : 0));
 			return;
 		}
 		if (k <= 0)
 			break; /* the peer went away: nothing more to say */
 		c->out_off += (size_t)k;
 	}
+	if (c->state == CLIENT_STREAMING && c->out_off == c->out_len) {
+		c->out_len = c->out_off = 0; /* all sent: wait for the next event, or the hangup */
+		loop_mod(a->loop, &c->src, EPOLLIN);
+		return;
+	}
 	client_free(a, c);
+}
+
+/* Queue a line for a streaming client; a client whose backlog is full loses it (counted). */
+static void stream_line(struct agent *a, struct client *c, const char *line, size_t len)
+{
+	char lost[96];
+	size_t lost_len = 0, pending = c->out_len - c->out_off;
+	char *nb;
+
+	if (c->lost)
+		lost_len = (size_t)snprintf(lost, sizeof(lost), "{\"type\":\"lost\",\"count\":%llu}\n",
+					    (unsigned long long)c->lost);
+	if (pending + lost_len + len > STREAM_BUFFER_MAX) {
+		c->lost++;
+		return;
+	}
+	if (c->out_off) { /* keep the unsent part only */
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_len = pending;
+		c->out_off = 0;
+	}
+	nb = realloc(c->out, c->out_len + lost_len + len);
+	if (!nb) {
+		c->lost++;
+		return;
+	}
+	c->out = nb;
+	memcpy(c->out + c->out_len, lost, lost_len);
+	memcpy(c->out + c->out_len + lost_len, line, len);
+	c->out_len += lost_len + len;
+	c->lost = 0;
+	if (pending == 0)
+		client_write_some(a, c);
+}
+
+void agent_clients_publish(struct agent *a, json_t *ev)
+{
+	_cleanup_free_ char *line = NULL;
+	struct client *c, *next;
+	size_t len;
+
+	for (c = a->clients; c; c = next) {
+		next = c->next; /* a client that went away is freed while writing */
+		if (c->state != CLIENT_STREAMING)
+			continue;
+		if (!line && !(line = control_format(ev, &len)))
+			return;
+		stream_line(a, c, line, len);
+	}
 }
 
 /* Hand the reply to the client; `reply` is consumed. */
@@ -120,20 +184,49 @@ static void client_handle(struct agent *a, struct client *c)
 	}
 	json_decref(c->req);
 	c->req = NULL;
+	if (json_is_true(json_object_get(reply, "subscribed"))) {
+		c->state = CLIENT_STREAMING; /* after the reply, every event; no deadline */
+		c->deadline_ns = UINT64_MAX;
+		c->out = control_format(reply, &c->out_len);
+		json_decref(reply);
+		c->out_off = 0;
+		if (!c->out)
+			client_free(a, c);
+		else
+			client_write_some(a, c);
+		return;
+	}
 	client_reply(a, c, reply);
+}
+
+/* A scrape: the head read, the exposition sent, the connection closed. */
+static void metrics_reply(struct agent *a, struct client *c)
+{
+	c->in[c->in_len] = '\0';
+	c->out = metrics_http_reply(a, c->in, c->in_len, &c->out_len);
+	free(c->in);
+	c->in = NULL;
+	if (!c->out) {
+		client_free(a, c);
+		return;
+	}
+	c->state = CLIENT_WRITING;
+	c->out_off = 0;
+	client_write_some(a, c);
 }
 
 static void client_read(struct agent *a, struct client *c)
 {
+	size_t max = c->kind == KIND_METRICS ? METRICS_REQUEST_MAX : CONTROL_LINE_MAX;
 	char *nl;
 	int r;
 
-	if (!c->in && !(c->in = malloc(CONTROL_LINE_MAX + 1))) {
+	if (!c->in && !(c->in = malloc(max + 1))) {
 		client_free(a, c);
 		return;
 	}
 	for (;;) {
-		ssize_t k = recv(c->src.fd, c->in + c->in_len, CONTROL_LINE_MAX - c->in_len, MSG_DONTWAIT);
+		ssize_t k = recv(c->src.fd, c->in + c->in_len, max - c->in_len, MSG_DONTWAIT);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -144,6 +237,14 @@ static void client_read(struct agent *a, struct client *c)
 			return;
 		}
 		c->in_len += (size_t)k;
+		if (c->kind == KIND_METRICS) {
+			c->in[c->in_len] = '\0';
+			if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n") || k == 0 || c->in_len >= max) {
+				metrics_reply(a, c);
+				return;
+			}
+			continue;
+		}
 		nl = memchr(c->in + c->in_len - (size_t)k, '\n', (size_t)k);
 		if (nl || k == 0 || c->in_len >= CONTROL_LINE_MAX)
 			break;
@@ -164,18 +265,29 @@ static void client_event(struct loop_source *s, uint32_t events)
 	struct client *c = (struct client *)s;
 	struct agent *a = s->ud;
 
-	if (c->state == CLIENT_READING)
+	char sink[256];
+
+	if (c->state == CLIENT_READING) {
 		client_read(a, c);
-	else if (c->state == CLIENT_WRITING)
+	} else if (c->state == CLIENT_WRITING) {
 		client_write_some(a, c);
+	} else if (c->state == CLIENT_STREAMING) {
+		/* a subscriber says nothing more: readable means it hung up (or talks: ignored) */
+		ssize_t k = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ? recv(c->src.fd, sink, sizeof(sink), MSG_DONTWAIT) : 1;
+
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			client_free(a, c);
+		else if (events & EPOLLOUT)
+			client_write_some(a, c);
+	}
 }
 
-static unsigned clients_of_uid(struct agent *a, uid_t uid, bool attest_socket)
+static unsigned clients_of_uid(struct agent *a, uid_t uid, enum client_kind kind)
 {
 	unsigned n = 0;
 
 	for (struct client *c = a->clients; c; c = c->next)
-		n += c->who.uid == uid && c->who.attest_socket == attest_socket;
+		n += c->who.uid == uid && c->kind == kind;
 	return n;
 }
 
@@ -195,7 +307,7 @@ static void refuse(int fd, const char *why)
 static void accept_clients(struct loop_source *s, uint32_t events)
 {
 	struct agent *a = s->ud;
-	bool attest = s == &listen_src[1];
+	enum client_kind kind = (enum client_kind)(s - listen_src);
 
 	/* events first: a client waiting on us should not starve the ring */
 	ring_buffer__consume(a->rb);
@@ -207,15 +319,20 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 
 		if (fd < 0)
 			return;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		if (kind == KIND_METRICS) { /* loopback TCP has no peer credentials; nothing to protect */
+			cred = (struct ucred){ .uid = (uid_t)-1, .pid = 0 };
+		} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			close(fd);
 			continue;
 		}
-		if (a->nclients[attest] >= CLIENTS_PER_SOCKET) {
-			refuse(fd, "too many clients; try again");
+		if (a->nclients[kind] >= CLIENTS_PER_SOCKET) {
+			if (kind == KIND_METRICS)
+				close(fd);
+			else
+				refuse(fd, "too many clients; try again");
 			continue;
 		}
-		if (clients_of_uid(a, cred.uid, attest) >= CLIENTS_PER_UID) {
+		if (kind != KIND_METRICS && clients_of_uid(a, cred.uid, kind) >= CLIENTS_PER_UID) {
 			refuse(fd, "too many clients of this uid; try again");
 			continue;
 		}
@@ -225,7 +342,8 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 			continue;
 		}
 		c->src = (struct loop_source){ .fd = fd, .fn = client_event, .ud = a };
-		c->who = (struct op_caller){ .fd = fd, .uid = cred.uid, .pid = cred.pid, .attest_socket = attest };
+		c->kind = kind;
+		c->who = (struct op_caller){ .fd = fd, .uid = cred.uid, .pid = cred.pid, .attest_socket = kind == KIND_ATTEST };
 		c->deadline_ns = deadline_in(CLIENT_DEADLINE_MS);
 		if (loop_add(a->loop, &c->src, EPOLLIN) < 0) {
 			close(fd);
@@ -234,7 +352,7 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 		}
 		c->next = a->clients;
 		a->clients = c;
-		a->nclients[attest]++;
+		a->nclients[kind]++;
 	}
 }
 
@@ -273,22 +391,27 @@ void agent_clients_keys_ready(struct agent *a)
 
 bool agent_clients_pending(struct agent *a)
 {
-	return a->clients != NULL;
+	for (struct client *c = a->clients; c; c = c->next)
+		if (c->state != CLIENT_STREAMING)
+			return true; /* a deadline to watch */
+	return false;
 }
 
 void agent_clients_close(struct agent *a)
 {
 	while (a->clients)
 		client_free(a, a->clients);
-	for (int i = 0; i < 2; i++) {
-		const char *path = i ? a->cfg.attest_socket : a->cfg.socket;
-		int *fd = i ? &a->attest_fd : &a->listen_fd;
+	for (int i = 0; i < KIND_MAX; i++) {
+		const char *path = i == KIND_CONTROL ? a->cfg.socket : i == KIND_ATTEST ? a->cfg.attest_socket
+							: a->cfg.metrics_tcp.family ? NULL : a->cfg.metrics_listen;
+		int *fd = i == KIND_CONTROL ? &a->listen_fd : i == KIND_ATTEST ? &a->attest_fd : &a->metrics_fd;
 
 		if (*fd < 0)
 			continue;
 		loop_del(a->loop, &listen_src[i]);
 		close(*fd);
-		unlink(path);
+		if (path)
+			unlink(path);
 		*fd = -1;
 	}
 }
@@ -330,6 +453,37 @@ static int listen_unix(const char *path, mode_t mode, int *ret)
 	return 0;
 }
 
+static int listen_tcp(const struct fence_resolver *at, int *ret)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	_cleanup_close_ int fd = socket(at->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (at->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(at->port);
+		memcpy(&sin->sin_addr, at->addr, 4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(at->port);
+		memcpy(&sin6->sin6_addr, at->addr, 16);
+		len = sizeof(*sin6);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0)
+		return -errno;
+	*ret = TAKE_FD(fd);
+	return 0;
+}
+
 int agent_listen(struct agent *a)
 {
 	int r = listen_unix(a->cfg.socket, 0600, &a->listen_fd);
@@ -338,16 +492,28 @@ int agent_listen(struct agent *a)
 		log_error("Failed to listen on %s: %s", a->cfg.socket, strerror(-r));
 		return r;
 	}
-	listen_src[0] = (struct loop_source){ .fd = a->listen_fd, .fn = accept_clients, .ud = a };
-	r = loop_add(a->loop, &listen_src[0], EPOLLIN);
+	listen_src[KIND_CONTROL] = (struct loop_source){ .fd = a->listen_fd, .fn = accept_clients, .ud = a };
+	r = loop_add(a->loop, &listen_src[KIND_CONTROL], EPOLLIN);
 	if (r == 0 && a->trust.n) {
 		r = listen_unix(a->cfg.attest_socket, 0666, &a->attest_fd);
 		if (r < 0) {
 			log_error("Failed to listen on %s: %s", a->cfg.attest_socket, strerror(-r));
 			return r;
 		}
-		listen_src[1] = (struct loop_source){ .fd = a->attest_fd, .fn = accept_clients, .ud = a };
-		r = loop_add(a->loop, &listen_src[1], EPOLLIN);
+		listen_src[KIND_ATTEST] = (struct loop_source){ .fd = a->attest_fd, .fn = accept_clients, .ud = a };
+		r = loop_add(a->loop, &listen_src[KIND_ATTEST], EPOLLIN);
+	}
+	if (r == 0 && a->cfg.metrics_listen) {
+		r = a->cfg.metrics_tcp.family ? listen_tcp(&a->cfg.metrics_tcp, &a->metrics_fd)
+					      : listen_unix(a->cfg.metrics_listen, 0666, &a->metrics_fd);
+		if (r < 0) {
+			log_error("Failed to serve metrics on %s: %s", a->cfg.metrics_listen, strerror(-r));
+			return r;
+		}
+		listen_src[KIND_METRICS] = (struct loop_source){ .fd = a->metrics_fd, .fn = accept_clients, .ud = a };
+		r = loop_add(a->loop, &listen_src[KIND_METRICS], EPOLLIN);
+		if (r == 0)
+			log_info("Metrics on %s (GET /metrics)", a->cfg.metrics_listen);
 	}
 	return r;
 }

@@ -33,6 +33,7 @@ void config_clear(struct agent_config *cfg)
 		free(cfg->k8s_namespaces[i]);
 	free(cfg->k8s_namespaces);
 	free(cfg->docker_api.socket);
+	free(cfg->metrics_listen);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -271,6 +272,37 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	}
 }
 
+/* metrics: a Unix socket, or a loopback address with a port; never the network */
+static void take_metrics(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	const char *l;
+	struct fence_resolver *t = &cfg->metrics_tcp;
+	static const uint8_t lo6[16] = { [15] = 1 };
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		BAD("metrics: must be an object");
+		return;
+	}
+	diag_unknown_fields(errs, file, v, "metrics", (const char *const[]){ "listen", NULL });
+	take_string(file, errs, v, "listen", "metrics.listen", &cfg->metrics_listen);
+	l = cfg->metrics_listen;
+	if (!l) {
+		BAD("metrics.listen: required: a Unix socket path or a loopback address with a port");
+		return;
+	}
+	if (l[0] == '/') {
+		if (strlen(l) >= 108)
+			BAD("metrics.listen: a Unix socket path shorter than 108 bytes");
+		return;
+	}
+	if (config_resolver_parse(l, t) < 0 || !(l[0] == '[' ? strstr(l, "]:") : strchr(l, ':')) || !t->port ||
+	    !((t->family == AF_INET && t->addr[0] == 127) || (t->family == AF_INET6 && !memcmp(t->addr, lo6, 16))))
+		BAD("metrics.listen: \"%s\": a Unix socket path, or a loopback address with a port "
+		    "(127.0.0.1:9464, [::1]:9464); metrics are not served to the network", l);
+}
+
 /* docker: the Engine API's socket */
 static void take_docker(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
 {
@@ -348,7 +380,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", "dns", "kubernetes", "docker", NULL });
+					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
@@ -432,6 +464,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	take_dns(file, errs, json_object_get(root, "dns"), cfg);
 	take_kubernetes(file, errs, json_object_get(root, "kubernetes"), cfg);
 	take_docker(file, errs, json_object_get(root, "docker"), cfg);
+	take_metrics(file, errs, json_object_get(root, "metrics"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

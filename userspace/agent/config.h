@@ -58,6 +58,9 @@ struct agent_config {
 	bool k8s_systemd; /* the kubelet's cgroup driver: systemd's names, else cgroupfs's */
 	char **k8s_namespaces; /* every pod of these is held until attested */
 	size_t k8s_nnamespaces;
+	/* metrics: where Prometheus scrapes (off without it): a Unix socket path, or loopback TCP */
+	char *metrics_listen;
+	struct fence_resolver metrics_tcp; /* family 0: a Unix socket */
 	/* docker: containers labelled mcpfence.io/policy or /attest, from the Engine API */
 	bool docker;
 	struct dockerwatch_config docker_api;

@@ -10,6 +10,7 @@ void agent_emit(struct agent *a, json_t *ev)
 	if (!ev)
 		return;
 	event_write(ev, a->cfg.events_stdout ? stdout : NULL, a->events_file);
+	agent_clients_publish(a, ev);
 	json_decref(ev);
 }
 

@@ -218,6 +218,8 @@ static void emit_attest_event(struct agent *a, const struct attest_peer *peer, i
 {
 	json_t *ev = event_new("attest");
 
+	if (result >= 0 && result < VERIFY_ERROR_MAX)
+		a->stats.attest[result]++;
 	if (!ev)
 		return;
 	json_object_set_new(ev, "result", json_string(result == VERIFY_OK ? "ok" : "rejected"));
@@ -339,9 +341,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 		goto reject;
 	snprintf(ident.iss, sizeof(ident.iss), "%s", tok.iss);
 	snprintf(ident.sub, sizeof(ident.sub), "%s", tok.sub);
-	b.slot = lp->slot;
-	b.policy_id = lp->policy_id;
-	b.mode = lp->mode;
+	b = agent_binding_of(lp);
 	b.expires_ns = boot_ns_of_unix(tok.exp);
 	if (fence_binding_get(a->f, cg_id, &old) == 0 && !fence_binding_is_hold(&old)) {
 		struct mcpf_identity prev;
@@ -424,6 +424,12 @@ static json_t *op_reload(struct agent *a, const struct op_caller *c, json_t *req
 }
 
 
+/* Subscribe: the connection stays open and carries every event line (clients.c). */
+static json_t *op_events(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	return json_pack("{s:b, s:b}", "ok", 1, "subscribed", 1);
+}
+
 #define OP_ATTEST_SOCKET (1u << 0) /* served on the world-writable attestation socket too */
 #define OP_CONTROL (1u << 1)	   /* root, from outside the guarded root */
 
@@ -437,6 +443,7 @@ static const struct op {
 	{ "bind", op_bind, OP_CONTROL },
 	{ "unbind", op_unbind, OP_CONTROL },
 	{ "reload", op_reload, OP_CONTROL },
+	{ "events", op_events, OP_CONTROL },
 };
 
 json_t *agent_dispatch(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)

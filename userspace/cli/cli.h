@@ -51,6 +51,8 @@ int cmd_jws(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_oci_hook(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 /* shared by attest and run --token-file */
 int attest_token_load(const char *file, char **ret);

@@ -4,9 +4,9 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "version.h"
 #include "util.h"
 
-#define MCPFENCE_VERSION "0.1.0"
 
 static void agent_help(void)
 {
@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 		{ "agent", cmd_agent, "load policies, enforce in the kernel, serve the socket" },
 		{ "run", cmd_run, "run a command confined to a policy" },
 		{ "attest", cmd_attest, "present a workload identity token to the agent" },
+		{ "events", cmd_events, "show the agent's events, filtered; --follow: as they happen" },
+		{ "reload", cmd_reload, "reload the agent's config and policies, report the outcome" },
 		{ "status", cmd_status, "show programs, counters, policies and bindings" },
 		{ "policy", cmd_policy, "policy check FILE|DIR... | policy suggest EVENTS: validate, suggest policies" },
 		{ "token", cmd_token, "token verify: check a JWT against trusted issuers" },

@@ -242,6 +242,7 @@ static int keys_install(struct trust_issuer *is, const char *text, size_t len)
 	jwks_clear(&is->keys);
 	is->keys = fresh;
 	is->have_keys = true;
+	is->keys_at = time(NULL);
 	return 0;
 }
 
@@ -270,6 +271,8 @@ static int refresh_file(struct trust_issuer *is)
 	if (r == 0) {
 		is->keys_mtime = st.st_mtime;
 		is->fetches++;
+	} else {
+		is->fetch_failures++;
 	}
 	return is->have_keys ? 0 : r; /* a broken rewrite keeps the last good set */
 }
@@ -404,6 +407,7 @@ int trust_fetch_finish(struct trust_issuer *is, struct trust_fetch *f, int64_t n
 		is->last_error[0] = '\0';
 		return 0;
 	}
+	is->fetch_failures++;
 	if (is->have_keys && now >= is->hard_until) {
 		jwks_clear(&is->keys); /* past its hard expiry: trust nothing */
 		is->have_keys = false;

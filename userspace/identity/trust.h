@@ -57,6 +57,8 @@ struct trust_issuer {
 	int64_t hard_until;	/* discovery: last good set usable until */
 	int64_t last_refetch;	/* unknown-kid refetches */
 	unsigned fetches;	/* successful JWKS fetches, for status and tests */
+	unsigned fetch_failures; /* failed ones, for metrics */
+	time_t keys_at;		/* when the key set in use was installed (Unix time) */
 	char last_error[256];
 
 	/* deferred fetching (the agent): verification never blocks on the network */

@@ -24,10 +24,10 @@ static const char *const map_names[] = {
 	"mcpf_bindings",   "mcpf_trie4",     "mcpf_trie6",   "mcpf_counters_v2", "mcpf_ratelimit",
 	"mcpf_events",	   "mcpf_meta",	     "mcpf_identities", "mcpf_names",	     "mcpf_slot_names",
 	"mcpf_resolvers",  "mcpf_dns_ports", "mcpf_learned", "mcpf_learn_counts", "mcpf_dns_names",
-	"mcpf_pending",
+	"mcpf_pending",	   "mcpf_verdicts",
 };
 
-#define FENCE_NFDS 16
+#define FENCE_NFDS 17
 
 static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
 {
@@ -36,10 +36,14 @@ static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
 		&f->ratelimit_fd, &f->events_fd,   &f->meta_fd,	      &f->identities_fd,
 		&f->names_fd,	 &f->slot_names_fd, &f->resolvers_fd, &f->dns_ports_fd,
 		&f->learned_fd,	 &f->learn_counts_fd, &f->dns_names_fd, &f->pending_fd,
+		&f->verdicts_fd,
 	};
 
 	memcpy(fds, all, sizeof(all));
 }
+
+_Static_assert(MCPF_CNT_DENY - MCPF_CNT_ALLOW == MCPF_VERDICT_DENY &&
+		       MCPF_CNT_AUDIT - MCPF_CNT_ALLOW == MCPF_VERDICT_AUDIT, "counters in verdict order");
 
 static const char *const counter_names[MCPF_CNT_MAX] = {
 	[MCPF_CNT_ALLOW] = "allowed",
@@ -265,6 +269,7 @@ int fence_load(const struct fence_params *p, struct fence **ret)
 	f->learn_counts_fd = bpf_map__fd(sa->maps.mcpf_learn_counts);
 	f->dns_names_fd = bpf_map__fd(sk->maps.mcpf_dns_names);
 	f->pending_fd = bpf_map__fd(sk->maps.mcpf_pending);
+	f->verdicts_fd = bpf_map__fd(sa->maps.mcpf_verdicts);
 
 	if ((r = object_attach(f, p, sa->obj)) < 0 || (r = object_attach(f, p, sc->obj)) < 0 ||
 	    (r = object_attach(f, p, sk->obj)) < 0)
@@ -683,6 +688,19 @@ int fence_meta_foreach(struct fence *f,
 	return 0;
 }
 
+/* The programs count verdicts once, by policy and hook: the totals are their sums. */
+static int fence_verdict_totals(struct fence *f, uint64_t out[MCPF_CNT_MAX])
+{
+	_cleanup_free_ uint64_t *v = calloc(FENCE_VERDICTS, sizeof(*v));
+	int r = v ? fence_verdicts_read(f, v) : -ENOMEM;
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < FENCE_VERDICTS; i++)
+		out[MCPF_CNT_ALLOW + i % MCPF_VERDICT_KINDS] += v[i];
+	return 0;
+}
+
 int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -699,6 +717,56 @@ int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX])
 			return -errno;
 		for (int c = 0; c < ncpu; c++)
 			out[i] += vals[c];
+	}
+	return fence_verdict_totals(f, out);
+}
+
+int fence_verdicts_read(struct fence *f, uint64_t out[FENCE_VERDICTS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *vals = NULL;
+	_cleanup_free_ uint32_t *keys = NULL;
+	uint32_t out_batch, count = (uint32_t)FENCE_VERDICTS;
+	int r;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu * FENCE_VERDICTS, sizeof(*vals));
+	keys = calloc(FENCE_VERDICTS, sizeof(*keys));
+	if (!vals || !keys)
+		return -ENOMEM;
+	/* one call for all of it (a scrape reads this) */
+	r = bpf_map_lookup_batch(f->verdicts_fd, NULL, &out_batch, keys, vals, &count, NULL);
+	if (r < 0 && errno != ENOENT)
+		return -errno;
+	memset(out, 0, FENCE_VERDICTS * sizeof(*out));
+	for (uint32_t i = 0; i < count; i++)
+		if (keys[i] < FENCE_VERDICTS)
+			for (int c = 0; c < ncpu; c++)
+				out[keys[i]] += vals[(size_t)i * (size_t)ncpu + (size_t)c];
+	return 0;
+}
+
+uint32_t fence_map_capacity(int map_fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(map_fd, &info, &len) == 0 ? info.max_entries : 0;
+}
+
+int fence_verdicts_clear_row(struct fence *f, uint32_t row)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *zero = ncpu > 0 ? calloc((size_t)ncpu, sizeof(uint64_t)) : NULL;
+
+	if (!zero || row >= MCPF_METRIC_ROWS)
+		return -EINVAL;
+	for (uint32_t i = 0; i < MCPF_HOOK_MAX * MCPF_VERDICT_KINDS; i++) {
+		uint32_t k = row * MCPF_HOOK_MAX * MCPF_VERDICT_KINDS + i;
+
+		if (bpf_map_update_elem(f->verdicts_fd, &k, zero, BPF_ANY) < 0)
+			return -errno;
 	}
 	return 0;
 }

@@ -44,7 +44,7 @@ struct fence {
 	char *bpffs;
 	int bindings_fd, trie4_fd, trie6_fd, counters_fd, ratelimit_fd, events_fd, meta_fd,
 		identities_fd, names_fd, slot_names_fd, resolvers_fd, dns_ports_fd, learned_fd,
-		learn_counts_fd, dns_names_fd, pending_fd;
+		learn_counts_fd, dns_names_fd, pending_fd, verdicts_fd;
 	bool reused_links; /* links were pinned already and updated in place */
 	void *skel[3];
 };
@@ -114,5 +114,12 @@ bool fence_dns_supported(void);
 
 int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX]);
 const char *fence_counter_name(int idx);
+/* Verdict counts by policy row, hook and verdict (see `verdicts` in mcpfence_abi.h). */
+#define FENCE_VERDICTS ((size_t)MCPF_METRIC_ROWS * MCPF_HOOK_MAX * MCPF_VERDICT_KINDS)
+int fence_verdicts_read(struct fence *f, uint64_t out[FENCE_VERDICTS]);
+/* A map's max_entries (0 if it cannot be read). */
+uint32_t fence_map_capacity(int map_fd);
+/* Zero a row before it is given to another policy. */
+int fence_verdicts_clear_row(struct fence *f, uint32_t row);
 
 #endif

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus metrics: the text exposition format (version 0.0.4), served by the agent on the
+ * `metrics.listen` socket (clients.c does the I/O). Everything is read at scrape time from the
+ * pinned maps and the agent's own counters; label sets are bounded (policies, hooks, verdicts,
+ * verification reasons, configured issuers; never a cgroup).
+ *
+ * Verdicts by policy: each loaded policy gets a row of the kernel's `verdicts` counters, named
+ * in its bindings (binding.metric). Rows follow names across reloads and are recovered from the
+ * bindings after a restart; a row given to another policy is zeroed first.
+ */
+#include "agent_state.h"
+
+#include <time.h>
+
+#include "events.h"
+#include "verify_error.h"
+#include "version.h"
+
+/* --- rows of the verdict counters ------------------------------------------------------- */
+
+static int recover_row(uint64_t cg, const struct mcpf_binding *b, void *ud)
+{
+	struct agent *a = ud;
+	struct mcpf_policy_meta meta;
+
+	(void)cg;
+	if (b->metric == MCPF_METRIC_NONE || b->metric == MCPF_METRIC_OTHER || a->metric_rows[b->metric] ||
+	    fence_binding_is_hold(b) || fence_meta_get(a->f, b->slot, &meta) < 0)
+		return 0;
+	meta.name[sizeof(meta.name) - 1] = '\0';
+	a->metric_rows[b->metric] = strdup(meta.name);
+	return 0;
+}
+
+void metrics_rows_recover(struct agent *a)
+{
+	fence_binding_foreach(a->f, recover_row, a);
+}
+
+uint8_t metrics_row_of(struct agent *a, const char *name)
+{
+	uint32_t free_row = 0;
+
+	for (uint32_t i = 1; i < MCPF_METRIC_OTHER; i++) {
+		if (a->metric_rows[i] && !strcmp(a->metric_rows[i], name))
+			return (uint8_t)i;
+		if (!a->metric_rows[i] && !free_row)
+			free_row = i;
+	}
+	if (!free_row || fence_verdicts_clear_row(a->f, free_row) < 0 || !(a->metric_rows[free_row] = strdup(name)))
+		return MCPF_METRIC_OTHER; /* counted with the others, never dropped */
+	return (uint8_t)free_row;
+}
+
+void metrics_rows_keep(struct agent *a)
+{
+	for (uint32_t i = 1; i < MCPF_METRIC_OTHER; i++) {
+		bool loaded = false;
+
+		for (size_t j = 0; a->metric_rows[i] && j < a->nloaded && !loaded; j++)
+			loaded = !strcmp(a->loaded[j].name, a->metric_rows[i]);
+		if (!loaded) {
+			free(a->metric_rows[i]);
+			a->metric_rows[i] = NULL;
+		}
+	}
+}
+
+void metrics_rows_free(struct agent *a)
+{
+	for (uint32_t i = 0; i < MCPF_METRIC_ROWS; i++) {
+		free(a->metric_rows[i]);
+		a->metric_rows[i] = NULL;
+	}
+}
+
+/* --- the exposition ------------------------------------------------------------------- */
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *nb;
+	int n;
+
+	if (t->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = true;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		t->cap = (t->cap + (size_t)n + 1) * 2;
+		nb = realloc(t->buf, t->cap);
+		if (!nb) {
+			t->failed = true;
+			return;
+		}
+		t->buf = nb;
+	}
+}
+
+static void family(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(struct text *t, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			put(t, "\\%c", *v);
+		else if (*v == '\n')
+			put(t, "\\n");
+		else
+			put(t, "%c", *v);
+	}
+}
+
+struct binding_tally {
+	uint64_t source[3]; /* operator, identity, hold */
+	uint64_t expired;
+	uint64_t now;
+};
+
+static int tally_binding(uint64_t cg, const struct mcpf_binding *b, void *ud)
+{
+	struct binding_tally *bt = ud;
+
+	(void)cg;
+	bt->source[fence_binding_is_hold(b) ? 2 : b->identity_id ? 1 : 0]++;
+	bt->expired += b->expires_ns && bt->now > b->expires_ns;
+	return 0;
+}
+
+static void put_verdicts(struct agent *a, struct text *t)
+{
+	static const char *const verdicts[MCPF_VERDICT_KINDS] = { "allow", "deny", "audit" };
+	_cleanup_free_ uint64_t *v = calloc(FENCE_VERDICTS, sizeof(*v));
+
+	family(t, "mcpfence_verdicts_total", "counter",
+	       "Verdicts of the kernel programs by policy (empty: unbound or held; _other: beyond 254 policies), hook and verdict.");
+	if (!v || fence_verdicts_read(a->f, v) < 0)
+		return;
+	for (uint32_t row = 0; row < MCPF_METRIC_ROWS; row++) {
+		const char *name = row == MCPF_METRIC_NONE ? "" : row == MCPF_METRIC_OTHER ? "_other" : a->metric_rows[row];
+		uint64_t sum = 0;
+
+		for (uint32_t i = 0; i < MCPF_HOOK_MAX * MCPF_VERDICT_KINDS; i++)
+			sum += v[row * MCPF_HOOK_MAX * MCPF_VERDICT_KINDS + i];
+		if (!name || (row == MCPF_METRIC_OTHER && !sum))
+			continue; /* a row no policy holds; the overflow row until it counts */
+		for (uint32_t h = 0; h < MCPF_HOOK_MAX; h++)
+			for (uint32_t k = 0; k < MCPF_VERDICT_KINDS; k++) {
+				put(t, "mcpfence_verdicts_total{policy=\"");
+				put_label(t, name);
+				put(t, "\",hook=\"%s\",verdict=\"%s\"} %llu\n", event_hook_name(h), verdicts[k],
+				    (unsigned long long)v[(row * MCPF_HOOK_MAX + h) * MCPF_VERDICT_KINDS + k]);
+			}
+	}
+}
+
+static void put_kernel_counters(struct agent *a, struct text *t)
+{
+	static const struct {
+		int idx;
+		const char *name, *help;
+	} rows[] = {
+		{ MCPF_CNT_EVENTS, "mcpfence_events_total", "Events the kernel programs wrote to the ring buffer." },
+		{ MCPF_CNT_SUPPRESSED, "mcpfence_events_suppressed_total",
+		  "Violations not reported as events: over the per-cgroup rate limit, or the ring buffer full." },
+		{ MCPF_CNT_RINGBUF_FULL, "mcpfence_ringbuf_drops_total", "Events lost because the ring buffer was full." },
+		{ MCPF_CNT_EXPIRED, "mcpfence_expired_total", "Operations refused because the binding's identity had expired." },
+		{ MCPF_CNT_UNBOUND, "mcpfence_unbound_total", "Operations from a guarded cgroup without a binding." },
+		{ MCPF_CNT_HELPER_ERR, "mcpfence_bpf_helper_errors_total", "Failed BPF helper calls (map full, no memory)." },
+		{ MCPF_CNT_DNS_QUERIES, "mcpfence_dns_queries_total", "DNS queries let through to a resolver." },
+		{ MCPF_CNT_DNS_REFUSED, "mcpfence_dns_refused_total", "DNS queries refused (or audited) for their name." },
+		{ MCPF_CNT_DNS_LEARNED, "mcpfence_dns_learned_total", "Addresses learned from DNS replies." },
+		{ MCPF_CNT_DNS_REFRESHED, "mcpfence_dns_refreshed_total", "Learned addresses whose expiry a reply renewed." },
+		{ MCPF_CNT_DNS_FULL, "mcpfence_dns_cap_reached_total", "Addresses not learned: a learning cap was reached." },
+		{ MCPF_CNT_DNS_SPOOF, "mcpfence_dns_forged_total", "Forged DNS replies refused." },
+		{ MCPF_CNT_DNS_UNMATCHED, "mcpfence_dns_unmatched_total", "DNS replies that matched no outstanding query." },
+	};
+	uint64_t cnt[MCPF_CNT_MAX] = {};
+
+	if (fence_counters_read(a->f, cnt) < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		family(t, rows[i].name, "counter", rows[i].help);
+		put(t, "%s %llu\n", rows[i].name, (unsigned long long)cnt[rows[i].idx]);
+	}
+}
+
+static void put_maps(struct agent *a, struct text *t)
+{
+	struct binding_tally bt = { .now = now_ns(CLOCK_BOOTTIME) };
+	static const char *const sources[3] = { "operator", "identity", "hold" };
+	uint64_t n4 = 0, n6 = 0;
+
+	fence_binding_foreach(a->f, tally_binding, &bt);
+	family(t, "mcpfence_bindings", "gauge", "Bound cgroups by source: operator (config, bind, labels), identity (attested), hold.");
+	for (int i = 0; i < 3; i++)
+		put(t, "mcpfence_bindings{source=\"%s\"} %llu\n", sources[i], (unsigned long long)bt.source[i]);
+	family(t, "mcpfence_bindings_expired", "gauge", "Bindings whose identity has expired (denied until renewed or collected).");
+	put(t, "mcpfence_bindings_expired %llu\n", (unsigned long long)bt.expired);
+	for (size_t i = 0; i < a->nloaded; i++) {
+		n4 += a->loaded[i].keys.n4;
+		n6 += a->loaded[i].keys.n6;
+	}
+	family(t, "mcpfence_map_entries", "gauge", "Entries in use in the kernel's maps.");
+	put(t, "mcpfence_map_entries{map=\"bindings\"} %llu\n",
+	    (unsigned long long)bt.source[0] + bt.source[1] + bt.source[2]);
+	put(t, "mcpfence_map_entries{map=\"prefixes_ipv4\"} %llu\n", (unsigned long long)n4);
+	put(t, "mcpfence_map_entries{map=\"prefixes_ipv6\"} %llu\n", (unsigned long long)n6);
+	put(t, "mcpfence_map_entries{map=\"learned_addresses\"} %zu\n", fence_learned_count(a->f));
+	family(t, "mcpfence_map_capacity", "gauge", "Capacity of the kernel's maps (prefixes: all policies and the generation being loaded).");
+	put(t, "mcpfence_map_capacity{map=\"bindings\"} %u\n", fence_map_capacity(a->f->bindings_fd));
+	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv4\"} %u\n", fence_map_capacity(a->f->trie4_fd));
+	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv6\"} %u\n", fence_map_capacity(a->f->trie6_fd));
+	put(t, "mcpfence_map_capacity{map=\"learned_addresses\"} %u\n", fence_map_capacity(a->f->learned_fd));
+}
+
+static void put_agent(struct agent *a, struct text *t)
+{
+	const struct agent_stats *s = &a->stats;
+	time_t now = time(NULL);
+
+	family(t, "mcpfence_attestations_total", "counter", "Attestations by result and reason (ok, or why a token was refused).");
+	for (int r = 0; r < VERIFY_ERROR_MAX; r++)
+		if (s->attest[r] || r == VERIFY_OK)
+			put(t, "mcpfence_attestations_total{result=\"%s\",reason=\"%s\"} %llu\n",
+			    r == VERIFY_OK ? "ok" : "rejected", r == VERIFY_OK ? "" : verify_error_name(r),
+			    (unsigned long long)s->attest[r]);
+	family(t, "mcpfence_jwks_fetches_total", "counter",
+	       "Key set loads by issuer and outcome (files and HTTPS; since the trust configuration was last loaded).");
+	for (size_t i = 0; i < a->trust.n; i++) {
+		const struct trust_issuer *is = &a->trust.issuers[i];
+
+		for (int ok = 1; ok >= 0; ok--) {
+			put(t, "mcpfence_jwks_fetches_total{issuer=\"");
+			put_label(t, is->issuer);
+			put(t, "\",outcome=\"%s\"} %u\n", ok ? "success" : "failure", ok ? is->fetches : is->fetch_failures);
+		}
+	}
+	family(t, "mcpfence_jwks_age_seconds", "gauge", "Age of the key set in use, by issuer (absent: no keys yet).");
+	for (size_t i = 0; i < a->trust.n; i++) {
+		const struct trust_issuer *is = &a->trust.issuers[i];
+
+		if (!is->have_keys || !is->keys_at)
+			continue;
+		put(t, "mcpfence_jwks_age_seconds{issuer=\"");
+		put_label(t, is->issuer);
+		put(t, "\"} %lld\n", (long long)(now - is->keys_at));
+	}
+	family(t, "mcpfence_policies", "gauge", "Policies loaded.");
+	put(t, "mcpfence_policies %zu\n", a->nloaded);
+	family(t, "mcpfence_reloads_total", "counter", "Reloads (SIGHUP, the reload op) by result.");
+	put(t, "mcpfence_reloads_total{result=\"success\"} %llu\n", (unsigned long long)s->reloads_ok);
+	put(t, "mcpfence_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)s->reloads_failed);
+	family(t, "mcpfence_reload_duration_seconds", "gauge", "How long the last reload took.");
+	put(t, "mcpfence_reload_duration_seconds %.6f\n", (double)s->reload_duration_ns / 1e9);
+	family(t, "mcpfence_reload_last_success_timestamp_seconds", "gauge",
+	       "When the policies were last applied successfully (start or reload), Unix time.");
+	put(t, "mcpfence_reload_last_success_timestamp_seconds %lld\n", (long long)s->applied_at);
+	family(t, "mcpfence_start_time_seconds", "gauge", "When the agent started, Unix time.");
+	put(t, "mcpfence_start_time_seconds %lld\n", (long long)s->started_at);
+}
+
+char *metrics_text(struct agent *a, size_t *ret_len)
+{
+	struct text t = {};
+
+	family(&t, "mcpfence_build_info", "gauge", "The agent's version; always 1.");
+	put(&t, "mcpfence_build_info{version=\"%s\"} 1\n", MCPFENCE_VERSION);
+	put_verdicts(a, &t);
+	put_kernel_counters(a, &t);
+	put_maps(a, &t);
+	put_agent(a, &t);
+	if (t.failed) {
+		free(t.buf);
+		return NULL;
+	}
+	*ret_len = t.len;
+	return t.buf;
+}
+
+/* The whole HTTP reply to one request (HTTP/1.0 semantics: one reply, then close). */
+char *metrics_http_reply(struct agent *a, const char *req, size_t len, size_t *ret_len)
+{
+	_cleanup_free_ char *body = NULL;
+	const char *status = "200 OK", *type = "text/plain; version=0.0.4; charset=utf-8";
+	size_t blen = 0;
+	char *reply;
+
+	if (len < 4 || strncmp(req, "GET ", 4)) {
+		status = "405 Method Not Allowed";
+	} else if (len < 13 || strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?')) {
+		status = "404 Not Found";
+	} else if (!(body = metrics_text(a, &blen))) {
+		status = "500 Internal Server Error";
+	}
+	if (!body) {
+		type = "text/plain; charset=utf-8";
+		body = strdup_printf("%s: GET /metrics is all there is\n", status);
+		blen = body ? strlen(body) : 0;
+	}
+	reply = strdup_printf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
+				    status, type, blen, (int)blen, body ? body : "");
+
+	if (reply)
+		*ret_len = strlen(reply);
+	return reply;
+}
