@@ -41,12 +41,7 @@ check "containers: the image's entrypoint is the agent" '[["/usr/bin/mcpfence"],
 
 # --- the node: a pod network (a namespace, the endpoints on its far side), keys, config
 netns_setup || { fail "containers: netns"; exit 1; }
-for port in 8080 8081; do # the downstream APIs: real HTTP servers
-	python3 -m http.server --bind 198.51.100.1 "$port" --directory "$WORK" >"$WORK/http.$port.log" 2>&1 &
-	BG_PIDS+=($!)
-done
-wait_for 5 eval 'curl -s -o /dev/null http://198.51.100.1:8080/ && curl -s -o /dev/null http://198.51.100.1:8081/' ||
-	{ fail "containers: the HTTP servers did not start"; exit 1; }
+http_servers 198.51.100.1 8080 8081 || { fail "containers: the HTTP servers did not start"; exit 1; }
 ISS="https://kubernetes.default.svc.mcpfence.test"
 mkdir -p "$WORK/etc/policies" "$WORK/run" "$WORK/attest" "$WORK/log" "$WORK/tokens"
 jwt_keygen RS256 "$WORK/k1.pem"

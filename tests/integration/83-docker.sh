@@ -24,12 +24,7 @@ skopeo copy -q "oci:$REPO/build/image-mcp/oci:latest" "docker-archive:$WORK/mcp.
 # --- the endpoints (on the far side of a veth), keys, policies, the agent
 netns_setup || { fail "docker: netns"; exit 1; }
 mkdir -p "$WORK/attest" "$WORK/tokens"
-for port in 8080 8081; do # the downstream APIs: real HTTP servers
-	python3 -m http.server --bind 198.51.100.1 "$port" --directory "$WORK/attest" >"$WORK/http.$port.log" 2>&1 &
-	BG_PIDS+=($!)
-done
-wait_for 5 eval 'curl -s -o /dev/null http://198.51.100.1:8080/ && curl -s -o /dev/null http://198.51.100.1:8081/' ||
-	{ fail "docker: the HTTP servers did not start"; exit 1; }
+http_servers 198.51.100.1 8080 8081 || { fail "docker: the HTTP servers did not start"; exit 1; }
 ISS="https://issuer.mcpfence.test"
 jwt_keygen RS256 "$WORK/k1.pem"
 echo "{\"keys\":[$(jwt_jwk RS256 "$WORK/k1.pem" k1)]}" >"$WORK/issuer.jwks"

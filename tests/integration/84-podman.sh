@@ -23,12 +23,7 @@ skopeo copy -q "oci:$REPO/build/image-mcp/oci:latest" "oci-archive:$WORK/mcp.tar
 	"${PODMAN[@]}" load -q -i "$WORK/mcp.tar" >/dev/null || { fail "podman: loading the MCP server image"; exit 1; }
 
 netns_setup || { fail "podman: netns"; exit 1; }
-for port in 8080 8081; do # the downstream APIs: real HTTP servers
-	python3 -m http.server --bind 198.51.100.1 "$port" --directory "$WORK/hooks.d" >"$WORK/http.$port.log" 2>&1 &
-	BG_PIDS+=($!)
-done
-wait_for 5 eval 'curl -s -o /dev/null http://198.51.100.1:8080/ && curl -s -o /dev/null http://198.51.100.1:8081/' ||
-	{ fail "podman: the HTTP servers did not start"; exit 1; }
+http_servers 198.51.100.1 8080 8081 || { fail "podman: the HTTP servers did not start"; exit 1; }
 write_config '"unbound": "allow"'
 write_policy web enforce '[ { "to": ["198.51.100.1"], "ports": ["8080"], "protocol": "tcp" } ]'
 agent_start || { fail "podman: agent"; exit 1; }

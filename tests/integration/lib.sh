@@ -137,6 +137,21 @@ netns_setup() {
 	ip -n "$NETNS" link set lo up
 }
 
+# http_servers ADDR PORT...: real HTTP servers (python's) on ADDR, the downstream APIs of
+# the container suites; 1 if one does not answer within 5 s
+http_servers() {
+	local addr=$1 port
+	shift
+	mkdir -p "$WORK/www"
+	for port in "$@"; do
+		python3 -m http.server --bind "$addr" "$port" --directory "$WORK/www" >"$WORK/http.$port.log" 2>&1 &
+		BG_PIDS+=($!)
+	done
+	for port in "$@"; do
+		wait_for 5 curl -s -o /dev/null "http://$addr:$port/" || return 1
+	done
+}
+
 # events_where JQ_FILTER: count event lines matching a jq boolean
 events_where() {
 	[ -f "$EVENTS" ] || { echo 0; return; }

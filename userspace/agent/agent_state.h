@@ -109,6 +109,10 @@ const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
 const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name);
 /* The binding to a loaded policy, or with none a hold (nothing allowed until attested). */
 struct mcpf_binding agent_binding_of(const struct loaded_policy *lp);
+/* Bind what a label or annotation selected (lp NULL: a hold), unless it attested since; logged
+ * as `who` ("Docker: container x"), with a policy event. 1 written, 0 kept, -errno. */
+int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
+			const struct loaded_policy *lp);
 void agent_policies_free(struct loaded_policy *l, size_t n);
 int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs, const char **why);
 int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,

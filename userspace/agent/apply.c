@@ -24,6 +24,22 @@ struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
 	return b;
 }
 
+int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
+			const struct loaded_policy *lp)
+{
+	struct mcpf_binding b = agent_binding_of(lp), old;
+
+	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
+		return 0; /* attested since, or nothing changed */
+	if (fence_binding_put(a->f, id, &b) < 0) {
+		log_error("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(errno));
+		return -errno;
+	}
+	log_info("%s: %s %s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
+	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
+	return 1;
+}
+
 const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
 {
 	for (size_t i = 0; i < a->nloaded; i++)

@@ -149,18 +149,29 @@ void agent_clients_publish(struct agent *a, json_t *ev)
 	}
 }
 
-/* Hand the reply to the client; `reply` is consumed. */
-static void client_reply(struct agent *a, struct client *c, json_t *reply)
+/* Send `out` (taken; NULL: out of memory, the client is dropped), then close the connection
+ * (CLIENT_WRITING) or keep streaming events (CLIENT_STREAMING). */
+static void client_send(struct agent *a, struct client *c, char *out, size_t len, enum client_state then)
 {
-	c->out = reply ? control_format(reply, &c->out_len) : NULL;
-	json_decref(reply);
-	if (!c->out) {
+	if (!out) {
 		client_free(a, c);
 		return;
 	}
-	c->state = CLIENT_WRITING;
+	c->out = out;
+	c->out_len = len;
 	c->out_off = 0;
+	c->state = then;
 	client_write_some(a, c);
+}
+
+/* Hand the reply to the client; `reply` is consumed. */
+static void client_reply(struct agent *a, struct client *c, json_t *reply, enum client_state then)
+{
+	size_t len = 0;
+	char *out = reply ? control_format(reply, &len) : NULL;
+
+	json_decref(reply);
+	client_send(a, c, out, len, then);
 }
 
 static json_t *error_reply(const char *msg)
@@ -185,34 +196,24 @@ static void client_handle(struct agent *a, struct client *c)
 	json_decref(c->req);
 	c->req = NULL;
 	if (json_is_true(json_object_get(reply, "subscribed"))) {
-		c->state = CLIENT_STREAMING; /* after the reply, every event; no deadline */
-		c->deadline_ns = UINT64_MAX;
-		c->out = control_format(reply, &c->out_len);
-		json_decref(reply);
-		c->out_off = 0;
-		if (!c->out)
-			client_free(a, c);
-		else
-			client_write_some(a, c);
+		c->deadline_ns = UINT64_MAX; /* after the reply, every event until it hangs up */
+		client_reply(a, c, reply, CLIENT_STREAMING);
 		return;
 	}
-	client_reply(a, c, reply);
+	client_reply(a, c, reply, CLIENT_WRITING);
 }
 
 /* A scrape: the head read, the exposition sent, the connection closed. */
 static void metrics_reply(struct agent *a, struct client *c)
 {
+	size_t len = 0;
+	char *out;
+
 	c->in[c->in_len] = '\0';
-	c->out = metrics_http_reply(a, c->in, c->in_len, &c->out_len);
+	out = metrics_http_reply(a, c->in, c->in_len, &len);
 	free(c->in);
 	c->in = NULL;
-	if (!c->out) {
-		client_free(a, c);
-		return;
-	}
-	c->state = CLIENT_WRITING;
-	c->out_off = 0;
-	client_write_some(a, c);
+	client_send(a, c, out, len, CLIENT_WRITING);
 }
 
 static void client_read(struct agent *a, struct client *c)
@@ -254,7 +255,8 @@ static void client_read(struct agent *a, struct client *c)
 	c->in = NULL;
 	if (r < 0) {
 		client_reply(a, c, error_reply(r == -EMSGSIZE ? "request too long (64 KiB at most)"
-							       : "malformed request: one JSON object per line expected"));
+							       : "malformed request: one JSON object per line expected"),
+			     CLIENT_WRITING);
 		return;
 	}
 	client_handle(a, c);
@@ -371,7 +373,8 @@ void agent_clients_expire(struct agent *a)
 			c->req = NULL;
 			c->deadline_ns = deadline_in(CLIENT_DEADLINE_MS);
 			client_reply(a, c, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "keys_unavailable",
-						     "detail", "the issuer's keys did not arrive in time"));
+						     "detail", "the issuer's keys did not arrive in time"),
+				     CLIENT_WRITING);
 		} else {
 			client_free(a, c); /* a silent reader, or a reader that does not read */
 		}

@@ -56,8 +56,7 @@ static void container_start(struct agent *a, json_t *m)
 	const char *name = json_string_value(json_object_get(m, "name")) ?: id;
 	pid_t pid = (pid_t)json_integer_value(json_object_get(m, "pid"));
 	const struct loaded_policy *lp = policy ? agent_policy_by_name(a, policy) : NULL;
-	struct mcpf_binding b = agent_binding_of(lp), old;
-	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *abs = NULL, *who = NULL;
 	uint64_t cgid;
 	int r;
 
@@ -74,14 +73,8 @@ static void container_start(struct agent *a, json_t *m)
 	}
 	agent_workload_set(a, cgid, json_pack("{s:s, s:s%, s:s?}", "container", name, "container_id", id, (size_t)12,
 					      "image", json_string_value(json_object_get(m, "image"))));
-	if (fence_binding_get(a->f, cgid, &old) == 0 && (old.identity_id || old.slot == b.slot))
-		return; /* attested since, or nothing changed */
-	if (fence_binding_put(a->f, cgid, &b) < 0) {
-		log_error("Docker: binding container %s: %s", name, strerror(errno));
-		return;
-	}
-	log_info("Docker: container %s: %s %s", name, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
-	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), cgid);
+	who = strdup_printf("Docker: container %s", name);
+	agent_bind_selected(a, who ?: "Docker", abs, cgid, lp);
 }
 
 static void docker_msg(struct agent *a, json_t *m)

@@ -50,8 +50,7 @@ static void pod_bind(struct agent *a, json_t *pod)
 	const char *policy = json_string_value(json_object_get(ann, "mcpfence.io/policy"));
 	const char *attest = json_string_value(json_object_get(ann, "mcpfence.io/attest"));
 	const struct loaded_policy *lp = policy ? agent_policy_by_name(a, policy) : NULL;
-	struct mcpf_binding b = agent_binding_of(lp), old;
-	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *abs = NULL, *who = NULL;
 	uint64_t id;
 	int r;
 
@@ -73,13 +72,8 @@ static void pod_bind(struct agent *a, json_t *pod)
 	agent_workload_set(a, id, json_pack("{s:s++, s:s?}", "pod", ns ?: "?", "/",
 					    json_string_value(json_object_get(pod, "name")) ?: "?", "pod_uid",
 					    json_string_value(json_object_get(pod, "uid"))));
-	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
-		return; /* attested since, or nothing changed */
-	if (fence_binding_put(a->f, id, &b) < 0) {
-		log_error("Kubernetes: binding %s: %s", abs, strerror(errno));
-		return;
-	}
-	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
+	who = strdup_printf("Kubernetes: pod %s/%s", ns ?: "?", json_string_value(json_object_get(pod, "name")) ?: "?");
+	agent_bind_selected(a, who ?: "Kubernetes", abs, id, lp);
 }
 
 /* A deleted pod: the kubelet removes the cgroups it made, and GC drops their bindings; one we
