@@ -170,6 +170,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcpf_verdicts SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_bindings_gen SEC(".maps");
+
+static __always_inline void verdict_count(__u32 row, __u8 hook, __u8 verdict)
+{
+	__u32 idx = (row * MCPF_HOOK_MAX + hook) * MCPF_VERDICT_KINDS + verdict;
+	__u64 *n = bpf_map_lookup_elem(&mcpf_verdicts, &idx);
+
+	if (n)
+		*n += 1;
+}
+
 static __always_inline void counter_add(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&mcpf_counters_v2, &idx);
@@ -190,6 +207,8 @@ struct mcpf_query {
 	__u32 sock_type;
 	__u8 addr[16];
 	const struct mcpf_sock_mark *mark; /* skb: who created the socket */
+	__u32 gen;			   /* skb: bindings_gen before the binding was resolved */
+	__u8 cacheable;			   /* skb: a TCP flow, whose verdict may be cached */
 	/* names: filled by the decision, for the event */
 	__u64 name_hash;
 	__u16 qtype;
@@ -354,12 +373,7 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 					  const struct mcpf_resolved *res, __u8 verdict,
 					  __u8 type, __u8 reason, __u64 now)
 {
-	__u32 row = res->binding ? res->binding->metric : MCPF_METRIC_NONE;
-	__u32 idx = (row * MCPF_HOOK_MAX + q->hook) * MCPF_VERDICT_KINDS + verdict;
-	__u64 *n = bpf_map_lookup_elem(&mcpf_verdicts, &idx);
-
-	if (n)
-		*n += 1;
+	verdict_count(res->binding ? res->binding->metric : MCPF_METRIC_NONE, q->hook, verdict);
 	if (verdict == MCPF_VERDICT_ALLOW)
 		return 1;
 	/* an audited flow was reported at connect/sendmsg; its packets are not news */
@@ -547,7 +561,22 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 		return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EXPIRED,
 				      MCPF_REASON_EXPIRED, now);
 	}
-	if (policy_allows(b->slot, q) || names_allow(b, q, now)) {
+	if (policy_allows(b->slot, q)) {
+		/* the slot is immutable and the gen says when any binding changes: for a TCP flow,
+		 * whose destination cannot change, this verdict holds until then (or the expiry) */
+		if (q->cacheable && q->mark && (!b->expires_ns || b->expires_ns >= NSEC_PER_SEC)) {
+			struct mcpf_sock_mark *m = (struct mcpf_sock_mark *)q->mark;
+
+			m->cache_gen = q->gen;
+			m->cache_metric = b->metric;
+			m->cache_expires_s = (__u32)(b->expires_ns / NSEC_PER_SEC);
+			m->cache_ok = 1;
+		}
+		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
+			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY, now);
+		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
+	}
+	if (names_allow(b, q, now)) {
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY, now);
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);

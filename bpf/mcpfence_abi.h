@@ -115,6 +115,11 @@ enum mcpf_name_kind {
 #define MCPF_METRIC_OTHER (MCPF_METRIC_ROWS - 1)
 #define MCPF_VERDICT_KINDS 3
 
+/*
+ * bindings_gen: one counter, bumped by the agent after every change to `bindings`, so that a
+ * verdict cached in a socket's mark (cache_ok) is trusted only while no binding changed.
+ */
+
 /* Per-CPU counters, index into the `counters` array. */
 enum mcpf_counter {
 	MCPF_CNT_ALLOW = 0,
@@ -208,7 +213,7 @@ _Static_assert(sizeof(struct mcpf_ratelimit) == 24, "mcpf_ratelimit layout");
 struct mcpf_sock_mark {
 	__u64 created_cgroup_id;
 	__u32 pid;
-	__u32 pad;
+	__u32 cache_gen; /* see cache_ok */
 	char comm[16];
 	/* a flow to an address allowed by a name (set by the backstop at its first packet): it
 	 * lives past the TTL for as long as the rule that allowed it stays as it was */
@@ -216,7 +221,11 @@ struct mcpf_sock_mark {
 	__u8 named_addr[16];
 	__u8 named;
 	__u8 named_rule;
-	__u8 pad2[6];
+	/* the backstop's verdict for a TCP flow, trusted while the bindings stay as they were
+	 * (bindings_gen == cache_gen) and before cache_expires_s: no walk and no lookup per packet */
+	__u8 cache_ok;
+	__u8 cache_metric;	/* its row of the verdict counters */
+	__u32 cache_expires_s;	/* boot seconds, rounded down; 0 = the binding never expires */
 };
 _Static_assert(sizeof(struct mcpf_sock_mark) == 64, "mcpf_sock_mark layout");
 

@@ -6,7 +6,9 @@
  * sockets older than the attachment) are passed: their peers came to us. So are datagrams of
  * unconnected UDP sockets that the sendmsg hook has just checked, as long as their IP header
  * is plain (no IPv4 options, no IPv6 extension headers): only then is its destination the one
- * the hook saw. Anything else is judged by the destination in its own IP header.
+ * the hook saw. Anything else is judged by the destination in its own IP header. A TCP flow's
+ * allow verdict is kept in its socket's mark until any binding changes (bindings_gen) or the
+ * binding's expiry is near: the packets after the first cost a lookup, not a walk and a trie.
  */
 #define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
@@ -118,6 +120,7 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	struct mcpf_query q = {};
 	struct bpf_sock *sk = skb->sk;
 	struct mcpf_sock_mark *mark;
+	__u32 zero = 0, *gen;
 	__u64 self;
 
 	if (!sk)
@@ -141,6 +144,19 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
 	if (!mark)
 		return 1;
+	gen = bpf_map_lookup_elem(&mcpf_bindings_gen, &zero);
+	if (!gen)
+		return 1; /* cannot happen: an array's element exists */
+	if (mark->cache_ok) {
+		if (mark->cache_gen == *gen &&
+		    (!mark->cache_expires_s || bpf_ktime_get_boot_ns() / NSEC_PER_SEC < mark->cache_expires_s)) {
+			verdict_count(mark->cache_metric, MCPF_HOOK_SKB, MCPF_VERDICT_ALLOW);
+			return 1;
+		}
+		mark->cache_ok = 0; /* a binding changed, or the expiry is near: judge in full */
+	}
+	q.gen = *gen; /* read before the walk: a change during it leaves the cache stale at once */
+	q.cacheable = sk->protocol == IPPROTO_TCP;
 	self = bpf_skb_cgroup_id(skb);
 	if (!RESOLVE_BINDING(SKB_ANCESTOR, self, &res))
 		return 1;

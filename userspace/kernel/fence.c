@@ -24,10 +24,10 @@ static const char *const map_names[] = {
 	"mcpf_bindings",   "mcpf_trie4",     "mcpf_trie6",   "mcpf_counters_v2", "mcpf_ratelimit",
 	"mcpf_events",	   "mcpf_meta",	     "mcpf_identities", "mcpf_names",	     "mcpf_slot_names",
 	"mcpf_resolvers",  "mcpf_dns_ports", "mcpf_learned", "mcpf_learn_counts", "mcpf_dns_names",
-	"mcpf_pending",	   "mcpf_verdicts",
+	"mcpf_pending",	   "mcpf_verdicts",	"mcpf_bindings_gen",
 };
 
-#define FENCE_NFDS 17
+#define FENCE_NFDS 18
 
 static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
 {
@@ -36,7 +36,7 @@ static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
 		&f->ratelimit_fd, &f->events_fd,   &f->meta_fd,	      &f->identities_fd,
 		&f->names_fd,	 &f->slot_names_fd, &f->resolvers_fd, &f->dns_ports_fd,
 		&f->learned_fd,	 &f->learn_counts_fd, &f->dns_names_fd, &f->pending_fd,
-		&f->verdicts_fd,
+		&f->verdicts_fd, &f->bindings_gen_fd,
 	};
 
 	memcpy(fds, all, sizeof(all));
@@ -270,6 +270,7 @@ int fence_load(const struct fence_params *p, struct fence **ret)
 	f->dns_names_fd = bpf_map__fd(sk->maps.mcpf_dns_names);
 	f->pending_fd = bpf_map__fd(sk->maps.mcpf_pending);
 	f->verdicts_fd = bpf_map__fd(sa->maps.mcpf_verdicts);
+	f->bindings_gen_fd = bpf_map__fd(sa->maps.mcpf_bindings_gen);
 
 	if ((r = object_attach(f, p, sa->obj)) < 0 || (r = object_attach(f, p, sc->obj)) < 0 ||
 	    (r = object_attach(f, p, sk->obj)) < 0)
@@ -387,9 +388,23 @@ out:
 	return r;
 }
 
+/* After every change to the bindings: the verdicts sockets cached stop being trusted. Only the
+ * agent writes bindings, one change at a time, so read-increment-write is enough. */
+static void bindings_changed(struct fence *f)
+{
+	uint32_t zero = 0, gen = 0;
+
+	bpf_map_lookup_elem(f->bindings_gen_fd, &zero, &gen);
+	gen++;
+	bpf_map_update_elem(f->bindings_gen_fd, &zero, &gen, BPF_ANY);
+}
+
 int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_binding *b)
 {
-	return bpf_map_update_elem(f->bindings_fd, &cgroup_id, b, BPF_ANY) < 0 ? -errno : 0;
+	if (bpf_map_update_elem(f->bindings_fd, &cgroup_id, b, BPF_ANY) < 0)
+		return -errno;
+	bindings_changed(f);
+	return 0;
 }
 
 int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *b)
@@ -399,8 +414,12 @@ int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *
 
 int fence_binding_del(struct fence *f, uint64_t cgroup_id)
 {
-	if (bpf_map_delete_elem(f->bindings_fd, &cgroup_id) < 0 && errno != ENOENT)
-		return -errno;
+	if (bpf_map_delete_elem(f->bindings_fd, &cgroup_id) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	bindings_changed(f);
 	return 0;
 }
 

@@ -44,7 +44,7 @@ struct fence {
 	char *bpffs;
 	int bindings_fd, trie4_fd, trie6_fd, counters_fd, ratelimit_fd, events_fd, meta_fd,
 		identities_fd, names_fd, slot_names_fd, resolvers_fd, dns_ports_fd, learned_fd,
-		learn_counts_fd, dns_names_fd, pending_fd, verdicts_fd;
+		learn_counts_fd, dns_names_fd, pending_fd, verdicts_fd, bindings_gen_fd;
 	bool reused_links; /* links were pinned already and updated in place */
 	void *skel[3];
 };
