@@ -28,12 +28,13 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 			const struct loaded_policy *lp)
 {
 	struct mcpf_binding b = agent_binding_of(lp), old;
+	int r;
 
 	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
 		return 0; /* attested since, or nothing changed */
-	if (fence_binding_put(a->f, id, &b) < 0) {
-		log_error("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(errno));
-		return -errno;
+	if ((r = fence_binding_put(a->f, id, &b)) < 0) {
+		log_error("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(-r));
+		return r;
 	}
 	log_info("%s: %s %s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
 	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
