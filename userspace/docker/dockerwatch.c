@@ -27,7 +27,6 @@ struct watch {
 	const struct dockerwatch_config *cfg;
 	int out_fd;
 	atomic_bool *stop;
-	unsigned started; /* containers reported since the last list */
 };
 
 /* Engine IDs are 64 hex digits; anything else is not put into a URL. */
@@ -90,7 +89,6 @@ static void report(struct watch *w, const char *id)
 				       json_string_value(json_object_get(cfg, "Image")), "pid",
 				       json_integer_value(json_object_get(state, "Pid")), "labels",
 				       json_object_get(cfg, "Labels")));
-		w->started++;
 	}
 	json_decref(doc);
 }
@@ -114,11 +112,9 @@ static int do_list(struct watch *w, char *err, size_t errlen)
 		return -EPROTO;
 	}
 	n = json_array_size(doc);
-	w->started = 0;
 	json_array_foreach(doc, i, c)
 		report(w, json_string_value(json_object_get(c, "Id")));
-	control_emit(w->out_fd, json_pack("{s:s, s:I, s:I}", "event", "LISTED", "containers", (json_int_t)n,
-					  "running", (json_int_t)w->started));
+	control_emit(w->out_fd, json_pack("{s:s, s:I}", "event", "LISTED", "containers", (json_int_t)n));
 	json_decref(doc);
 	return 0;
 }
