@@ -32,7 +32,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS := $(filter-out userspace/cli/main.c,$(wildcard $(addsuffix /*.c,$(addprefix userspace/,$(SRC_DIRS)))))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard userspace/*/*.h)
-BENCH_BINS := $(OUT)/netbench $(OUT)/bench_verify $(OUT)/allow_all.bpf.o
+BENCH_BINS := $(OUT)/netbench $(OUT)/bench_verify $(OUT)/allow_all.bpf.o $(OUT)/primitives.bpf.o
 TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe
 
 ifeq ($(V),1)
@@ -103,7 +103,7 @@ $(OUT)/bench_verify: bench/bench_verify.c tests/lib/jwtmint.c $(LIB_OBJS)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) bench/bench_verify.c tests/lib/jwtmint.c $(LIB_OBJS) $(LDLIBS) -o $@
 
-$(OUT)/allow_all.bpf.o: bench/allow_all.bpf.c | $(OUT)
+$(OUT)/allow_all.bpf.o $(OUT)/primitives.bpf.o: $(OUT)/%.bpf.o: bench/%.bpf.c | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

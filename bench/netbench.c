@@ -6,7 +6,10 @@
  *   netbench tcp ADDR PORT N          socket + connect + close (RST, no TIME_WAIT)
  *   netbench udp-connect ADDR PORT N  connect() of one UDP socket, repeated
  *   netbench udp-sendto ADDR PORT N   sendto() of one unconnected UDP socket
+ *   netbench tcp-send ADDR PORT N     send() of one byte on one established TCP connection
+ *                                     (TCP_NODELAY: one packet each), to a sink
  *   netbench listen ADDR PORT         accept and drop TCP connections, drain UDP (600 s max)
+ *   netbench sink ADDR PORT           accept TCP connections and read them to the end
  *   netbench storm ADDR PORT MS       denied TCP connects as fast as possible for MS ms:
  *                                     prints attempts and how many got EPERM
  *
@@ -16,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -94,6 +98,30 @@ static int listen_mode(const char *addr, int port)
 	return 0;
 }
 
+/* One connection at a time, read to its end: the peer of tcp-send. */
+static int sink_mode(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(addr, port, &ss);
+	int t = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
+	char buf[65536];
+
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(t, (struct sockaddr *)&ss, len) < 0 || listen(t, 16) < 0) {
+		perror("sink");
+		return 1;
+	}
+	for (;;) {
+		int c = accept(t, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		while (read(c, buf, sizeof(buf)) > 0)
+			;
+		close(c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -105,6 +133,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "listen"))
 		return listen_mode(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "sink"))
+		return sink_mode(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "storm")) {
 		double end;
 		long attempts = 0, eperm = 0;
@@ -124,7 +154,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: netbench tcp|udp-connect|udp-sendto ADDR PORT N allow|deny|fail\n");
+		fprintf(stderr, "usage: netbench tcp|udp-connect|udp-sendto|tcp-send ADDR PORT N allow|deny|fail\n");
 		return 2;
 	}
 	op = argv[1];
@@ -132,7 +162,18 @@ int main(int argc, char **argv)
 	n = atol(argv[4]);
 	/* allow: success; deny: EPERM exactly; fail: any error (nftables/iptables reject) */
 	want = !strcmp(argv[5], "deny") ? EPERM : !strcmp(argv[5], "fail") ? -1 : 0;
-	if (strcmp(op, "tcp")) {
+	if (!strcmp(op, "tcp-send")) {
+		int one = 1;
+
+		/* the flow is opened before the clock starts: only its packets are timed */
+		fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (want != 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			fprintf(stderr, "netbench: tcp-send needs an allowed flow: %s\n",
+				want ? "only the allow path is timed" : strerror(errno));
+			return 1;
+		}
+	} else if (strcmp(op, "tcp")) {
 		fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	}
 	t0 = now();
@@ -149,6 +190,9 @@ int main(int argc, char **argv)
 			close(s);
 		} else if (!strcmp(op, "udp-connect")) {
 			if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+				e = errno;
+		} else if (!strcmp(op, "tcp-send")) {
+			if (send(fd, "x", 1, 0) < 0)
 				e = errno;
 		} else {
 			if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0)

@@ -2,14 +2,19 @@
 # SPDX-License-Identifier: MIT
 # The benchmarks (bench/README.md): data plane side by side with the alternatives, control
 # plane, event storm, identity. Writes bench/RESULTS.md, or with --smoke runs one tiny
-# iteration of everything into tests/out/bench-smoke.md (make test runs that).
+# iteration of everything into tests/out/bench-smoke.md (make test runs that). --quick: only the
+# data plane at 100k prefixes next to the two baselines, the profile and the building blocks,
+# printed (for working on the programs; ROUNDS=3 unless given).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-SMOKE=0
+SMOKE=0 QUICK=0
 OUT=bench/RESULTS.md
 [ "${1:-}" = --smoke ] && { SMOKE=1; OUT=${TEST_OUT:-tests/out}/bench-smoke.md; mkdir -p "$(dirname "$OUT")"; }
-if [ "$SMOKE" = 1 ]; then
+[ "${1:-}" = --quick ] && { QUICK=1; OUT=${TEST_OUT:-tests/out}/bench-quick.md; mkdir -p "$(dirname "$OUT")"; }
+if [ "$QUICK" = 1 ]; then
+	ROUNDS=${ROUNDS:-3} N_TCP=${N_TCP:-3000} N_UDP=${N_UDP:-30000} SIZES="100000"
+elif [ "$SMOKE" = 1 ]; then
 	ROUNDS=1 N_TCP=50 N_UDP=200 SIZES="10" STORM_MS=1000 VERIFY_S=0.2 VERIFY_ROUNDS=1
 	ATTEST_RATE=100 ATTEST_S=0.5 NBIND=10
 else
@@ -19,7 +24,7 @@ fi
 B=build
 M=$B/mcpfence NB=$B/netbench NP=$B/netprobe
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
-for f in $M $NB $NP $B/bench_verify $B/allow_all.bpf.o; do
+for f in $M $NB $NP $B/bench_verify $B/allow_all.bpf.o $B/primitives.bpf.o; do
 	[ -e "$f" ] || { echo "bench: $f missing (make all)" >&2; exit 1; }
 done
 CG=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-" && $(i+1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
@@ -27,6 +32,7 @@ WORK=$(mktemp -d /tmp/mcpf-bench.XXXX)
 AGENT=
 PIDS=()
 ALLOW_PIN=/sys/fs/bpf/mcpf-bench-allow
+PRIM_PIN=/sys/fs/bpf/mcpf-bench-prim
 log() { echo "bench: $*" >&2; }
 
 cleanup() {
@@ -43,7 +49,7 @@ cleanup() {
 			bpftool cgroup detach "$c" "$t" pinned "$ALLOW_PIN/allow_${t/egress/skb}" 2>/dev/null
 		done
 	done
-	rm -rf "$ALLOW_PIN"
+	rm -rf "$ALLOW_PIN" "$PRIM_PIN"
 	for d in "$CG"/mcpf-bench*; do
 		[ -d "$d" ] || continue
 		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -112,6 +118,7 @@ stop_agent() { kill "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=; }
 # "N ms (compile N ms, kernel write N ms)" from the agent's last "Applied" line
 applied_ms() { grep -o 'prefixes in [0-9.]* ms (compile [0-9.]* ms, kernel write [0-9.]* ms' "$1" | tail -1 | sed 's/^prefixes in //; s/$/)/'; }
 
+if [ "$QUICK" = 0 ]; then
 # --- control plane: a policy of 100k prefixes compiled and loaded by a fresh agent
 BIG=100000
 [ "$SMOKE" = 1 ] && BIG=1000
@@ -155,6 +162,7 @@ RSS_BINDINGS=$(agent_rss_kb)
 stop_agent
 $M uninstall --config "$WORK/agent100k.json" >/dev/null 2>&1
 
+fi
 # --- the configurations under test
 log "setting up: agent, allow-all programs, nftables sets, iptables chain"
 start_agent "$WORK/agent.json" "$WORK/agent.log"
@@ -163,6 +171,7 @@ bpftool prog loadall $B/allow_all.bpf.o "$ALLOW_PIN" >/dev/null
 for t in connect4 connect6 sendmsg4 sendmsg6 sock_create egress; do
 	bpftool cgroup attach "$CG/mcpf-bench-allow" "$t" pinned "$ALLOW_PIN/allow_${t/egress/skb}" multi
 done
+if [ "$QUICK" = 0 ]; then
 NFT_LOAD=
 for n in $SIZES; do
 	mkdir -p "$CG/mcpf-bench-nft-$n"
@@ -224,16 +233,21 @@ done
 	echo "-I OUTPUT -m cgroup --path mcpf-bench-ipt -j MCPF_BENCH"
 	echo "COMMIT"
 } | iptables-restore --noflush || { log "iptables set-up failed"; exit 1; }
+fi
 $NB listen 127.0.0.1 9001 >/dev/null 2>&1 &
+PIDS+=($!)
+$NB sink 127.0.0.1 9002 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
 
 # name:cgroup:paths  (paths: the verdicts this configuration can give)
 CONFIGS=("none:mcpf-bench-none:allow" "allow-all:mcpf-bench-allow/w:allow")
 for n in $SIZES; do CONFIGS+=("mcpfence-$n:mcpf-bench/p$n:allow deny"); done
-for n in $SIZES; do CONFIGS+=("nft-$n:mcpf-bench-nft-$n:allow deny"); done
-CONFIGS+=("iptables-1k:mcpf-bench-ipt:allow deny")
-OPS=("tcp:$N_TCP" "udp-connect:$N_UDP" "udp-sendto:$N_UDP")
+if [ "$QUICK" = 0 ]; then
+	for n in $SIZES; do CONFIGS+=("nft-$n:mcpf-bench-nft-$n:allow deny"); done
+	CONFIGS+=("iptables-1k:mcpf-bench-ipt:allow deny")
+fi
+OPS=("tcp:$N_TCP" "udp-connect:$N_UDP" "udp-sendto:$N_UDP" "tcp-send:$N_UDP")
 : >"$WORK/samples"
 log "data plane: $ROUNDS rounds, configurations interleaved"
 for r in $(seq "$ROUNDS"); do
@@ -244,7 +258,10 @@ for r in $(seq "$ROUNDS"); do
 			for path in $paths; do
 				# nftables and iptables never see a UDP connect(): no deny path to time
 				[ "$op" = udp-connect ] && [ "$path" = deny ] && [ "${name%%-*}" != mcpfence ] && continue
+				# a refused flow has no packets to time
+				[ "$op" = tcp-send ] && [ "$path" = deny ] && continue
 				port=9001 verdict=$path
+				[ "$op" = tcp-send ] && port=9002
 				[ "$path" = deny ] && port=9050
 				# mcpfence must refuse with EPERM; the others reject (RST) or drop (EPERM)
 				[ "$path" = deny ] && [ "${name%%-*}" != mcpfence ] && verdict=fail
@@ -262,19 +279,53 @@ old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
 BIGGEST=$(echo "$SIZES" | awk '{ print $NF }')
 : >"$WORK/profile"
-for o in "udp-connect:$N_UDP" "udp-sendto:$N_UDP" "tcp:$N_TCP"; do
+for o in "udp-connect:$N_UDP" "udp-sendto:$N_UDP" "tcp:$N_TCP" "tcp-send:$N_UDP"; do
 	IFS=: read -r op n <<<"$o"
+	port=9001
+	[ "$op" = tcp-send ] && port=9002
 	for cg in "mcpf-bench/p$BIGGEST" mcpf-bench-allow/w; do
 		before=$(bpftool -j prog show | jq -c '[.[] | select(.name | test("^(mcpf|allow)_")) | {name, ns: (.run_time_ns // 0), cnt: (.run_cnt // 0)}]')
-		in_cg "$cg" $NB "$op" 127.0.0.1 9001 "$n" allow >/dev/null
+		in_cg "$cg" $NB "$op" 127.0.0.1 "$port" "$n" allow >/dev/null
 		after=$(bpftool -j prog show | jq -c '[.[] | select(.name | test("^(mcpf|allow)_")) | {name, ns: (.run_time_ns // 0), cnt: (.run_cnt // 0)}]')
 		jq -n -c --argjson b "$before" --argjson a "$after" --arg op "$op" --arg cg "$cg" \
 			'[$a[] as $x | ($b[] | select(.name == $x.name)) as $y | select($x.cnt > $y.cnt) |
 			  {op: $op, cgroup: $cg, prog: $x.name, calls: ($x.cnt - $y.cnt), ns_per_call: (($x.ns - $y.ns) / ($x.cnt - $y.cnt))}] | .[]' >>"$WORK/profile"
 	done
 done
+
+# --- building blocks: each primitive alone on its hook, next to the empty program of that hook,
+# rounds interleaved; what the programs are made of costs this much on this machine
+log "building blocks"
+bpftool prog loadall $B/primitives.bpf.o "$PRIM_PIN" >/dev/null
+: >"$WORK/prims"
+PRIMS=("empty_connect4 connect4 udp-connect" "cgroup_id connect4 udp-connect" "ancestor_id connect4 udp-connect"
+	"hash_lookup connect4 udp-connect" "percpu_count connect4 udp-connect" "clock_boot connect4 udp-connect"
+	"clock_coarse connect4 udp-connect"
+	"sk_storage_create connect4 udp-connect" "empty_connect4 connect4 tcp" "sk_storage_create connect4 tcp"
+	"empty_skb egress tcp-send" "skb_fullsock egress tcp-send" "skb_sk_storage egress tcp-send"
+	"skb_cgroup egress tcp-send")
+prog_stats() { bpftool -j prog show pinned "$1" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'; }
+for r in $(seq "$ROUNDS"); do
+	for p in "${PRIMS[@]}"; do
+		read -r prog hook op <<<"$p"
+		n=$N_UDP port=9001
+		[ "$op" = tcp ] && n=$N_TCP
+		[ "$op" = tcp-send ] && port=9002
+		# a cgroup per run: nothing else is attached to it
+		mkdir -p "$CG/mcpf-bench-prim"
+		bpftool cgroup attach "$CG/mcpf-bench-prim" "$hook" pinned "$PRIM_PIN/$prog"
+		read -r t0 c0 <<<"$(prog_stats "$PRIM_PIN/$prog")"
+		in_cg mcpf-bench-prim $NB "$op" 127.0.0.1 "$port" "$n" allow >/dev/null
+		read -r t1 c1 <<<"$(prog_stats "$PRIM_PIN/$prog")"
+		bpftool cgroup detach "$CG/mcpf-bench-prim" "$hook" pinned "$PRIM_PIN/$prog"
+		rmdir "$CG/mcpf-bench-prim"
+		[ "$c1" -gt "$c0" ] && echo "$prog $op $(( (t1 - t0) / (c1 - c0) ))" >>"$WORK/prims"
+	done
+done
+rm -rf "$PRIM_PIN"
 sysctl -qw kernel.bpf_stats_enabled="$old_stats"
 
+if [ "$QUICK" = 0 ]; then
 # --- event storm: denied connects as fast as possible, rate limit 100/s per cgroup
 log "event storm: ${STORM_MS} ms"
 STORM_CG=mcpf-bench/storm
@@ -313,7 +364,13 @@ SPEED_EC=$(awk '/ecdsa \(nistp256\)/ { print $NF }' "$WORK/speed.txt")
 SPEED_ED=$(awk '/EdDSA \(Ed25519\)/ { print $NF }' "$WORK/speed.txt")
 in_cg mcpf-bench/attest "$B/bench_verify" attest "$WORK/attest.sock" "$WORK/token.jwt" "$ATTEST_RATE" "$ATTEST_S" \
 	>"$WORK/attest.json" || { log "attestation bench failed: $(cat "$WORK/attest.json")"; exit 1; }
+fi
 stop_agent
+if [ "$QUICK" = 1 ]; then # what the report's later sections would read
+	RSS_100K=0 RSS_BINDINGS=0 STORM_DELIVERED=0 STORM_SUPPRESSED=0 STORM_ATTEMPTS=0
+	rss0=0 rss_max=0 rss1=0 STATUS_P50=0 STATUS_MAX=0
+	set +u # the sections the quick run skipped are never printed
+fi
 
 # --- the report
 python3 - "$WORK" "$OUT" <<PY
@@ -341,9 +398,11 @@ L.append("Allowed: 127.0.0.1:9001, in every policy. Denied: 127.0.0.1:9050. The 
          "overlapping elements), in an output chain matched by \`socket cgroupv2\`; denied TCP gets a reset "
          "(a dropped SYN would retransmit rather than fail). iptables-1k is a "
          "linear chain of 1000 non-matching rules before the accept. TCP: socket+connect+close "
-         "(N_TCP=$N_TCP). UDP: connect() or sendto() on one socket (N_UDP=$N_UDP).\n")
-L.append("| configuration | path | TCP connect | x(a) | x(b) | UDP connect | x(a) | x(b) | UDP sendto | x(a) | x(b) |")
-L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+         "(N_TCP=$N_TCP). UDP: connect() or sendto() on one socket (N_UDP=$N_UDP). TCP send: send() of one byte "
+         "with TCP_NODELAY on one established allowed connection, one packet each (N_UDP sends): the per-packet "
+         "cost of a flow the backstop watches.\n")
+L.append("| configuration | path | TCP connect | x(a) | x(b) | UDP connect | x(a) | x(b) | UDP sendto | x(a) | x(b) | TCP send | x(a) | x(b) |")
+L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 names = []
 for k in samples:
     if k[0] not in names: names.append(k[0])
@@ -351,7 +410,7 @@ for name in names:
     for path in ("allow", "deny"):
         if not any((name, op, path) in samples for op in ("tcp", "udp-connect", "udp-sendto")): continue
         row = ["%s" % name, path]
-        for op in ("tcp", "udp-connect", "udp-sendto"):
+        for op in ("tcp", "udp-connect", "udp-sendto", "tcp-send"):
             k = (name, op, path)
             if k not in samples:
                 row += ["n/a", "", ""]; continue
@@ -370,7 +429,41 @@ L.append("|---|---|---|---|")
 for line in open(os.path.join(work, "profile")):
     p = json.loads(line)
     L.append("| %s | %s | %d | %.0f |" % (p["op"], p["prog"], p["calls"], p["ns_per_call"]))
-L.append("## Control plane\n")
+prims = {}
+for line in open(os.path.join(work, "prims")):
+    prog, op, ns = line.split()
+    prims.setdefault((prog, op), []).append(float(ns))
+what = {"cgroup_id": "the caller's cgroup id (bpf_get_current_cgroup_id)",
+        "ancestor_id": "one ancestor's cgroup id (bpf_get_current_ancestor_cgroup_id)",
+        "hash_lookup": "a hash map lookup that finds its u64 key (the bindings map's size)",
+        "percpu_count": "a per-CPU counter increment (the verdict counters' size)",
+        "clock_boot": "the boot clock (bpf_ktime_get_boot_ns)",
+        "clock_coarse": "the coarse monotonic clock (bpf_ktime_get_coarse_ns)",
+        "sk_storage_create": "the socket's storage, found",
+        "skb_fullsock": "the full socket of a packet (bpf_sk_fullsock)",
+        "skb_sk_storage": "the full socket and its storage, found",
+        "skb_cgroup": "the socket's cgroup id (bpf_skb_cgroup_id)"}
+L.append("\n### Building blocks: ns per call of each primitive alone\n")
+L.append("Each primitive the programs are built of, in a program of its own attached alone to a cgroup, timed by the same "
+         "kernel statistics next to an empty program on the same hook and operation, rounds interleaved (median of %s). "
+         "The difference is what the primitive costs on this machine.\n" % "$ROUNDS")
+L.append("| primitive | hook (operation) | ns per call | over the empty program |")
+L.append("|---|---|---|---|")
+def med(k):
+    v = sorted(prims.get(k, [])); return v[len(v) // 2] if v else None
+for (prog, op) in prims:
+    if prog.startswith("empty"): continue
+    hook = "skb egress" if op == "tcp-send" else "connect4"
+    base = med(("empty_skb" if op == "tcp-send" else "empty_connect4", op))
+    label = what.get(prog, prog)
+    if prog == "sk_storage_create" and op == "tcp":
+        label = "the socket's storage, created (a new socket each call: an allocation)"
+    m = med((prog, op))
+    L.append("| %s | %s (%s) | %.0f | %+.0f |" % (label, hook, op, m, m - base if base is not None else float("nan")))
+if "$QUICK" == "1":
+    open(out, "w").write("\n".join(L) + "\n")
+    sys.exit(0)
+L.append("\n## Control plane\n")
 L.append("| measure | result |")
 L.append("|---|---|")
 L.append("| compile and load a policy of $BIG prefixes (fresh agent) | $CP_LOAD |")
@@ -408,3 +501,4 @@ L.append("\nAttestation through the agent's socket (connect, send the ES256 toke
 open(out, "w").write("\n".join(L) + "\n")
 PY
 log "wrote $OUT"
+if [ "$QUICK" = 1 ]; then cat "$OUT"; fi
