@@ -206,9 +206,9 @@ struct mcpf_query {
 	__u16 pad;
 	__u32 sock_type;
 	__u8 addr[16];
-	const struct mcpf_sock_mark *mark; /* skb: who created the socket */
-	__u32 gen;			   /* skb: bindings_gen before the binding was resolved */
-	__u8 cacheable;			   /* skb: a TCP flow, whose verdict may be cached */
+	const struct mcpf_sock_mark *mark; /* skb: who connected the socket */
+	__u32 gen;			   /* bindings_gen before the binding was resolved */
+	__u8 trie_allowed;		   /* set by the decision: allowed by the trie (cacheable) */
 	/* names: filled by the decision, for the event */
 	__u64 name_hash;
 	__u16 qtype;
@@ -222,29 +222,34 @@ struct mcpf_resolved {
 };
 
 /*
- * Walk from the root's level downwards, keeping the deepest binding seen; stop at the cgroup
- * itself. ancestor(level) returns 0 past the cgroup's own depth. Returns 0 when the cgroup is not
- * under the root (not guarded), 1 otherwise.
+ * The cgroup's own binding first: it is the deepest there can be, and the agent binds only
+ * cgroups under the root, so one lookup settles the common case (a bound container or service).
+ * Otherwise walk from the root's level downwards, keeping the deepest binding seen, up to the
+ * cgroup's parent. ancestor(level) returns 0 past the cgroup's own depth. Returns 0 when the
+ * cgroup is not under the root (not guarded), 1 otherwise.
  */
 #define RESOLVE_BINDING(ancestor, self_id, out)                                                   \
 	({                                                                                         \
+		__u64 __self = (self_id);                                                          \
+		struct mcpf_binding *__b = bpf_map_lookup_elem(&mcpf_bindings, &__self);          \
 		int __guarded = 0;                                                                 \
 		__u64 __id = root_cgroup_id; /* level 0 of the walk: fetched once, by the guard */ \
-		if (ancestor(root_level) == root_cgroup_id) {                                     \
+		if (__b) {                                                                         \
+			__guarded = 1;                                                             \
+			(out)->binding = __b;                                                      \
+			(out)->bound_cgroup_id = __self;                                           \
+		} else if (ancestor(root_level) == root_cgroup_id) {                              \
 			__guarded = 1;                                                             \
 			for (__u32 __i = 0; __i <= MCPF_MAX_CGROUP_WALK; __i++) {                  \
-				struct mcpf_binding *__b;                                          \
 				if (__i)                                                           \
 					__id = ancestor(root_level + __i);                         \
-				if (!__id)                                                         \
+				if (!__id || __id == __self)                                       \
 					break;                                                     \
 				__b = bpf_map_lookup_elem(&mcpf_bindings, &__id);                 \
 				if (__b) {                                                         \
 					(out)->binding = __b;                                      \
 					(out)->bound_cgroup_id = __id;                             \
 				}                                                                  \
-				if (__id == (self_id))                                             \
-					break;                                                     \
 			}                                                                          \
 		}                                                                                  \
 		__guarded;                                                                         \
@@ -379,7 +384,7 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 	/* an audited flow was reported at connect/sendmsg; its packets are not news */
 	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB && type == MCPF_EVENT_EGRESS)
 		return 1;
-	event_emit(q, res, type, verdict, reason, now);
+	event_emit(q, res, type, verdict, reason, now ? now : bpf_ktime_get_boot_ns());
 	return verdict == MCPF_VERDICT_AUDIT;
 }
 
@@ -458,7 +463,7 @@ static __always_inline int resolver_is(__u8 family, const __u8 *addr, __u16 port
  * whose first packet left while the address was valid keeps going (its socket's mark says so).
  * Whatever the outcome, q learns what the names said about the address, for the event.
  */
-static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q, __u64 now)
+static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q)
 {
 	struct mcpf_learned_key k = { .policy_id = b->policy_id };
 	const struct mcpf_slot_names *sn;
@@ -513,7 +518,9 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 			q->name_state = MCPF_NAMES_VALID;
 			continue;
 		}
-		if (now > l->expires_ns + dns_grace_ns) {
+		/* the coarse clock (a tick's precision) is plenty for TTLs of seconds and costs a
+		 * fraction of the boot clock: a learned address costs no more than a CIDR one */
+		if (bpf_ktime_get_coarse_ns() > l->expires_ns + dns_grace_ns) {
 			q->name_state = MCPF_NAMES_EXPIRED;
 			continue;
 		}
@@ -538,50 +545,82 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
  *   1. not guarded                          -> allow (checked by the caller)
  *   2. no binding                           -> the `unbound` action
  *   3. binding expired                      -> deny (audit in audit mode), `expired` event
- *   4. trie match with port and protocol    -> allow
+ *   4. trie match with port and protocol    -> allow (q->trie_allowed: the caller may cache it)
  *   5. a resolver, or an address learned for one of the policy's names, on that rule's ports
  *                                           -> allow
  *   6. otherwise the binding's mode decides -> deny or audit
  * In audit mode the allowed flows are reported too (verdict allow), so that `policy suggest`
- * sees everything the workload did.
+ * sees everything the workload did. The clock is read only when something needs it (an
+ * expiring binding, names, an event): on an allowed path without expiry it costs nothing.
  * Returns 1 to let the operation pass, 0 to refuse it.
  */
 static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf_resolved *res)
 {
 	const struct mcpf_binding *b = res->binding;
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 now = 0;
 
 	if (!b) {
 		counter_add(MCPF_CNT_UNBOUND);
 		return verdict_finish(q, res, unbound_verdict(), MCPF_EVENT_EGRESS,
 				      MCPF_REASON_UNBOUND, now);
 	}
-	if (b->expires_ns && now > b->expires_ns) {
-		counter_add(MCPF_CNT_EXPIRED);
-		return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EXPIRED,
-				      MCPF_REASON_EXPIRED, now);
+	if (b->expires_ns) {
+		now = bpf_ktime_get_boot_ns();
+		if (now > b->expires_ns) {
+			counter_add(MCPF_CNT_EXPIRED);
+			return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EXPIRED,
+					      MCPF_REASON_EXPIRED, now);
+		}
 	}
 	if (policy_allows(b->slot, q)) {
-		/* the slot is immutable and the gen says when any binding changes: for a TCP flow,
-		 * whose destination cannot change, this verdict holds until then (or the expiry) */
-		if (q->cacheable && q->mark && (!b->expires_ns || b->expires_ns >= NSEC_PER_SEC)) {
-			struct mcpf_sock_mark *m = (struct mcpf_sock_mark *)q->mark;
-
-			m->cache_gen = q->gen;
-			m->cache_metric = b->metric;
-			m->cache_expires_s = (__u32)(b->expires_ns / NSEC_PER_SEC);
-			m->cache_ok = 1;
-		}
+		q->trie_allowed = 1;
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
-			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY, now);
+			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
+				   now ? now : bpf_ktime_get_boot_ns());
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
-	if (names_allow(b, q, now)) {
+	if (names_allow(b, q)) {
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
-			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY, now);
+			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
+				   now ? now : bpf_ktime_get_boot_ns());
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
 	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS, MCPF_REASON_POLICY, now);
+}
+
+/*
+ * Keep an allow verdict of the trie in the socket's mark, for a TCP flow (whose destination
+ * cannot change): the slot is immutable and bindings_gen says when any binding changes, so the
+ * verdict holds until then or until a second before the binding's expiry. state 2 asks the
+ * backstop to see the flow's first IP header before trusting it (see mcpf_sock_mark).
+ */
+static __always_inline void verdict_cache_store(struct mcpf_sock_mark *m, const struct mcpf_query *q,
+						const struct mcpf_binding *b, __u8 state)
+{
+	if (b->expires_ns && b->expires_ns < NSEC_PER_SEC) {
+		m->cache_ok = 0;
+		return;
+	}
+	m->cache_gen = q->gen;
+	m->cache_expires_s = (__u32)(b->expires_ns / NSEC_PER_SEC);
+	m->cache_ok = state;
+}
+
+/* Whether a cached verdict still holds: no binding changed, and the expiry is a second away. */
+static __always_inline int verdict_cache_valid(const struct mcpf_sock_mark *m, __u32 gen)
+{
+	/* floor(now / 1e9) < s  <=>  now < s * 1e9: a multiply, not a division per packet */
+	return m->cache_gen == gen &&
+	       (!m->cache_expires_s ||
+		bpf_ktime_get_boot_ns() < (__u64)m->cache_expires_s * NSEC_PER_SEC);
+}
+
+/* bindings_gen now: read before a binding is resolved, so a change during it stales the cache. */
+static __always_inline __u32 bindings_gen_read(void)
+{
+	__u32 zero = 0, *gen = bpf_map_lookup_elem(&mcpf_bindings_gen, &zero);
+
+	return gen ? *gen : 0; /* an array's element always exists */
 }
 
 static __always_inline __u8 proto_bit_of(__u32 protocol)

@@ -36,7 +36,8 @@ struct rr_walk {
 	__u32 count; /* answer records */
 	__u32 pass;  /* 0: follow CNAMEs, 1: learn addresses */
 	__u32 full;  /* a cap refused an address */
-	__u64 now;
+	__u64 now;		/* boot clock, for the event */
+	__u64 mono;		/* coarse monotonic clock, for the learned expiry */
 	struct mcpf_pending pq; /* a copy: the reply consumed it */
 	__u32 nrules;		/* the slot's name rules, read once per reply */
 	__u64 digest[MCPF_MAX_NAME_RULES];
@@ -550,7 +551,7 @@ static __always_inline void learn(struct rr_walk *w, __u32 ttl)
 	if (life > dns_ttl_cap_ns)
 		life = dns_ttl_cap_ns;
 	w->lk.policy_id = w->pq.policy_id;
-	w->lv.expires_ns = w->now + life;
+	w->lv.expires_ns = w->mono + life;
 	w->lv.name_hash = w->pq.qhash;
 	w->lv.pattern = w->pq.pattern;
 	bpf_loop(MCPF_MAX_NAME_RULES + 1, learn_rule_cb, NULL, 0);
@@ -819,6 +820,7 @@ static __always_inline void dns_reply_one(struct __sk_buff *skb, struct bpf_sock
 	w->msglen = len;
 	w->count = msg_u16(s, 6);
 	w->now = bpf_ktime_get_boot_ns();
+	w->mono = bpf_ktime_get_coarse_ns();
 	__builtin_memset(s->chain, 0, sizeof(s->chain));
 	s->chain[0] = dq.hash;
 	for (__u32 pass = 0; pass < 2; pass++) {

@@ -207,11 +207,12 @@ struct mcpf_ratelimit {
 _Static_assert(sizeof(struct mcpf_ratelimit) == 24, "mcpf_ratelimit layout");
 
 /*
- * socks (socket-local storage): set at creation in a guarded cgroup, read by the skb backstop,
- * which has no task context on every kernel: the creator's pid and comm name its events.
+ * socks (socket-local storage): set by an allowed connect in a guarded cgroup, read by the skb
+ * backstop, which has no task context on every kernel: the connecting task's pid and comm name
+ * its events. (Made at connect, not at creation: most sockets never need one.)
  */
 struct mcpf_sock_mark {
-	__u64 created_cgroup_id;
+	__u64 cgroup_id; /* of the task that connected the socket */
 	__u32 pid;
 	__u32 cache_gen; /* see cache_ok */
 	char comm[16];
@@ -221,10 +222,12 @@ struct mcpf_sock_mark {
 	__u8 named_addr[16];
 	__u8 named;
 	__u8 named_rule;
-	/* the backstop's verdict for a TCP flow, trusted while the bindings stay as they were
-	 * (bindings_gen == cache_gen) and before cache_expires_s: no walk and no lookup per packet */
+	/* the verdict for a TCP flow, trusted by the backstop while the bindings stay as they were
+	 * (bindings_gen == cache_gen) and before cache_expires_s: no walk and no lookup per packet.
+	 * 1: trusted; 2: judged by the connect hook, trusted once the first packet's IP header is
+	 * seen plain (no options that send it elsewhere) */
 	__u8 cache_ok;
-	__u8 cache_metric;	/* its row of the verdict counters */
+	__u8 cache_unused;
 	__u32 cache_expires_s;	/* boot seconds, rounded down; 0 = the binding never expires */
 };
 _Static_assert(sizeof(struct mcpf_sock_mark) == 64, "mcpf_sock_mark layout");
@@ -372,7 +375,7 @@ struct mcpf_learned_key {
 _Static_assert(sizeof(struct mcpf_learned_key) == 24, "mcpf_learned_key layout");
 
 struct mcpf_learned {
-	__u64 expires_ns; /* CLOCK_BOOTTIME: learned time + TTL (floored and capped) */
+	__u64 expires_ns; /* CLOCK_MONOTONIC (coarse): learned time + TTL (floored and capped) */
 	__u64 digest;	  /* the rule's digest when it was learned */
 	__u64 name_hash;  /* the question that taught it */
 	__u64 pattern;	  /* the pattern whose cap it counts against */

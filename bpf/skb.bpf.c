@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
- * cgroup_skb/egress, the backstop: re-checks every packet of sockets created in a guarded cgroup,
- * so that flows which were allowed when they were opened are cut after a policy change, an
- * unbinding or the binding's expiry. Sockets without a mark (accepted connections of a server,
- * sockets older than the attachment) are passed: their peers came to us. So are datagrams of
- * unconnected UDP sockets that the sendmsg hook has just checked, as long as their IP header
- * is plain (no IPv4 options, no IPv6 extension headers): only then is its destination the one
- * the hook saw. Anything else is judged by the destination in its own IP header. A TCP flow's
- * allow verdict is kept in its socket's mark until any binding changes (bindings_gen) or the
- * binding's expiry is near: the packets after the first cost a lookup, not a walk and a trie.
+ * cgroup_skb/egress, the backstop: re-checks every packet of the flows that guarded tasks
+ * connected (their sockets carry a mark, made by the connect hook), and of every UDP socket, so
+ * that flows which were allowed when they were opened are cut after a policy change, an
+ * unbinding or the binding's expiry. TCP sockets without a mark (accepted connections of a
+ * server, sockets connected before the attachment) are passed: their peers came to us. So are
+ * datagrams of unconnected UDP sockets that the sendmsg hook has just checked, as long as their
+ * IP header is plain (no IPv4 options, no IPv6 extension headers): only then is its destination
+ * the one the hook saw. Anything else is judged by the destination in its own IP header. A TCP
+ * flow's allow verdict, cached in its mark by the connect hook, is trusted until any binding
+ * changes (bindings_gen) or the binding's expiry is near, once the flow's first IP header has
+ * been seen plain: its packets cost a lookup in the socket, not a walk and a trie.
  */
 #define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
@@ -113,6 +115,17 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct mcpf_query *q
 	return 0;
 }
 
+/* Whether a TCP packet's IP header is plain: then its destination is the one connect judged. */
+static __always_inline int tcp_header_plain(struct __sk_buff *skb)
+{
+	__u8 b;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return bpf_skb_load_bytes(skb, 0, &b, 1) == 0 && (b & 0x0f) == 5;
+	return skb->protocol == bpf_htons(ETH_P_IPV6) &&
+	       bpf_skb_load_bytes(skb, 6 /* nexthdr */, &b, 1) == 0 && b == IPPROTO_TCP;
+}
+
 SEC("cgroup_skb/egress")
 int mcpf_skb_egress(struct __sk_buff *skb)
 {
@@ -120,8 +133,8 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	struct mcpf_query q = {};
 	struct bpf_sock *sk = skb->sk;
 	struct mcpf_sock_mark *mark;
-	__u32 zero = 0, *gen;
 	__u64 self;
+	int pass;
 
 	if (!sk)
 		return 1;
@@ -142,21 +155,25 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */ && ip_header_plain(skb))
 		return 1;
 	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
-	if (!mark)
+	/* Other sockets without a mark were never connected by a guarded task (accepted
+	 * connections, sockets from before the attachment): their peers came to us. No socket
+	 * accepts UDP, so a UDP socket is judged mark or not. */
+	if (!mark && sk->protocol != IPPROTO_UDP)
 		return 1;
-	gen = bpf_map_lookup_elem(&mcpf_bindings_gen, &zero);
-	if (!gen)
-		return 1; /* cannot happen: an array's element exists */
-	if (mark->cache_ok) {
-		if (mark->cache_gen == *gen &&
-		    (!mark->cache_expires_s || bpf_ktime_get_boot_ns() / NSEC_PER_SEC < mark->cache_expires_s)) {
-			verdict_count(mark->cache_metric, MCPF_HOOK_SKB, MCPF_VERDICT_ALLOW);
-			return 1;
+	q.gen = bindings_gen_read();
+	if (mark && mark->cache_ok) {
+		/* not counted: the verdict counters count judgements (a per-CPU counter per packet
+		 * would cost more than the rest of this path) */
+		if (verdict_cache_valid(mark, q.gen)) {
+			if (mark->cache_ok == 1)
+				return 1;
+			if (tcp_header_plain(skb)) {
+				mark->cache_ok = 1;
+				return 1;
+			}
 		}
-		mark->cache_ok = 0; /* a binding changed, or the expiry is near: judge in full */
+		mark->cache_ok = 0; /* a binding changed, the expiry is near, or options: judge */
 	}
-	q.gen = *gen; /* read before the walk: a change during it leaves the cache stale at once */
-	q.cacheable = sk->protocol == IPPROTO_TCP;
 	self = bpf_skb_cgroup_id(skb);
 	if (!RESOLVE_BINDING(SKB_ANCESTOR, self, &res))
 		return 1;
@@ -166,7 +183,10 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	q.sock_type = sk->type;
 	if (skb_parse(skb, &q) < 0)
 		return 1;
-	return policy_decide(&q, &res);
+	pass = policy_decide(&q, &res);
+	if (pass && q.trie_allowed && mark && sk->protocol == IPPROTO_TCP)
+		verdict_cache_store(mark, &q, res.binding, 1);
+	return pass;
 }
 
 /* Replies from the resolvers teach their addresses before the socket can read them. */

@@ -3,10 +3,47 @@
  * connect4/connect6 (TCP, connected UDP, TCP fast open, io_uring connects) and sendmsg4/sendmsg6
  * (unconnected UDP, checked per destination). These hooks run in the calling task, so the
  * binding is resolved from the task's cgroup: forked children and io_uring workers share it.
+ * An allowed connect marks its socket for the backstop (skb.bpf.c).
  */
 #include "common.bpf.h"
 
 #define CURRENT_ANCESTOR(level) bpf_get_current_ancestor_cgroup_id(level)
+
+/*
+ * A socket connected by a guarded task gets its mark here, on the allowed path only: the
+ * backstop re-checks its packets, and its events name this task. A TCP socket also gets the
+ * verdict, to be trusted from its first packet on: the kernel runs this hook under the socket
+ * lock and only while the socket is unconnected, so the verdict is that of the flow it opens
+ * (the state test keeps it so, should a path ever run the hook on a connected socket). UDP
+ * verdicts are never cached: a UDP socket can be connected again, elsewhere.
+ */
+static __always_inline void mark_connected(struct bpf_sock_addr *ctx, const struct mcpf_query *q,
+					   const struct mcpf_resolved *res)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct mcpf_sock_mark *m;
+
+	if (!sk)
+		return;
+	/* a UDP socket connected before keeps the mark its first connect made: nothing to add */
+	if (ctx->protocol == IPPROTO_UDP && sk->state == 1 /* TCP_ESTABLISHED */)
+		return;
+	m = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!m) {
+		counter_add(MCPF_CNT_HELPER_ERR);
+		return;
+	}
+	if (m->cgroup_id != q->cgroup_id) {
+		m->cgroup_id = q->cgroup_id;
+		m->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(m->comm, sizeof(m->comm));
+	}
+	if (q->trie_allowed && res->binding && ctx->protocol == IPPROTO_TCP &&
+	    sk->state == 7 /* TCP_CLOSE */)
+		verdict_cache_store(m, q, res->binding, 2);
+	else
+		m->cache_ok = 0;
+}
 
 /* v6 is a constant at every call site, so each program reads only its own family's fields. */
 static __always_inline int sock_addr_check(struct bpf_sock_addr *ctx, __u8 hook, int v6)
@@ -14,7 +51,9 @@ static __always_inline int sock_addr_check(struct bpf_sock_addr *ctx, __u8 hook,
 	struct mcpf_resolved res = {};
 	struct mcpf_query q = {};
 	__u64 self = bpf_get_current_cgroup_id();
+	int pass;
 
+	q.gen = bindings_gen_read();
 	if (!RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res))
 		return 1;
 
@@ -41,7 +80,10 @@ static __always_inline int sock_addr_check(struct bpf_sock_addr *ctx, __u8 hook,
 		barrier_var(ctx);
 		dst[3] = ctx->user_ip6[3];
 	}
-	return policy_decide(&q, &res);
+	pass = policy_decide(&q, &res);
+	if (pass && (hook == MCPF_HOOK_CONNECT4 || hook == MCPF_HOOK_CONNECT6))
+		mark_connected(ctx, &q, &res);
+	return pass;
 }
 
 SEC("cgroup/connect4")

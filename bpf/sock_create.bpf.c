@@ -3,8 +3,8 @@
  * The socket's own life, in guarded cgroups:
  * - cgroup/sock_create: raw and ICMP sockets pass no connect/sendmsg hook, so they are refused at
  *   creation (knob deny_raw); so are MPTCP sockets (knob deny_mptcp), whose subflows the kernel
- *   opens without a mark. Every other inet socket is marked in socket storage, which tells the
- *   skb backstop which flows to re-check.
+ *   opens without a mark. Every other socket passes at the cost of a few compares: it is marked
+ *   for the backstop when a guarded task connects it (sock_addr.bpf.c), not here.
  * - cgroup/setsockopt: options that send a packet somewhere else than the address the
  *   connect/sendmsg hook judged (an IPv6 routing header, IPv4 source routing) are refused.
  */
@@ -17,35 +17,26 @@ int mcpf_sock_create(struct bpf_sock *sk)
 {
 	struct mcpf_resolved res = {};
 	struct mcpf_query q = {};
-	struct mcpf_sock_mark *mark;
-	__u64 self = bpf_get_current_cgroup_id();
+	__u64 self;
 	int raw;
 
 	if (sk->family != AF_INET && sk->family != AF_INET6)
 		return 1;
-	if (!RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res))
-		return 1;
-
 	raw = sk->type == 3 /* SOCK_RAW */ ||
 	      (sk->type == 2 /* SOCK_DGRAM */ &&
 	       (sk->protocol == IPPROTO_ICMP || sk->protocol == 58 /* IPPROTO_ICMPV6 */));
-	if ((raw && deny_raw) || (sk->protocol == 262 /* IPPROTO_MPTCP */ && deny_mptcp)) {
-		q.cgroup_id = self;
-		q.hook = MCPF_HOOK_SOCK_CREATE;
-		q.family = sk->family;
-		q.protocol = sk->protocol;
-		q.sock_type = sk->type;
-		return refuse_in_guarded(&q, &res, raw ? MCPF_REASON_RAW : MCPF_REASON_MPTCP, 1);
-	}
-
-	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (mark) {
-		mark->created_cgroup_id = self;
-		mark->pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(mark->comm, sizeof(mark->comm));
-	} else
-		counter_add(MCPF_CNT_HELPER_ERR);
-	return 1;
+	/* everything else is judged where it says where it goes: nothing to do for it here */
+	if (!(raw && deny_raw) && !(sk->protocol == 262 /* IPPROTO_MPTCP */ && deny_mptcp))
+		return 1;
+	self = bpf_get_current_cgroup_id();
+	if (!RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res))
+		return 1;
+	q.cgroup_id = self;
+	q.hook = MCPF_HOOK_SOCK_CREATE;
+	q.family = sk->family;
+	q.protocol = sk->protocol;
+	q.sock_type = sk->type;
+	return refuse_in_guarded(&q, &res, raw ? MCPF_REASON_RAW : MCPF_REASON_MPTCP, 1);
 }
 
 #define SOL_IP_LEVEL 0	    /* IPPROTO_IP */

@@ -83,9 +83,9 @@ check "lifecycle: backstop: a flow opened while allowed is cut after the policy 
 wait_for 3 events_at_least '.hook == "skb" and .verdict == "deny" and .dport == 8090' 1 &&
 	pass "lifecycle: backstop: the cut is reported as an skb deny event" ||
 	fail "lifecycle: backstop: no skb deny event"
-# cgroup_skb has no task context (and on 6.1 no task helpers): the socket's creator is named
+# cgroup_skb has no task context (and on 6.1 no task helpers): the task that connected is named
 [ "$(events_where '.hook == "skb" and .dport == 8090 and .comm == "netprobe" and .pid > 0')" -ge 1 ] &&
-	pass "lifecycle: backstop: the skb event names the process that created the socket" ||
+	pass "lifecycle: backstop: the skb event names the process that connected the socket" ||
 	fail "lifecycle: backstop: skb event without its creator: $(jq -c 'select(.hook == "skb")' "$EVENTS" | head -1)"
 
 # --- uninstall leaves nothing behind

@@ -39,7 +39,7 @@ void agent_gc(struct agent *a)
 		for (size_t i = 0; i < a->nloaded; i++)
 			live[i] = a->loaded[i].policy_id;
 		/* kept a minute past their end, so that a denied connect's event can still name them */
-		if (fence_learned_sweep(a->f, now_ns(CLOCK_BOOTTIME), a->cfg.dns_grace_ns + GC_LEARNED_KEEP_NS, live,
+		if (fence_learned_sweep(a->f, now_ns(CLOCK_MONOTONIC), a->cfg.dns_grace_ns + GC_LEARNED_KEEP_NS, live,
 					a->nloaded, &deleted) == 0 && deleted)
 			log_debug("Removed %zu learned addresses past their expiry", deleted);
 	}

@@ -839,7 +839,7 @@ static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t patter
 		bpf_map_delete_elem(f->learn_counts_fd, &k);
 }
 
-int fence_learned_sweep(struct fence *f, uint64_t now_boot_ns, uint64_t grace_ns,
+int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted)
 {
 	_cleanup_free_ struct mcpf_learned_key *doomed = NULL;
@@ -857,7 +857,7 @@ int fence_learned_sweep(struct fence *f, uint64_t now_boot_ns, uint64_t grace_ns
 			continue;
 		for (size_t i = 0; i < nlive && !alive; i++)
 			alive = live[i] == cur.policy_id;
-		if (alive && v.expires_ns + grace_ns >= now_boot_ns)
+		if (alive && v.expires_ns + grace_ns >= now_mono_ns)
 			continue;
 		if (n == cap) {
 			struct mcpf_learned_key *nk;

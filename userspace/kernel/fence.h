@@ -104,7 +104,7 @@ int fence_ratelimit_foreach(struct fence *f,
 /* names: the resolvers (replacing the previous set), learned addresses, names for events. */
 int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t n);
 /* Delete learned addresses past expiry + grace, and those of policies not in `live` (ids). */
-int fence_learned_sweep(struct fence *f, uint64_t now_boot_ns, uint64_t grace_ns,
+int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted);
 size_t fence_learned_count(struct fence *f);
 /* The text of a name the kernel saw (by its hash), or -ENOENT. */
