@@ -184,7 +184,7 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (skb_parse(skb, &q) < 0)
 		return 1;
 	pass = policy_decide(&q, &res);
-	if (pass && q.trie_allowed && mark && sk->protocol == IPPROTO_TCP)
+	if (pass && q.trie_allowed && res.binding && mark && sk->protocol == IPPROTO_TCP)
 		verdict_cache_store(mark, &q, res.binding, 1);
 	return pass;
 }
