@@ -9,7 +9,7 @@
  *   netbench tcp-send ADDR PORT N     send() of one byte on one established TCP connection
  *                                     (TCP_NODELAY: one packet each), to a sink
  *   netbench listen ADDR PORT         accept and drop TCP connections, drain UDP (600 s max)
- *   netbench sink ADDR PORT           accept TCP connections and read them to the end
+ *   netbench sink ADDR PORT           accept TCP connections and read them to the end (600 s max)
  *   netbench storm ADDR PORT MS       denied TCP connects as fast as possible for MS ms:
  *                                     prints attempts and how many got EPERM
  *
@@ -105,21 +105,24 @@ static int sink_mode(const char *addr, int port)
 	socklen_t len = make_addr(addr, port, &ss);
 	int t = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
 	char buf[65536];
+	time_t end = time(NULL) + 600; /* bounded, as listen: a forgotten sink dies by itself */
 
 	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(t, (struct sockaddr *)&ss, len) < 0 || listen(t, 16) < 0) {
 		perror("sink");
 		return 1;
 	}
-	for (;;) {
-		int c = accept(t, NULL, NULL);
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = t, .events = POLLIN };
+		int c;
 
-		if (c < 0)
+		if (poll(&p, 1, 1000) <= 0 || (c = accept(t, NULL, NULL)) < 0)
 			continue;
 		while (read(c, buf, sizeof(buf)) > 0)
 			;
 		close(c);
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
