@@ -46,7 +46,8 @@ refuses "cgroupns: with the level counted from the mount (the old way)" "$CTR/gu
 
 # --- the real level: enforced
 ns_agent
-wait_for 10 running || { fail "cgroupns: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
+# 30 s: the vmtest guests run on qemu's TCG, where verifying the programs alone takes seconds
+wait_for 30 running || { fail "cgroupns: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
 real=$(( $(echo "$CTR" | sed "s|^$CG_MOUNT||" | tr -cd / | wc -c) + 1 ))
 grep -q "cgroup root .* is at level $real of the hierarchy" "$WORK/agent.log" &&
 	pass "cgroupns: the agent finds the root's real level ($real), not the mount's (1)" ||
@@ -84,7 +85,7 @@ ds_agent() {
 refuses "cgroupns/daemonset: staying in the private namespace (the old way)" "$ROOT/pods" \
 	"Cannot move a process into cgroup root .* outside our cgroup namespace" ds_agent MCPF_TEST_NO_CGROUPNS_JOIN=1
 ds_agent
-wait_for 10 running || { fail "cgroupns/daemonset: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
+wait_for 30 running || { fail "cgroupns/daemonset: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
 grep -q "Joined the host.s cgroup namespace" "$WORK/agent.log" && grep -q "Enforcement canary passed" "$WORK/agent.log" &&
 	pass "cgroupns/daemonset: the agent joins the host's cgroup namespace and its canary passes" ||
 	fail "cgroupns/daemonset: $(tail -5 "$WORK/agent.log")"
