@@ -373,6 +373,12 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	counter_add(MCPF_CNT_EVENTS);
 }
 
+/* The boot clock as read earlier on this path, or now: a path reads it once, and only if needed. */
+static __always_inline __u64 clock_or(__u64 now)
+{
+	return now ? now : bpf_ktime_get_boot_ns();
+}
+
 /* Count and report a verdict reached for a guarded cgroup; returns 1 to let it pass. */
 static __always_inline int verdict_finish(const struct mcpf_query *q,
 					  const struct mcpf_resolved *res, __u8 verdict,
@@ -384,7 +390,7 @@ static __always_inline int verdict_finish(const struct mcpf_query *q,
 	/* an audited flow was reported at connect/sendmsg; its packets are not news */
 	if (verdict == MCPF_VERDICT_AUDIT && q->hook == MCPF_HOOK_SKB && type == MCPF_EVENT_EGRESS)
 		return 1;
-	event_emit(q, res, type, verdict, reason, now ? now : bpf_ktime_get_boot_ns());
+	event_emit(q, res, type, verdict, reason, clock_or(now));
 	return verdict == MCPF_VERDICT_AUDIT;
 }
 
@@ -576,13 +582,13 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 		q->trie_allowed = 1;
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
-				   now ? now : bpf_ktime_get_boot_ns());
+				   clock_or(now));
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
 	if (names_allow(b, q)) {
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
-				   now ? now : bpf_ktime_get_boot_ns());
+				   clock_or(now));
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
 	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS, MCPF_REASON_POLICY, now);

@@ -53,7 +53,8 @@ static __always_inline int sock_addr_check(struct bpf_sock_addr *ctx, __u8 hook,
 	__u64 self = bpf_get_current_cgroup_id();
 	int pass;
 
-	q.gen = bindings_gen_read();
+	if (hook == MCPF_HOOK_CONNECT4 || hook == MCPF_HOOK_CONNECT6)
+		q.gen = bindings_gen_read(); /* only a connect caches (mark_connected) */
 	if (!RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res))
 		return 1;
 
