@@ -34,6 +34,8 @@ const volatile __u64 dns_ttl_cap_ns = 3600 * NSEC_PER_SEC;
 const volatile __u64 dns_grace_ns = 5 * NSEC_PER_SEC; /* a learned address outlives its TTL by this */
 const volatile __u64 dns_cap_per_name = 256;	       /* learned addresses per pattern */
 const volatile __u64 dns_cap_per_policy = 4096;	       /* learned addresses per policy */
+const volatile __u32 dns_queries_per_second = 200;     /* per policy, 0 = unlimited */
+const volatile __u32 dns_new_names_per_minute = 300;   /* per policy, 0 = unlimited */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -463,8 +465,9 @@ static __always_inline int resolver_is(__u8 family, const __u8 *addr, __u16 port
 }
 
 /*
- * The names half of a decision (after the trie said no): DNS to a configured resolver is allowed
- * to a policy with names (the skb program judges each query), and an address learned for one of
+ * The names half of a decision (after the trie said no): a connect or sendmsg to a configured
+ * resolver over UDP or TCP is allowed to a policy with names (the skb program judges each
+ * packet), and an address learned for one of
  * the policy's name rules is allowed on that rule's ports until its TTL plus the grace; a flow
  * whose first packet left while the address was valid keeps going (its socket's mark says so).
  * Whatever the outcome, q learns what the names said about the address, for the event.
@@ -481,7 +484,10 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 	if (!sn)
 		return 0;
 	k.family = addr_normalize(q, k.addr);
-	if ((q->proto_bit & (MCPF_PROTO_TCP | MCPF_PROTO_UDP)) && dns_port(q->dport) &&
+	/* at the backstop a packet to a resolver was judged by its content already (dns_egress):
+	 * one that reaches this is not a query it could read, and is not let through as DNS */
+	if (q->hook != MCPF_HOOK_SKB &&
+	    (q->protocol == IPPROTO_TCP || q->protocol == IPPROTO_UDP) && dns_port(q->dport) &&
 	    resolver_is(k.family, k.addr, q->dport)) {
 		q->name_state = MCPF_NAMES_RESOLVER;
 		return 1;

@@ -16,9 +16,7 @@
 #ifndef MCPFENCE_DNS_BPF_H
 #define MCPFENCE_DNS_BPF_H
 
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
+#include "packet.bpf.h"
 
 #define DNS_MSG_MASK (MCPF_DNS_MSG_MAX - 1)
 #define DNS_NAME_MASK (MCPF_DNS_NAME_MAX - 1)
@@ -28,6 +26,11 @@
 #define DNS_TYPE_A 1
 #define DNS_TYPE_CNAME 5
 #define DNS_TYPE_AAAA 28
+#define DNS_TYPE_OPT 41
+#define DNS_EDNS_RDATA_MAX 64	/* bytes of EDNS options a query may carry */
+#define DNS_EDNS_OPTIONS_MAX 4	/* options in them */
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_URG 0x20
 #define DNS_NAME_STEPS 320 /* bytes and pointers walked for one name */
 
 struct rr_walk {
@@ -77,6 +80,59 @@ struct {
 } mcpf_dns_names SEC(".maps");
 
 /*
+ * A TCP connection to a resolver, as the skb ingress program follows the resolver's side: the
+ * sequence number where its next reply starts (known from the SYN-ACK on). A reply is read only
+ * from that position, so bytes inside another message never pass for one. Not pinned: a
+ * connection older than the programs is not followed (it teaches nothing).
+ */
+struct dns_stream {
+	__u32 next_seq;
+	__u32 known; /* 0: lost (a gap, a cut length prefix): nothing more is read */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dns_stream);
+} mcpf_dns_stream SEC(".maps");
+
+/*
+ * The DNS budget of a policy: queries in the current second, new names in the current minute
+ * (knobs dns_queries_per_second, dns_new_names_per_minute; 0 = unlimited). Not pinned: a
+ * restarted agent starts the windows afresh.
+ */
+struct dns_budget {
+	__u64 q_window; /* coarse monotonic ns */
+	__u64 n_window;
+	__u32 q_count;
+	__u32 n_count;
+	__u32 q_reported; /* the window's one event is out */
+	__u32 n_reported;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* policy id */
+	__type(value, struct dns_budget);
+} mcpf_dns_budget SEC(".maps");
+
+struct dns_seen_key {
+	__u32 policy_id;
+	__u32 pad;
+	__u64 qhash;
+};
+
+/* names a policy asked for lately: asking again is not a new name */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct dns_seen_key);
+	__type(value, __u64);
+} mcpf_dns_seen SEC(".maps");
+
+/*
  * Zero, as far as the verifier knows any number. Every bpf_loop state that a body branches on
  * starts widened: newer verifiers check a body once per constant value such state takes (a
  * counter makes it once per iteration), and older ones (6.1) check it only with the first
@@ -121,44 +177,38 @@ struct dns_pkt {
 	__u8 saddr[16], daddr[16];
 	__u8 family;
 	__u8 protocol;
+	__u8 plain;	/* a bare IP header: no options, no extension headers, not a fragment */
+	__u8 tcp_flags;
 	__u16 sport, dport;
+	__u32 seq;     /* TCP: the segment's sequence number */
 	__u32 msg_off; /* where the message starts (after TCP's length prefix) */
 	__u32 msg_len; /* the message's length (TCP: as its prefix says) */
 	__u32 avail;   /* message bytes in this packet */
 	__u32 payload; /* transport payload bytes: 0 for a bare TCP segment */
 };
 
-/* 0: parsed; -1: not a packet whose DNS content this can read (fragment, extension headers). */
+/*
+ * 0: parsed (UDP, UDP-Lite or TCP, extension headers walked); -1: no transport ports to read.
+ * Whether the DNS content may be read at all is the caller's question (p->plain, protocol).
+ */
 static __always_inline int dns_pkt_parse(struct __sk_buff *skb, struct dns_pkt *p)
 {
-	__u32 l4;
+	__u32 l4 = 0;
+	int plain = 0;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-			return -1;
-		if (ip.frag_off & bpf_htons(0x3fff)) /* a fragment: its payload is not whole */
-			return -1;
-		p->family = AF_INET;
-		p->protocol = ip.protocol;
-		__builtin_memcpy(p->saddr, &ip.saddr, 4);
-		__builtin_memcpy(p->daddr, &ip.daddr, 4);
-		l4 = ip.ihl * 4;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return -1;
-		p->family = AF_INET6;
-		p->protocol = ip6.nexthdr;
-		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
-		l4 = sizeof(ip6);
-	} else {
+	if (l4_locate(skb, &p->protocol, &l4, &plain) < 0)
 		return -1;
+	p->plain = plain;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		p->family = AF_INET;
+		if (bpf_skb_load_bytes(skb, 12, p->saddr, 4) || bpf_skb_load_bytes(skb, 16, p->daddr, 4))
+			return -1;
+	} else {
+		p->family = AF_INET6;
+		if (bpf_skb_load_bytes(skb, 8, p->saddr, 16) || bpf_skb_load_bytes(skb, 24, p->daddr, 16))
+			return -1;
 	}
-	if (p->protocol == IPPROTO_UDP) {
+	if (p->protocol == IPPROTO_UDP || p->protocol == IPPROTO_UDPLITE) {
 		__u16 h[2];
 
 		if (bpf_skb_load_bytes(skb, l4, h, sizeof(h)))
@@ -178,6 +228,8 @@ static __always_inline int dns_pkt_parse(struct __sk_buff *skb, struct dns_pkt *
 			return -1;
 		p->sport = ((__u16)t[0] << 8) | t[1];
 		p->dport = ((__u16)t[2] << 8) | t[3];
+		p->seq = ((__u32)t[4] << 24) | ((__u32)t[5] << 16) | ((__u32)t[6] << 8) | t[7];
+		p->tcp_flags = t[13];
 		data = l4 + (t[12] >> 4) * 4;
 		p->payload = skb->len > data ? skb->len - data : 0;
 		p->msg_off = data + 2;
@@ -355,6 +407,157 @@ static __always_inline int dns_question_read(struct dns_scratch *s, __u32 msglen
 	q->end = w.off + 4;
 	q->hash = c.hash;
 	return 0;
+}
+
+/*
+ * After the question a query holds nothing, or exactly one OPT record (EDNS) whose options are
+ * a few known ones, each of a bounded size: NSID (empty), client subnet (at most an address),
+ * EXPIRE and keepalive (empty), and a cookie (8 bytes, or 16 to 40 with the server's). Anything
+ * else would carry bytes the name check never reads.
+ */
+static __always_inline int edns_option_allowed(__u16 code, __u16 len)
+{
+	switch (code) {
+	case 3:	 /* NSID */
+	case 9:	 /* EXPIRE */
+	case 11: /* tcp-keepalive */
+		return len == 0;
+	case 8: /* client subnet: family, two prefix lengths, the address */
+		return len >= 4 && len <= 20;
+	case 10: /* cookie */
+		return len == 8 || (len >= 16 && len <= 40);
+	}
+	return 0;
+}
+
+/* The walk after the question: step 0 reads the OPT record's head, each later step an option. */
+struct tail_walk {
+	__u32 off, end;
+	int state; /* 0 walking, 1 done, -1 bad */
+};
+
+static long query_tail_cb(__u32 i, void *ctx)
+{
+	struct tail_walk *w = ctx;
+	struct dns_scratch *s = dns_scratch();
+	__u16 code, len;
+
+	if (!s || w->off >= MCPF_DNS_MSG_MAX) {
+		w->state = -1;
+		return 1;
+	}
+	if (i == 0) {
+		if (msg_u16(s, 10) == 0) { /* ARCOUNT 0: the question ends the message */
+			w->state = w->off == w->end ? 1 : -1;
+			return 1;
+		}
+		len = msg_u16(s, w->off + 9); /* the OPT record's rdata length */
+		if (w->off + 11 > w->end || msg_u8(s, w->off) != 0 ||
+		    msg_u16(s, w->off + 1) != DNS_TYPE_OPT || len > DNS_EDNS_RDATA_MAX ||
+		    w->off + 11 + len != w->end) {
+			w->state = -1;
+			return 1;
+		}
+		w->off += 11;
+	} else {
+		if (w->off + 4 > w->end) {
+			w->state = -1;
+			return 1;
+		}
+		code = msg_u16(s, w->off);
+		len = msg_u16(s, w->off + 2);
+		w->off += 4 + len;
+		if (!edns_option_allowed(code, len) || w->off > w->end) {
+			w->state = -1;
+			return 1;
+		}
+	}
+	if (w->off == w->end) {
+		w->state = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the message ends with its question, or with one bounded OPT record after it. */
+static __always_inline int dns_query_tail_ok(__u32 end, __u32 len)
+{
+	struct tail_walk w = { .off = widen(end), .end = widen(len), .state = widen(0) };
+
+	bpf_loop(1 + DNS_EDNS_OPTIONS_MAX, query_tail_cb, &w, 0);
+	return w.state == 1;
+}
+
+/*
+ * The policy's budget, for a query about to leave: one more in this second, and, for a name not
+ * asked lately, one more new name in this minute. A bpf_loop body of one step, so that its
+ * branches end inside it: inlined in each message's check they multiplied the verifier's work.
+ */
+struct budget_take {
+	__u32 policy_id;
+	__u8 over;   /* out: 0 when it fits, else the reason */
+	__u8 report; /* out: the first refusal of a window (one event per window) */
+	__u64 qhash;
+};
+
+static long dns_budget_cb(__u32 i, void *ctx)
+{
+	struct budget_take *t = ctx;
+	struct dns_seen_key sk = { .policy_id = t->policy_id, .qhash = t->qhash };
+	struct dns_budget *bu, fresh = {};
+	__u32 policy_id = t->policy_id;
+	__u64 mono = bpf_ktime_get_coarse_ns();
+
+	t->over = MCPF_REASON_DNS_BUDGET;
+	bu = bpf_map_lookup_elem(&mcpf_dns_budget, &policy_id);
+	if (!bu) {
+		fresh.q_window = fresh.n_window = mono;
+		bpf_map_update_elem(&mcpf_dns_budget, &policy_id, &fresh, BPF_NOEXIST);
+		bu = bpf_map_lookup_elem(&mcpf_dns_budget, &policy_id);
+		if (!bu) {
+			counter_add(MCPF_CNT_HELPER_ERR);
+			return 1; /* fail closed */
+		}
+	}
+	if (mono - bu->q_window >= NSEC_PER_SEC) {
+		bu->q_window = mono;
+		bu->q_count = 0;
+		bu->q_reported = 0;
+	}
+	if (dns_queries_per_second && bu->q_count >= dns_queries_per_second) {
+		t->report = !bu->q_reported; /* a race may report twice: harmless */
+		bu->q_reported = 1;
+		return 1;
+	}
+	if (dns_new_names_per_minute && !bpf_map_lookup_elem(&mcpf_dns_seen, &sk)) {
+		if (mono - bu->n_window >= 60 * NSEC_PER_SEC) {
+			bu->n_window = mono;
+			bu->n_count = 0;
+			bu->n_reported = 0;
+		}
+		if (bu->n_count >= dns_new_names_per_minute) {
+			t->report = !bu->n_reported;
+			bu->n_reported = 1;
+			return 1;
+		}
+		__sync_fetch_and_add(&bu->n_count, 1);
+		bpf_map_update_elem(&mcpf_dns_seen, &sk, &mono, BPF_ANY);
+	}
+	__sync_fetch_and_add(&bu->q_count, 1);
+	t->over = 0;
+	return 1;
+}
+
+/* 0 when the query fits the policy's budget, else the reason; *report: say so in an event. */
+static __always_inline __u8 dns_budget_take(__u32 policy_id, __u64 qhash, int *report)
+{
+	struct budget_take t = { .policy_id = policy_id, .qhash = qhash };
+
+	if (!dns_queries_per_second && !dns_new_names_per_minute)
+		return 0;
+	bpf_loop(1, dns_budget_cb, &t, 0);
+	*report = t.report;
+	return t.over;
 }
 
 /* ---- the answers ---- */
@@ -610,21 +813,22 @@ static long rr_cb(__u32 i, void *ctx)
 
 /* ---- the two directions ---- */
 
-/* The packet's remote port as the socket knows it, else from the packet (unconnected UDP). */
-static __always_inline __u16 peer_port(struct __sk_buff *skb, struct bpf_sock *sk, int egress)
+/*
+ * The packet's remote port: a TCP socket's own peer, else the datagram's header (a UDP socket
+ * may send elsewhere than the peer it is connected to). 0 when there is none to read.
+ */
+static __always_inline __u16 remote_port(struct __sk_buff *skb, struct bpf_sock *sk, int egress)
 {
-	__u8 b;
 	__u16 ports[2];
+	__u32 off = 0;
+	__u8 protocol = 0;
+	int plain = 0;
 
-	if (sk->state != 7 /* TCP_CLOSE */)
+	if (sk->protocol == IPPROTO_TCP)
 		return bpf_ntohs(sk->dst_port);
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &b, 1) ||
-		    bpf_skb_load_bytes(skb, (b & 0x0f) * 4, ports, sizeof(ports)))
-			return 0;
-	} else if (bpf_skb_load_bytes(skb, sizeof(struct ipv6hdr), ports, sizeof(ports))) {
+	if (l4_locate(skb, &protocol, &off, &plain) < 0 ||
+	    bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return 0;
-	}
 	return bpf_ntohs(ports[egress ? 1 : 0]);
 }
 
@@ -682,6 +886,8 @@ static __always_inline int dns_query_one(struct __sk_buff *skb, struct mcpf_quer
 		return dns_event(q, res, p, verdict, MCPF_REASON_DNS_MALFORMED, now);
 	q->name_hash = dq.hash;
 	q->qtype = dq.qtype;
+	if (!dns_query_tail_ok(dq.end, len))
+		return dns_event(q, res, p, verdict, MCPF_REASON_DNS_EXTRA, now);
 	bpf_map_update_elem(&mcpf_dns_names, &dq.hash, s->key.name, BPF_ANY);
 	s->key.slot = slot;
 	m.pos = widen(MCPF_DNS_NAME_MAX - (dq.end - 4 - DNS_HEADER));
@@ -693,6 +899,19 @@ static __always_inline int dns_query_one(struct __sk_buff *skb, struct mcpf_quer
 		dns_event(q, res, p, verdict, MCPF_REASON_DNS_NAME, now);
 		m.rules = 1u << MCPF_NAME_RULE_AUDIT; /* learn, only to name it in events */
 		m.pattern = dq.hash | 1;	      /* capped per question name */
+	}
+	if (verdict != MCPF_VERDICT_AUDIT || !(m.rules & (1u << MCPF_NAME_RULE_AUDIT))) {
+		int report = 0;
+		__u8 over = dns_budget_take(b->policy_id, dq.hash, &report);
+
+		if (over) {
+			counter_add(MCPF_CNT_DNS_REFUSED);
+			if (report)
+				return dns_event(q, res, p, verdict, over, now);
+			/* reported once per window: the rest are counted, not reported */
+			verdict_count(b->metric, q->hook, verdict);
+			return verdict == MCPF_VERDICT_AUDIT;
+		}
 	}
 	counter_add(MCPF_CNT_DNS_QUERIES);
 	pk.cookie = bpf_get_socket_cookie(skb);
@@ -716,7 +935,9 @@ static __always_inline int dns_query_one(struct __sk_buff *skb, struct mcpf_quer
 
 /*
  * Egress: a packet from a guarded socket that involves a resolver's port. Returns 1 to pass,
- * 0 to drop, -1 when it is an ordinary egress decision for the caller.
+ * 0 to drop, -1 when it is an ordinary egress decision for the caller. For a policy with names,
+ * every packet to a resolver is decided here: the ordinary decision never lets one pass as "a
+ * resolver" (names_allow), so whatever this cannot read whole does not leave.
  */
 static __always_inline int dns_egress(struct __sk_buff *skb, struct bpf_sock *sk,
 				      struct mcpf_query *q)
@@ -726,9 +947,9 @@ static __always_inline int dns_egress(struct __sk_buff *skb, struct bpf_sock *sk
 	struct dns_pkt p = {};
 	__u64 self, now;
 	__u32 slot;
-	__u8 verdict;
+	__u8 verdict, reason = 0;
 
-	if (!dns_port(sk->src_port) && !dns_port(peer_port(skb, sk, 1)))
+	if (!dns_port(sk->src_port) && !dns_port(remote_port(skb, sk, 1)))
 		return -1;
 	q->mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
 	q->hook = MCPF_HOOK_SKB;
@@ -749,11 +970,24 @@ static __always_inline int dns_egress(struct __sk_buff *skb, struct bpf_sock *sk
 	if (!resolver_is(p.family, p.daddr, p.dport))
 		return -1;
 	b = res.binding;
-	if (!b || (b->expires_ns && now > b->expires_ns) || p.payload == 0)
+	if (!b || (b->expires_ns && now > b->expires_ns))
 		return -1;
 	slot = b->slot;
 	if (!bpf_map_lookup_elem(&mcpf_slot_names, &slot))
 		return -1; /* no names: DNS is an ordinary destination for this policy */
+	/* only what the check below reads whole may reach a resolver */
+	if (p.protocol != IPPROTO_UDP && p.protocol != IPPROTO_TCP)
+		reason = MCPF_REASON_DNS_TRANSPORT;
+	else if (!p.plain)
+		reason = MCPF_REASON_DNS_IP_HEADER;
+	else if (p.protocol == IPPROTO_UDP && skb->gso_size)
+		reason = MCPF_REASON_DNS_OFFLOAD; /* split into datagrams after this hook */
+	else if (p.protocol == IPPROTO_TCP && (p.tcp_flags & TCP_FLAG_URG))
+		reason = MCPF_REASON_DNS_URGENT; /* the server skips the urgent byte: framing shifts */
+	if (reason)
+		return dns_event(q, &res, &p, mode_verdict(b), reason, now);
+	if (p.payload == 0)
+		return 1; /* a bare TCP segment (handshake, ACK, FIN) carries no DNS */
 	/* every message of the packet is judged: anything else could carry an unchecked name */
 	for (int k = 0; k < DNS_TCP_MESSAGES; k++) {
 		int r = dns_query_one(skb, q, &res, &p, now);
@@ -846,23 +1080,75 @@ static __always_inline void dns_reply_one(struct __sk_buff *skb, struct bpf_sock
 }
 
 /*
- * Ingress: replies from a resolver's port to a guarded socket. Always passes the packet. Over
- * TCP, the replies that start in this segment and end in it are read; a reply split across
- * segments teaches nothing (its addresses stay denied).
+ * A TCP segment from the resolver: the replies that start where the stream says the next one
+ * starts (dns_stream), and end in this segment, are read. A reply split across segments teaches
+ * nothing; the stream position moves past it all the same. Whatever cannot be followed (a
+ * segment past a gap, a length prefix cut in two, more replies than read) stops the reading
+ * for the connection: it teaches nothing more.
  */
+static __always_inline void dns_ingress_tcp(struct __sk_buff *skb, struct bpf_sock *sk,
+					    struct dns_pkt *p)
+{
+	struct dns_stream *st;
+	__u32 skip;
+
+	if (p->tcp_flags & TCP_FLAG_SYN) { /* the SYN-ACK: the resolver's stream starts after it */
+		st = bpf_sk_storage_get(&mcpf_dns_stream, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (st) {
+			st->next_seq = p->seq + 1;
+			st->known = p->payload == 0; /* data on a SYN (fast open) is not followed */
+		}
+		return;
+	}
+	st = bpf_sk_storage_get(&mcpf_dns_stream, sk, 0, 0);
+	if (!st || !st->known || p->payload == 0)
+		return;
+	skip = st->next_seq - p->seq;
+	if (skip >= p->payload)
+		return; /* inside a reply that started earlier, or past a gap */
+	if (skip + 2 > p->payload) {
+		st->known = 0;
+		return;
+	}
+	if (skip) { /* a retransmission that starts before the next reply */
+		__u8 lp[2];
+		__u32 data = p->msg_off - 2 + skip;
+
+		if (bpf_skb_load_bytes(skb, data, lp, sizeof(lp))) {
+			st->known = 0;
+			return;
+		}
+		p->msg_len = ((__u32)lp[0] << 8) | lp[1];
+		p->msg_off = data + 2;
+		p->avail = p->payload - skip - 2;
+	}
+	for (int k = 0; k < DNS_TCP_MESSAGES; k++) {
+		int r;
+
+		st->next_seq += 2 + p->msg_len;
+		if (p->avail < p->msg_len)
+			return; /* ends in a later segment: skipped whole */
+		dns_reply_one(skb, sk, p);
+		r = dns_next_message(skb, p);
+		if (r == -1)
+			return;
+		if (r < 0)
+			break;
+	}
+	st->known = 0;
+}
+
+/* Ingress: replies from a resolver's port to a guarded socket. Always passes the packet. */
 static __always_inline void dns_ingress(struct __sk_buff *skb, struct bpf_sock *sk)
 {
 	struct dns_pkt p = {};
 
-	if (!dns_port(peer_port(skb, sk, 0)) || dns_pkt_parse(skb, &p) < 0 || p.payload < 2)
+	if (!dns_port(remote_port(skb, sk, 0)) || dns_pkt_parse(skb, &p) < 0 || !p.plain)
 		return;
-	for (int k = 0; k < DNS_TCP_MESSAGES; k++) {
-		if (p.avail < p.msg_len)
-			return;
+	if (p.protocol == IPPROTO_TCP)
+		dns_ingress_tcp(skb, sk, &p);
+	else if (p.protocol == IPPROTO_UDP && p.payload >= DNS_HEADER)
 		dns_reply_one(skb, sk, &p);
-		if (dns_next_message(skb, &p) < 0)
-			return;
-	}
 }
 
 #endif

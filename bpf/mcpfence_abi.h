@@ -67,7 +67,7 @@ enum mcpf_hook {
 enum mcpf_event_type {
 	MCPF_EVENT_EGRESS = 0,	/* a verdict other than allow */
 	MCPF_EVENT_EXPIRED = 1, /* the binding's identity had expired */
-	MCPF_EVENT_SOCKET = 2,	/* raw/ICMP/MPTCP socket refused at creation, or a socket option */
+	MCPF_EVENT_SOCKET = 2,	/* a socket refused at creation (raw, ICMP, MPTCP, other protocols), or a socket option */
 	MCPF_EVENT_DNS = 3,	/* a query refused, a reply not learned from, a forged reply */
 };
 
@@ -83,6 +83,13 @@ enum mcpf_reason {
 	MCPF_REASON_DNS_FULL = 7,      /* learning refused: the name's or the policy's cap is reached */
 	MCPF_REASON_DNS_SPOOF = 8,     /* a guarded socket sending from a resolver's address and port */
 	MCPF_REASON_DNS_MALFORMED = 9, /* a packet to a resolver that is not one plain query */
+	MCPF_REASON_PROTOCOL = 10,     /* a socket protocol no hook judges on every send (SCTP...) */
+	MCPF_REASON_DNS_TRANSPORT = 11, /* to a resolver: not UDP or TCP (UDP-Lite, ...) */
+	MCPF_REASON_DNS_IP_HEADER = 12, /* to a resolver: IPv6 extension headers, IPv4 options, fragments */
+	MCPF_REASON_DNS_OFFLOAD = 13,	/* to a resolver: UDP segmentation offload (several datagrams) */
+	MCPF_REASON_DNS_URGENT = 14,	/* to a resolver: TCP urgent data, which servers skip */
+	MCPF_REASON_DNS_EXTRA = 15,	/* a query with bytes past the question, other than one bounded OPT */
+	MCPF_REASON_DNS_BUDGET = 16,	/* the policy's DNS budget (queries/s, new names/min) is spent */
 };
 
 /* What an egress event knows of the names its destination was learned for (`dst_names`). */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
  * cgroup_skb/egress, the backstop: re-checks every packet of the flows that guarded tasks
- * connected (their sockets carry a mark, made by the connect hook), and of every UDP socket, so
+ * connected (their sockets carry a mark, made by the connect hook), and of every socket that is
+ * not TCP (UDP, UDP-Lite, raw where allowed), so
  * that flows which were allowed when they were opened are cut after a policy change, an
  * unbinding or the binding's expiry. TCP sockets without a mark (accepted connections of a
  * server, sockets connected before the attachment) are passed: their peers came to us. So are
@@ -14,53 +15,11 @@
  */
 #define MCPF_NO_TASK_CONTEXT 1
 #include "common.bpf.h"
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
+#include "packet.bpf.h"
 
 #define SKB_ANCESTOR(level) bpf_skb_ancestor_cgroup_id(skb, level)
 
 #include "dns.bpf.h"
-
-#define IPV6_EXT_MAX 6 /* extension headers walked to find the ports */
-
-/*
- * The IPv6 upper-layer header: walk the extension headers. *nexthdr becomes 0xff (judged as an
- * "other" protocol, without ports) when the chain is too deep or cannot be read.
- */
-static __always_inline void ipv6_skip_ext(struct __sk_buff *skb, __u8 *nexthdr, __u32 *off)
-{
-	for (int i = 0; i < IPV6_EXT_MAX; i++) {
-		__u8 h[2];
-
-		switch (*nexthdr) {
-		case 0:	 /* hop-by-hop */
-		case 43: /* routing */
-		case 60: /* destination options */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
-				goto opaque;
-			*nexthdr = h[0];
-			*off += ((__u32)h[1] + 1) * 8;
-			break;
-		case 44: /* fragment: later fragments have no ports */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
-				goto opaque;
-			*nexthdr = h[0];
-			*off += 8;
-			break;
-		case 51: /* authentication header */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
-				goto opaque;
-			*nexthdr = h[0];
-			*off += ((__u32)h[1] + 2) * 4;
-			break;
-		default:
-			return;
-		}
-	}
-opaque:
-	*nexthdr = 0xff;
-}
 
 /* Whether the IP header is plain, so that its destination is the socket's destination. */
 static __always_inline int ip_header_plain(struct __sk_buff *skb)
@@ -141,8 +100,9 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
-	/* DNS to and from the resolvers' ports first: queries are judged by their names */
-	if (dns_enabled && (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_TCP)) {
+	/* DNS to and from the resolvers' ports first, whatever the socket's protocol: queries are
+	 * judged by their names, and nothing else reaches a resolver */
+	if (dns_enabled) {
 		int r = dns_egress(skb, sk, &q);
 
 		if (r >= 0)
@@ -155,10 +115,11 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (sk->protocol == IPPROTO_UDP && sk->state == 7 /* TCP_CLOSE */ && ip_header_plain(skb))
 		return 1;
 	mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
-	/* Other sockets without a mark were never connected by a guarded task (accepted
-	 * connections, sockets from before the attachment): their peers came to us. No socket
-	 * accepts UDP, so a UDP socket is judged mark or not. */
-	if (!mark && sk->protocol != IPPROTO_UDP)
+	/* TCP sockets without a mark were never connected by a guarded task (accepted
+	 * connections, sockets from before the attachment): their peers came to us. Every other
+	 * socket is judged mark or not: no datagram socket accepts, UDP-Lite runs no connect
+	 * hook, and raw sockets (where the operator allows them) run none at all. */
+	if (!mark && sk->protocol == IPPROTO_TCP)
 		return 1;
 	q.gen = bindings_gen_read();
 	if (mark && mark->cache_ok) {

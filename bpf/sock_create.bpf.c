@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
  * The socket's own life, in guarded cgroups:
- * - cgroup/sock_create: raw and ICMP sockets pass no connect/sendmsg hook, so they are refused at
- *   creation (knob deny_raw); so are MPTCP sockets (knob deny_mptcp), whose subflows the kernel
- *   opens without a mark. Every other socket passes at the cost of a few compares: it is marked
- *   for the backstop when a guarded task connects it (sock_addr.bpf.c), not here.
+ * - cgroup/sock_create: only the protocols the other hooks judge pass: TCP (connect, then the
+ *   backstop), UDP and UDP-Lite (sendmsg where the kernel runs it, and the backstop for every
+ *   datagram). Raw and ICMP sockets pass no connect/sendmsg hook: refused (knob deny_raw; when
+ *   allowed, the backstop judges their packets). MPTCP sockets are refused (knob deny_mptcp):
+ *   the kernel opens their subflows without a mark. Every other protocol (SCTP, DCCP, L2TP,
+ *   SMC, whatever a module adds) is refused outright: none of them is judged on every send path
+ *   (SCTP sends to new peers without a connect hook). A passing socket costs a few compares; it
+ *   is marked for the backstop when a guarded task connects it (sock_addr.bpf.c), not here.
  * - cgroup/setsockopt: options that send a packet somewhere else than the address the
  *   connect/sendmsg hook judged (an IPv6 routing header, IPv4 source routing) are refused.
  */
@@ -17,17 +21,26 @@ int mcpf_sock_create(struct bpf_sock *sk)
 {
 	struct mcpf_resolved res = {};
 	struct mcpf_query q = {};
+	__u8 reason = MCPF_REASON_PROTOCOL;
 	__u64 self;
-	int raw;
 
 	if (sk->family != AF_INET && sk->family != AF_INET6)
 		return 1;
-	raw = sk->type == 3 /* SOCK_RAW */ ||
-	      (sk->type == 2 /* SOCK_DGRAM */ &&
-	       (sk->protocol == IPPROTO_ICMP || sk->protocol == 58 /* IPPROTO_ICMPV6 */));
-	/* everything else is judged where it says where it goes: nothing to do for it here */
-	if (!(raw && deny_raw) && !(sk->protocol == 262 /* IPPROTO_MPTCP */ && deny_mptcp))
-		return 1;
+	if ((sk->type == 1 /* SOCK_STREAM */ && sk->protocol == IPPROTO_TCP) ||
+	    (sk->type == 2 /* SOCK_DGRAM */ &&
+	     (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_UDPLITE)))
+		return 1; /* judged where they say where they go: nothing to do here */
+	if (sk->type == 3 /* SOCK_RAW */ ||
+	    (sk->type == 2 /* SOCK_DGRAM */ &&
+	     (sk->protocol == IPPROTO_ICMP || sk->protocol == 58 /* IPPROTO_ICMPV6 */))) {
+		if (!deny_raw)
+			return 1;
+		reason = MCPF_REASON_RAW;
+	} else if (sk->protocol == 262 /* IPPROTO_MPTCP */) {
+		if (!deny_mptcp)
+			return 1;
+		reason = MCPF_REASON_MPTCP;
+	}
 	self = bpf_get_current_cgroup_id();
 	if (!RESOLVE_BINDING(CURRENT_ANCESTOR, self, &res))
 		return 1;
@@ -36,7 +49,7 @@ int mcpf_sock_create(struct bpf_sock *sk)
 	q.family = sk->family;
 	q.protocol = sk->protocol;
 	q.sock_type = sk->type;
-	return refuse_in_guarded(&q, &res, raw ? MCPF_REASON_RAW : MCPF_REASON_MPTCP, 1);
+	return refuse_in_guarded(&q, &res, reason, 1);
 }
 
 #define SOL_IP_LEVEL 0	    /* IPPROTO_IP */

@@ -43,6 +43,8 @@ for row in '{"kubernetes": {"api": "http://10.0.0.1", "node_name": "n"}}|kuberne
 	'{"docker": {"socket": "docker.sock"}}|docker.socket: an absolute path' \
 	'{"docker": {"sock": "/var/run/docker.sock"}}|docker.sock: unknown field' \
 	'{"docker": true}|docker: must be an object' \
+	'{"dns": {"queries_per_second": -1}}|dns.queries_per_second: must be an integer from 0 (unlimited) to 1000000' \
+	'{"dns": {"new_names_per_minute": "300"}}|dns.new_names_per_minute: must be an integer from 0 (unlimited) to 1000000' \
 	'{"bindings": [{"cgroup": "x", "hold": true, "policy": "p"}]}|bindings\[0\]: needs either "policy": NAME or "hold": true'; do
 	echo "${row%%|*}" >"$WORK/k8s.json"
 	out=$(env -u NODE_NAME -u KUBERNETES_SERVICE_HOST "$MCPF" agent --config "$WORK/k8s.json" 2>&1); rc=$?

@@ -83,7 +83,8 @@ JSON
 agent_start() {
 	"$MCPF" agent --config "$CONFIG" >>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
-	for _ in $(seq 100); do
+	# 5 s; in the emulated vmtest guests (MCPF_TIME_SCALE) verifying the programs takes longer
+	for _ in $(seq $((100 * ${MCPF_TIME_SCALE:-1}))); do
 		if "$MCPF" status --config "$CONFIG" --json 2>/dev/null | grep -q '"running": true'; then
 			return 0
 		fi

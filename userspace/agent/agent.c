@@ -235,6 +235,8 @@ int agent_run(const char *config)
 		.dns_grace_ns = a.cfg.dns_grace_ns,
 		.dns_cap_per_name = a.cfg.dns_per_name,
 		.dns_cap_per_policy = a.cfg.dns_per_policy,
+		.dns_queries_per_second = a.cfg.dns_queries_per_second,
+		.dns_new_names_per_minute = a.cfg.dns_new_names_per_minute,
 	};
 	r = fence_load(&fp, &a.f);
 	if (r < 0) {

@@ -293,14 +293,19 @@ static unsigned clients_of_uid(struct agent *a, uid_t uid, enum client_kind kind
 	return n;
 }
 
-/* Best effort, never blocking: the refused client learns why. */
-static void refuse(int fd, const char *why)
+/* Best effort, never blocking: the refused client learns why (a scraper: 503, and why). */
+static void refuse(int fd, enum client_kind kind, const char *why)
 {
 	size_t len;
-	json_t *e = error_reply(why);
-	_cleanup_free_ char *line = e ? control_format(e, &len) : NULL;
+	json_t *e = kind == KIND_METRICS ? NULL : error_reply(why);
+	_cleanup_free_ char *line = kind == KIND_METRICS ?
+		strdup_printf("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+			      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", strlen(why) + 1, why) :
+		e ? control_format(e, &len) : NULL;
 
 	json_decref(e);
+	if (line && kind == KIND_METRICS)
+		len = strlen(line);
 	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("refused client: %s", strerror(errno));
 	close(fd);
@@ -321,21 +326,21 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 
 		if (fd < 0)
 			return;
-		if (kind == KIND_METRICS) { /* loopback TCP has no peer credentials; nothing to protect */
+		if (kind == KIND_METRICS && a->cfg.metrics_tcp.family) {
+			/* loopback TCP has no peer credentials: all its scrapers count as one uid */
 			cred = (struct ucred){ .uid = (uid_t)-1, .pid = 0 };
 		} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			close(fd);
 			continue;
 		}
 		if (a->nclients[kind] >= CLIENTS_PER_SOCKET) {
-			if (kind == KIND_METRICS)
-				close(fd);
-			else
-				refuse(fd, "too many clients; try again");
+			refuse(fd, kind, "too many clients; try again");
 			continue;
 		}
-		if (kind != KIND_METRICS && clients_of_uid(a, cred.uid, kind) >= CLIENTS_PER_UID) {
-			refuse(fd, "too many clients of this uid; try again");
+		/* a uid that floods a socket holds its share, never every slot: the others still get in */
+		if (!(kind == KIND_METRICS && a->cfg.metrics_tcp.family) &&
+		    clients_of_uid(a, cred.uid, kind) >= CLIENTS_PER_UID) {
+			refuse(fd, kind, "too many clients of this uid; try again");
 			continue;
 		}
 		c = calloc(1, sizeof(*c));

@@ -55,6 +55,8 @@ void config_defaults(struct agent_config *cfg)
 	cfg->dns_grace_ns = CONFIG_DEFAULT_GRACE_S * 1000000000ULL;
 	cfg->dns_per_name = CONFIG_DEFAULT_PER_NAME;
 	cfg->dns_per_policy = CONFIG_DEFAULT_PER_POLICY;
+	cfg->dns_queries_per_second = CONFIG_DEFAULT_DNS_QPS;
+	cfg->dns_new_names_per_minute = CONFIG_DEFAULT_DNS_NEW_NAMES;
 }
 
 int config_resolver_parse(const char *s, struct fence_resolver *ret)
@@ -161,6 +163,20 @@ static void take_count(const char *file, struct diag *errs, json_t *obj, const c
 		*dst = (uint64_t)json_integer_value(v);
 }
 
+/* A rate: 0 (unlimited) to CONFIG_DNS_BUDGET_MAX. */
+static void take_rate(const char *file, struct diag *errs, json_t *obj, const char *key,
+		      const char *path, uint32_t *dst)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > CONFIG_DNS_BUDGET_MAX)
+		BAD("%s: must be an integer from 0 (unlimited) to %d", path, CONFIG_DNS_BUDGET_MAX);
+	else
+		*dst = (uint32_t)json_integer_value(v);
+}
+
 static void take_dns(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
 {
 	json_t *res, *item;
@@ -177,7 +193,8 @@ static void take_dns(const char *file, struct diag *errs, json_t *v, struct agen
 	diag_unknown_fields(errs, file, v, "dns",
 			    (const char *const[]){ "resolvers", "ttl_floor", "ttl_cap", "grace",
 						   "max_addresses_per_name",
-						   "max_addresses_per_policy", NULL });
+						   "max_addresses_per_policy", "queries_per_second",
+						   "new_names_per_minute", NULL });
 	res = json_object_get(v, "resolvers");
 	if (!res) {
 		cfg->resolvers_from_resolv_conf = true;
@@ -204,6 +221,10 @@ static void take_dns(const char *file, struct diag *errs, json_t *v, struct agen
 		   MCPF_DEFAULT_LEARNED, &cfg->dns_per_name);
 	take_count(file, errs, v, "max_addresses_per_policy", "dns.max_addresses_per_policy",
 		   MCPF_DEFAULT_LEARNED, &cfg->dns_per_policy);
+	take_rate(file, errs, v, "queries_per_second", "dns.queries_per_second",
+		  &cfg->dns_queries_per_second);
+	take_rate(file, errs, v, "new_names_per_minute", "dns.new_names_per_minute",
+		  &cfg->dns_new_names_per_minute);
 	if (cfg->dns_ttl_floor_ns > cfg->dns_ttl_cap_ns)
 		BAD("dns.ttl_floor: must not exceed dns.ttl_cap");
 }

@@ -22,6 +22,10 @@
 #define CONFIG_DEFAULT_GRACE_S 5
 #define CONFIG_DEFAULT_PER_NAME 256
 #define CONFIG_DEFAULT_PER_POLICY 4096
+/* the DNS budget per policy: far above what resolver libraries ask, far below a tunnel's rate */
+#define CONFIG_DEFAULT_DNS_QPS 200
+#define CONFIG_DEFAULT_DNS_NEW_NAMES 300 /* per minute */
+#define CONFIG_DNS_BUDGET_MAX 1000000
 
 struct config_binding {
 	char *cgroup;
@@ -52,6 +56,7 @@ struct agent_config {
 	bool resolvers_from_resolv_conf;
 	uint64_t dns_ttl_floor_ns, dns_ttl_cap_ns, dns_grace_ns;
 	uint64_t dns_per_name, dns_per_policy;
+	uint32_t dns_queries_per_second, dns_new_names_per_minute; /* 0 = unlimited */
 	/* kubernetes: pods of this node selected through the API (off without the section) */
 	bool k8s;
 	struct podwatch_config k8s_api;

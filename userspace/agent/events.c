@@ -55,6 +55,20 @@ const char *event_reason_name(unsigned reason)
 		return "forged_reply";
 	case MCPF_REASON_DNS_MALFORMED:
 		return "not_a_plain_query";
+	case MCPF_REASON_PROTOCOL:
+		return "protocol";
+	case MCPF_REASON_DNS_TRANSPORT:
+		return "dns_transport";
+	case MCPF_REASON_DNS_IP_HEADER:
+		return "dns_ip_header";
+	case MCPF_REASON_DNS_OFFLOAD:
+		return "dns_offload";
+	case MCPF_REASON_DNS_URGENT:
+		return "dns_urgent";
+	case MCPF_REASON_DNS_EXTRA:
+		return "dns_extra_data";
+	case MCPF_REASON_DNS_BUDGET:
+		return "dns_budget";
 	}
 	return "unknown";
 }

@@ -40,6 +40,8 @@ static json_t *protected_paths(struct agent *a)
 		json_array_append_new(l, json_string(a->cfg.policies[i]));
 	if (a->cfg.events_file)
 		json_array_append_new(l, json_string(a->cfg.events_file));
+	if (a->cfg.metrics_listen && !a->cfg.metrics_tcp.family) /* a Unix socket: its path */
+		json_array_append_new(l, json_string(a->cfg.metrics_listen));
 	for (size_t i = 0; i < a->trust.n; i++) {
 		if (a->trust.issuers[i].jwks_file)
 			json_array_append_new(l, json_string(a->trust.issuers[i].jwks_file));

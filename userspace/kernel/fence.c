@@ -163,6 +163,8 @@ int fence_open_pinned(const char *bpffs, struct fence **ret)
 		(s)->rodata->dns_grace_ns = (p)->dns_grace_ns;                                     \
 		(s)->rodata->dns_cap_per_name = (p)->dns_cap_per_name;                             \
 		(s)->rodata->dns_cap_per_policy = (p)->dns_cap_per_policy;                         \
+		(s)->rodata->dns_queries_per_second = (p)->dns_queries_per_second;                 \
+		(s)->rodata->dns_new_names_per_minute = (p)->dns_new_names_per_minute;             \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie4, (p)->max_prefixes);                \
 		bpf_map__set_max_entries((s)->maps.mcpf_trie6, (p)->max_prefixes);                \
 	} while (0)

@@ -31,6 +31,7 @@ struct fence_params {
 	bool dns;
 	uint64_t dns_ttl_floor_ns, dns_ttl_cap_ns, dns_grace_ns;
 	uint64_t dns_cap_per_name, dns_cap_per_policy;
+	uint32_t dns_queries_per_second, dns_new_names_per_minute; /* 0 = unlimited */
 };
 
 /* A resolver the workloads may ask (address in network order, IPv4 in the first four bytes). */
