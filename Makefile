@@ -33,7 +33,8 @@ LIB_SRCS := $(filter-out userspace/cli/main.c,$(wildcard $(addsuffix /*.c,$(addp
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard userspace/*/*.h)
 BENCH_BINS := $(OUT)/netbench $(OUT)/bench_verify $(OUT)/allow_all.bpf.o $(OUT)/primitives.bpf.o
-TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe
+TEST_BINS := $(OUT)/test_policy $(OUT)/test_vectors $(OUT)/test_token $(OUT)/netprobe \
+	     $(OUT)/mcpfence-testhooks
 
 ifeq ($(V),1)
 Q :=
@@ -89,6 +90,21 @@ $(OUT)/test_vectors: tests/unit/test_vectors.c tests/unit/testlib.h $(LIB_OBJS)
 $(OUT)/test_token: tests/unit/test_token.c tests/unit/testlib.h tests/lib/jwtmint.c $(LIB_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/unit/test_token.c tests/lib/jwtmint.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+# The agent with its test hooks (MCPF_TEST_HOOKS: the old, refused ways of finding the root's
+# level, for the suites that show them refused; caches cleared at 64 entries, not 65,536, so a
+# suite can show that what cannot be recomputed survives that). Never installed: the shipped
+# binary has none.
+TESTHOOK_SRCS := userspace/agent/agent.c userspace/lib/idmap.c
+TESTHOOK_OBJS := $(patsubst userspace/%.c,$(OUT)/%-testhooks.o,$(TESTHOOK_SRCS))
+$(TESTHOOK_OBJS): $(OUT)/%-testhooks.o: userspace/%.c $(USER_HDRS) bpf/mcpfence_abi.h $(SKELS) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -DMCPF_TEST_HOOKS -DIDMAP_CACHE_MAX=64 -c $< -o $@
+
+$(OUT)/mcpfence-testhooks: $(OUT)/cli/main.o $(filter-out $(patsubst $(OUT)/%-testhooks.o,$(OUT)/%.o,$(TESTHOOK_OBJS)),$(LIB_OBJS)) $(TESTHOOK_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/netprobe: tests/netprobe.c | $(OUT)
 	$(call msg,TEST,$@)

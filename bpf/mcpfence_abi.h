@@ -139,7 +139,7 @@ enum mcpf_counter {
 	MCPF_CNT_UNBOUND,
 	MCPF_CNT_HELPER_ERR,
 	MCPF_CNT_DNS_QUERIES,	/* queries let through to a resolver */
-	MCPF_CNT_DNS_REFUSED,	/* queries refused (or audited) for their name */
+	MCPF_CNT_DNS_REFUSED,	/* queries refused (or audited) for their name or the budget */
 	MCPF_CNT_DNS_LEARNED,	/* addresses learned (new entries) */
 	MCPF_CNT_DNS_REFRESHED, /* learned addresses whose expiry a reply renewed */
 	MCPF_CNT_DNS_FULL,	/* addresses not learned: a cap was reached */
@@ -234,7 +234,7 @@ struct mcpf_sock_mark {
 	 * 1: trusted; 2: judged by the connect hook, trusted once the first packet's IP header is
 	 * seen plain (no options that send it elsewhere) */
 	__u8 cache_ok;
-	__u8 cache_unused;
+	__u8 pad;
 	__u32 cache_expires_s;	/* boot seconds, rounded down; 0 = the binding never expires */
 };
 _Static_assert(sizeof(struct mcpf_sock_mark) == 64, "mcpf_sock_mark layout");

@@ -94,7 +94,7 @@ build_initramfs() { # ROOTDIR MODULES_DIR OUT
 	# the project: binaries, suite, fixtures
 	mkdir -p "$root/repo/build"
 	copy_with_libs "$root" "$REPO/build/mcpfence" "$REPO/build/netprobe"
-	cp build/mcpfence build/netprobe "$root/repo/build/"
+	cp build/mcpfence build/mcpfence-testhooks build/netprobe "$root/repo/build/"
 	cp -r tests scripts policies "$root/repo/"
 	mkdir -p "$root/repo/deploy" && cp deploy/mcpfence.service "$root/repo/deploy/" # 76-systemd reads the unit
 	# VMTEST_SUITES: run some suites only (a glob for tests/run.sh), while working on them

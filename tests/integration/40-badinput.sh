@@ -161,3 +161,11 @@ check "badinput: after a 1 MiB line without newline the agent still answers" tru
 	"$(req '{"op":"ping"}' | jq .ok)"
 check "badinput: state unchanged after the socket abuse" "$good_state" "$(state)"
 agent_stop && pass "badinput: agent exits cleanly (no sanitizer report)" || fail "badinput: agent exit status $?"
+
+# --- the OCI hook's stdin is bounded: a runtime's state is a few KiB
+out=$(head -c 2000000 /dev/zero | tr '\0' ' ' | "$MCPF" oci-hook 2>&1); rc=$?
+[ "$rc" != 0 ] && echo "$out" | grep -q "the container state on stdin is over 1048576 bytes" &&
+	pass "badinput: oci-hook refuses a state over 1 MiB, saying so" || fail "badinput: oci-hook: rc $rc: $out"
+out=$(echo '{"pid": 1, "annotations": {"mcpfence.io/policy": "p"}' | "$MCPF" oci-hook 2>&1); rc=$?
+[ "$rc" != 0 ] && echo "$out" | grep -q "the container state on stdin" &&
+	pass "badinput: oci-hook refuses a state that is not JSON" || fail "badinput: oci-hook: rc $rc: $out"

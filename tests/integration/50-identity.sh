@@ -224,3 +224,26 @@ wait_for 3 events_at_least '.type == "expired" and .cgroup == "/'"$ROOT_REL"'/wl
 check "identity: a fresh token renews the expired binding" OK \
 	"$(in_cgroup wl-exp bash -c "'$MCPF' attest --attest-socket '$ATTEST_SOCK' --token-file '$A' >/dev/null; '$NETPROBE' tcp 127.0.0.2 8080")"
 agent_stop && pass "identity: agent exits cleanly (no sanitizer report)" || fail "identity: agent exit status $?"
+
+# --- what events carry of a binding (its claims, its workload) lives as long as the binding: the
+# test build clears its caches at 64 entries; 100 other bindings come and go around a live one
+MCPF_SHIPPED=$MCPF MCPF=$MCPF_TESTHOOKS
+agent_start || fail "identity: start of the test build"
+in_cgroup wl-live "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" >/dev/null 2>&1
+mkdir -p "$ROOT/ctr-live"
+"$NETPROBE" unix-send "$SOCK" '{"op":"bind","cgroup":"'"$ROOT_REL"'/ctr-live","policy":"team-a","workload":{"container":"live"}}' >/dev/null
+for i in $(seq 100); do
+	mkdir -p "$ROOT/churn-$i"
+	"$NETPROBE" unix-send "$SOCK" '{"op":"bind","cgroup":"'"$ROOT_REL"'/churn-'$i'","policy":"team-a","workload":{"container":"c'$i'"}}' >/dev/null
+	in_cgroup "churn-$i" "$NETPROBE" tcp 127.0.0.3 8080 >/dev/null # an event: its path is cached
+	"$NETPROBE" unix-send "$SOCK" '{"op":"unbind","cgroup":"'"$ROOT_REL"'/churn-'$i'"}' >/dev/null
+done
+wait_events '.cgroup == "/'"$ROOT_REL"'/churn-100"' 1 >/dev/null
+in_cgroup wl-live "$NETPROBE" tcp 127.0.0.3 8080 >/dev/null
+in_cgroup ctr-live "$NETPROBE" tcp 127.0.0.3 8080 >/dev/null
+check "identity: after 100 bindings came and went, the live attested binding's events keep its claims" 1 \
+	"$(wait_events '.cgroup == "/'"$ROOT_REL"'/wl-live" and .verdict == "deny" and .identity.sub == "workload-a" and (.identity.claims | type) == "object"' 1)"
+check "identity: ... and the live container's events keep its workload" 1 \
+	"$(wait_events '.cgroup == "/'"$ROOT_REL"'/ctr-live" and .verdict == "deny" and .workload.container == "live"' 1)"
+agent_stop && pass "identity: the test build exits cleanly" || fail "identity: test build exit status $?"
+MCPF=$MCPF_SHIPPED

@@ -15,11 +15,13 @@ sed -i "s|\"cgroup_root\": \"$ROOT_REL\"|\"cgroup_root\": \"guarded\"|" "$CONFIG
 write_policy web enforce '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'
 listen 127.0.0.2 8080 8081
 
-# ns_agent [ENV...]: the agent in new cgroup and mount namespaces, cgroup2 mounted from inside
+# ns_agent [ENV...]: the agent in new cgroup and mount namespaces, cgroup2 mounted from inside;
+# with ENV (a test hook's switch) the test build that reads it
 ns_agent() {
 	bash -c 'echo $$ > "$0/cgroup.procs" && exec env "$@"' "$CTR" "$@" \
 		unshare --cgroup --mount --propagation private sh -c \
-		'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
+		'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" \
+		"$([ $# -gt 0 ] && echo "$MCPF_TESTHOOKS" || echo "$MCPF")" "$CONFIG" \
 		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }
@@ -44,8 +46,16 @@ refuses() {
 refuses "cgroupns: with the level counted from the mount (the old way)" "$CTR/guarded" \
 	"Enforcement canary failed: a connect from .* was not seen by the programs" ns_agent MCPF_TEST_LEVEL_FROM_PATH=1
 
-# --- the real level: enforced
-ns_agent
+# --- the shipped binary has no test hooks: the same switch changes nothing
+grep -q MCPF_TEST "$MCPF" && fail "cgroupns: the shipped binary reads a test switch" ||
+	pass "cgroupns: the shipped binary has no test switch (only build/mcpfence-testhooks reads them)"
+
+# --- the real level: enforced (the switch of the row above given to the shipped binary)
+bash -c 'echo $$ > "$0/cgroup.procs" && exec env MCPF_TEST_LEVEL_FROM_PATH=1 "$@"' "$CTR" \
+	unshare --cgroup --mount --propagation private sh -c \
+	'umount -l "$0" && mount -t cgroup2 cgroup2 "$0" && exec "$1" agent --config "$2"' "$CG_MOUNT" "$MCPF" "$CONFIG" \
+	>>"$WORK/agent.log" 2>&1 &
+AGENT_PID=$!
 # 30 s: the vmtest guests run on qemu's TCG, where verifying the programs alone takes seconds
 wait_for 30 running || { fail "cgroupns: agent start: $(tail -5 "$WORK/agent.log")"; exit 1; }
 real=$(( $(echo "$CTR" | sed "s|^$CG_MOUNT||" | tr -cd / | wc -c) + 1 ))
@@ -78,7 +88,8 @@ write_config
 sed -i "s|\"cgroup_root\": \"$ROOT_REL\"|\"cgroup_root\": \"$ROOT_REL/pods\"|" "$CONFIG"
 ds_agent() {
 	bash -c 'echo $$ > "$0/cgroup.procs" && exec env "$@"' "$CTR" "$@" \
-		unshare --cgroup "$MCPF" agent --config "$CONFIG" >>"$WORK/agent.log" 2>&1 &
+		unshare --cgroup "$([ $# -gt 0 ] && echo "$MCPF_TESTHOOKS" || echo "$MCPF")" agent --config "$CONFIG" \
+		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }
 : >"$WORK/agent.log"

@@ -85,3 +85,12 @@ for d in 'Type=notify' 'NotifyAccess=main' 'WatchdogSec=' 'ExecReload=.* reload 
 	grep -q "^$d" "$REPO/deploy/mcpfence.service" || missing+=" $d"
 done
 [ -z "${missing:-}" ] && pass "systemd: the unit is Type=notify with a watchdog, ExecReload and hardening" || fail "systemd: the unit lacks:$missing"
+
+# the log's levels: the journal's priority prefix on its stream, words on a terminal
+: >"$WORK/journal.txt"
+JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/journal.txt")" "$MCPF" agent --config "$WORK/missing.json" 2>>"$WORK/journal.txt"
+check "systemd: on the journal's stream (JOURNAL_STREAM) an error line starts with priority <3>" "<3>" \
+	"$(head -1 "$WORK/journal.txt" | cut -c1-3)"
+out=$("$MCPF" agent --config "$WORK/missing.json" 2>&1 | head -1)
+case "$out" in "mcpfence: error: "*) pass "systemd: elsewhere it starts with \"mcpfence: error: \"" ;;
+*) fail "systemd: the error line reads: $out" ;; esac

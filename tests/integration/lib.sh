@@ -9,6 +9,7 @@ if [ -x "$REPO/build-san/mcpfence" ] && [ "${MCPF_NO_SAN:-0}" != 1 ]; then
 else
 	MCPF="$REPO/build/mcpfence"
 fi
+MCPF_TESTHOOKS="$(dirname "$MCPF")/mcpfence-testhooks" # the agent with its test hooks (Makefile)
 NETPROBE="$REPO/build/netprobe"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}

@@ -390,7 +390,9 @@ static void test_large(void)
 	struct timespec t0, t1;
 	double ms;
 
-	TEST("compiler: 100k prefixes with port ranges compile in under 1 s");
+	/* the time is printed, not asserted: a unit test on a shared machine (and under ASan) is no
+	 * benchmark; bench/run.sh holds the load time to its target */
+	TEST("compiler: 100k prefixes with port ranges compile and merge");
 	s += sprintf(s, "\"egress\":[{\"ports\":[\"443\",\"8000-8100\"],\"protocol\":\"tcp\",\"to\":[");
 	for (size_t i = 0; i < n; i++)
 		s += sprintf(s, "%s\"10.%zu.%zu.0/24\"", i ? "," : "", (i >> 8) & 255, i & 255);
@@ -404,7 +406,6 @@ static void test_large(void)
 	CHECK(c.n4 == 65536 + 1, "entries %zu (duplicates collapse: 65536 distinct /24 + /8)", c.n4);
 	CHECK(lookup(&c, "10.3.4.5", 8050, MCPF_PROTO_TCP) && lookup(&c, "10.3.4.5", 53, MCPF_PROTO_UDP),
 	      "merged");
-	CHECK(ms < 1000, "took %.1f ms", ms);
 	policy_compiled_clear(&c);
 	policy_free(p);
 	free(spec);

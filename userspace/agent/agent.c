@@ -41,7 +41,7 @@ void agent_notify_ready(struct agent *a, const char *note)
 			    cgroup_path_display(a->mount, a->root_abs), note ? "; " : "", note ?: "");
 
 	if (r < 0)
-		log_error("Failed to notify systemd ($NOTIFY_SOCKET): %s", strerror(-r));
+		log_warning("Failed to notify systemd ($NOTIFY_SOCKET): %s", strerror(-r));
 }
 
 static void on_tick(struct loop_source *s, uint32_t events)
@@ -76,7 +76,7 @@ static void on_signal(struct loop_source *s, uint32_t events)
 	}
 	/* a unit or container without its own PID namespace could signal us from a guarded cgroup */
 	if (si.ssi_pid && agent_pid_guarded(a, (pid_t)si.ssi_pid)) {
-		log_error("Ignored SIGHUP from pid %u: it runs in a guarded cgroup", si.ssi_pid);
+		log_warning("Ignored SIGHUP from pid %u: it runs in a guarded cgroup", si.ssi_pid);
 		return;
 	}
 	log_info("SIGHUP: reloading policies");
@@ -143,8 +143,10 @@ static int agent_setup_root(struct agent *a)
 		log_info("cgroup root %s is at level %u of the hierarchy; the cgroup2 mount we see "
 			 "starts below the real root (a cgroup namespace)",
 			 a->root_abs, a->root_level);
-	if (getenv("MCPF_TEST_LEVEL_FROM_PATH")) /* tests only: the old, namespace-blind way */
+#ifdef MCPF_TEST_HOOKS /* build/mcpfence-testhooks only: the old, namespace-blind way */
+	if (getenv("MCPF_TEST_LEVEL_FROM_PATH"))
 		a->root_level = path_level;
+#endif
 	a->root_fd = open(a->root_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	a->mount_fd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0 || a->mount_fd < 0)
@@ -156,6 +158,7 @@ static int agent_setup_root(struct agent *a)
 int agent_run(const char *config)
 {
 	struct agent a = { .root_fd = -1, .mount_fd = -1, .listen_fd = -1, .attest_fd = -1, .metrics_fd = -1,
+			 .cgroup_paths = { .cache = true }, .reported = { .cache = true },
 			 .next_slot = 1 };
 	struct agent_sources src = { .ring.fd = -1, .signals.fd = -1, .tick.fd = -1 };
 	struct policy_set set = {};
@@ -177,7 +180,11 @@ int agent_run(const char *config)
 	}
 	/* first (the probe joins too, silently): a mount's root is named relative to our cgroup
 	 * namespace */
-	r = getenv("MCPF_TEST_NO_CGROUPNS_JOIN") ? 0 : cgroup_ns_join_initial(); /* tests: the old way */
+#ifdef MCPF_TEST_HOOKS /* build/mcpfence-testhooks only: the old way, staying in our namespace */
+	r = getenv("MCPF_TEST_NO_CGROUPNS_JOIN") ? 0 : cgroup_ns_join_initial();
+#else
+	r = cgroup_ns_join_initial();
+#endif
 	if (r > 0)
 		log_info("Joined the host's cgroup namespace: the cgroups we guard lie outside a "
 			 "container's own namespace");

@@ -171,6 +171,9 @@ void metrics_rows_free(struct agent *a);
 char *metrics_http_reply(struct agent *a, const char *req, size_t len, size_t *ret_len);
 /* What a bound cgroup runs, named in its events ({"container":..} or {"pod":..}); owned. */
 void agent_workload_set(struct agent *a, uint64_t cgroup_id, json_t *workload);
+/* apply.c: a binding is gone (its cgroup unbound or removed, its policy dropped): what only it
+ * needed goes too (its identity, kernel and agent side, and its workload). */
+void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity_id);
 void keys_worker_stop(struct agent *a);
 /* Start fetches for every issuer whose verification asked for one (trust_issuer.fetch_wanted). */
 void keys_worker_kick(struct agent *a);

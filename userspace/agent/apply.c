@@ -33,7 +33,7 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 	if (fence_binding_get(a->f, id, &old) == 0 && (old.identity_id || old.slot == b.slot))
 		return 0; /* attested since, or nothing changed */
 	if ((r = fence_binding_put(a->f, id, &b)) < 0) {
-		log_error("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(-r));
+		log_warning("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(-r));
 		return r;
 	}
 	log_info("%s: %s %s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
@@ -67,6 +67,15 @@ void agent_policies_free(struct loaded_policy *l, size_t n)
 	free(l);
 }
 
+void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity_id)
+{
+	if (identity_id) {
+		fence_identity_del(a->f, identity_id);
+		idmap_del(&a->identity_claims, identity_id);
+	}
+	idmap_del(&a->workloads, cgroup_id);
+}
+
 struct flip_ctx {
 	struct agent *a;
 	const struct loaded_policy *next;
@@ -83,8 +92,8 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	if (fence_binding_is_hold(b))
 		return 0; /* no policy to follow */
 	if (fence_meta_get(fc->a->f, b->slot, &meta) < 0) {
-		log_error("Binding of cgroup %llu names unknown slot %u; leaving it",
-			  (unsigned long long)cg, b->slot);
+		log_warning("Binding of cgroup %llu names unknown slot %u; leaving it",
+			    (unsigned long long)cg, b->slot);
 		return 0;
 	}
 	meta.name[sizeof(meta.name) - 1] = '\0';
@@ -105,6 +114,7 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 	log_info("Policy '%s' was removed; unbinding cgroup %s", meta.name,
 		 agent_cgroup_path(fc->a, cg) ?: "?");
 	fence_binding_del(fc->a->f, cg);
+	agent_binding_forget(fc->a, cg, b->identity_id);
 	agent_emit_policy(fc->a, "unbind", meta.name, agent_cgroup_path(fc->a, cg), cg);
 	return 0;
 }

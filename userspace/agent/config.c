@@ -284,6 +284,10 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 		return;
 	}
 	cfg->k8s_namespaces = calloc(json_array_size(ns) + 1, sizeof(char *));
+	if (!cfg->k8s_namespaces) {
+		BAD("kubernetes.namespaces: out of memory");
+		return;
+	}
 	json_array_foreach(ns, i, item) {
 		if (!json_is_string(item) || !json_string_length(item)) {
 			BAD("kubernetes.namespaces[%zu]: must be a namespace name", i);
@@ -421,7 +425,9 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	if (v && !json_is_array(v))
 		BAD("policies: must be an array of files or directories");
 	cfg->policies = calloc(json_array_size(v) + 1, sizeof(char *));
-	json_array_foreach(v, i, item) {
+	if (!cfg->policies)
+		BAD("policies: out of memory");
+	else json_array_foreach(v, i, item) {
 		if (!json_is_string(item)) {
 			BAD("policies[%zu]: must be a string", i);
 			continue;
@@ -497,7 +503,9 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	if (v && !json_is_array(v))
 		BAD("bindings: must be an array");
 	cfg->bindings = calloc(json_array_size(v) + 1, sizeof(*cfg->bindings));
-	json_array_foreach(v, i, item) {
+	if (!cfg->bindings)
+		BAD("bindings: out of memory");
+	else json_array_foreach(v, i, item) {
 		json_t *cg = json_object_get(item, "cgroup"), *pol = json_object_get(item, "policy");
 		char path[64];
 

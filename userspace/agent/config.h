@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The agent's configuration file (see ARCHITECTURE.md), with documented defaults. */
+/* The agent's configuration file (README, "Agent configuration"), with documented defaults. */
 #ifndef MCPFENCE_CONFIG_H
 #define MCPFENCE_CONFIG_H
 

@@ -29,19 +29,19 @@ static char *container_cgroup(struct agent *a, const char *name, const char *id,
 	int r = cgroup_of_pid(a->mount, pid, &abs);
 
 	if (r < 0) {
-		log_error("Docker: container %s: the cgroup of its process %d: %s", name, (int)pid, strerror(-r));
+		log_warning("Docker: container %s: the cgroup of its process %d: %s", name, (int)pid, strerror(-r));
 		return NULL;
 	}
 	base = strrchr(abs, '/');
 	if (!base || !strstr(base, id)) {
-		log_error("Docker: container %s: process %d is in %s, not the container's cgroup", name, (int)pid,
-			  cgroup_path_display(a->mount, abs));
+		log_warning("Docker: container %s: process %d is in %s, not the container's cgroup", name, (int)pid,
+			    cgroup_path_display(a->mount, abs));
 		return NULL;
 	}
 	if (!cgroup_is_under(a->root_abs, abs) || !strcmp(abs, a->root_abs)) {
-		log_error("Docker: container %s is in %s, not under the guarded root %s: not bound (start it with "
-			  "--cgroup-parent under the root's held cgroup)", name, cgroup_path_display(a->mount, abs),
-			  cgroup_path_display(a->mount, a->root_abs));
+		log_warning("Docker: container %s is in %s, not under the guarded root %s: not bound (start it with "
+			    "--cgroup-parent under the root's held cgroup)", name, cgroup_path_display(a->mount, abs),
+			    cgroup_path_display(a->mount, a->root_abs));
 		return NULL;
 	}
 	return TAKE_PTR(abs);
@@ -66,9 +66,9 @@ static void container_start(struct agent *a, json_t *m)
 	if (!abs)
 		return;
 	if (policy && !lp)
-		log_error("Docker: container %s names policy \"%s\", which is not loaded: held instead", name, policy);
+		log_warning("Docker: container %s names policy \"%s\", which is not loaded: held instead", name, policy);
 	if ((r = cgroup_id_from_path(abs, &cgid)) < 0) {
-		log_error("Docker: container %s: %s: %s", name, abs, strerror(-r));
+		log_warning("Docker: container %s: %s: %s", name, abs, strerror(-r));
 		return;
 	}
 	agent_workload_set(a, cgid, json_pack("{s:s, s:s%, s:s?}", "container", name, "container_id", id, (size_t)12,
@@ -88,7 +88,7 @@ static void docker_msg(struct agent *a, json_t *m)
 		log_info("Docker: listed %lld running containers",
 			 (long long)json_integer_value(json_object_get(m, "containers")));
 	} else if (!strcmp(ev, "ERROR")) {
-		log_error("Docker: %s", json_string_value(json_object_get(m, "error")) ?: "?");
+		log_warning("Docker: %s", json_string_value(json_object_get(m, "error")) ?: "?");
 	}
 }
 

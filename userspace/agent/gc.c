@@ -19,9 +19,8 @@ static int gc_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 
 	if (cgroup_exists_by_id(a->mount_fd, cg) != 0)
 		return 0;
-	if (b->identity_id)
-		fence_identity_del(a->f, b->identity_id);
 	fence_binding_del(a->f, cg);
+	agent_binding_forget(a, cg, b->identity_id);
 	fence_ratelimit_del(a->f, cg);
 	log_debug("Removed the binding of deleted cgroup %llu", (unsigned long long)cg);
 	return 0;

@@ -90,7 +90,7 @@ static void worker_done(struct loop_source *s, uint32_t events)
 		if (!is)
 			continue;
 		if (trust_fetch_finish(is, &j->f, now) < 0)
-			log_error("Keys of issuer %s: %s", is->issuer, is->last_error);
+			log_warning("Keys of issuer %s: %s", is->issuer, is->last_error);
 		else
 			log_info("Fetched the keys of issuer %s (%zu keys)", is->issuer, is->keys.n);
 	}
@@ -132,7 +132,7 @@ void keys_warm(struct agent *a)
 
 		is->defer_fetch = true;
 		if (is->jwks_file && trust_issuer_refresh(is, now, false) < 0)
-			log_error("Keys of issuer %s not available yet: %s", is->issuer, is->last_error);
+			log_warning("Keys of issuer %s not available yet: %s", is->issuer, is->last_error);
 		else if (!is->jwks_file)
 			is->fetch_wanted = true;
 	}

@@ -2,7 +2,7 @@
 /*
  * One epoll loop for the agent. A source is a descriptor with a handler; handlers must not
  * block (every descriptor is non-blocking, slow work goes to a worker thread and comes back
- * through a descriptor). Each turn also calls the `tick` callback, for deadlines.
+ * through a descriptor). Deadlines are a source too: the agent's one-second timerfd (agent.c).
  */
 #ifndef MCPFENCE_LOOP_H
 #define MCPFENCE_LOOP_H

@@ -189,7 +189,7 @@ static void put_kernel_counters(struct agent *a, struct text *t)
 		{ MCPF_CNT_UNBOUND, "mcpfence_unbound_total", "Operations from a guarded cgroup without a binding." },
 		{ MCPF_CNT_HELPER_ERR, "mcpfence_bpf_helper_errors_total", "Failed BPF helper calls (map full, no memory)." },
 		{ MCPF_CNT_DNS_QUERIES, "mcpfence_dns_queries_total", "DNS queries let through to a resolver." },
-		{ MCPF_CNT_DNS_REFUSED, "mcpfence_dns_refused_total", "DNS queries refused (or audited) for their name." },
+		{ MCPF_CNT_DNS_REFUSED, "mcpfence_dns_refused_total", "DNS queries refused (or audited) for their name or the DNS budget." },
 		{ MCPF_CNT_DNS_LEARNED, "mcpfence_dns_learned_total", "Addresses learned from DNS replies." },
 		{ MCPF_CNT_DNS_REFRESHED, "mcpfence_dns_refreshed_total", "Learned addresses whose expiry a reply renewed." },
 		{ MCPF_CNT_DNS_FULL, "mcpfence_dns_cap_reached_total", "Addresses not learned: a learning cap was reached." },

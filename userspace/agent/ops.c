@@ -173,6 +173,7 @@ static json_t *op_unbind(struct agent *a, const struct op_caller *c, json_t *req
 {
 	const char *path = json_string_value(json_object_get(req, "cgroup"));
 	_cleanup_free_ char *abs = NULL;
+	struct mcpf_binding old;
 	const char *why;
 	uint64_t id;
 	int r;
@@ -190,15 +191,12 @@ static json_t *op_unbind(struct agent *a, const struct op_caller *c, json_t *req
 			return reply_error("cgroup \"%s\": %s", path, strerror(-r));
 	}
 	agent_flush_suppressed(a); /* its rate-limit entry goes with the binding */
-	{
-		struct mcpf_binding old;
-
-		if (fence_binding_get(a->f, id, &old) == 0 && old.identity_id)
-			fence_identity_del(a->f, old.identity_id);
-	}
+	if (fence_binding_get(a->f, id, &old) < 0)
+		old.identity_id = 0;
 	r = fence_binding_del(a->f, id);
 	if (r < 0)
 		return reply_error("unbinding cgroup %llu: %s", (unsigned long long)id, strerror(-r));
+	agent_binding_forget(a, id, old.identity_id);
 	fence_ratelimit_del(a->f, id);
 	agent_emit_policy(a, "unbind", NULL, abs ? cgroup_path_display(a->mount, abs) : NULL, id);
 	return json_pack("{s:b}", "ok", 1);
@@ -466,8 +464,8 @@ json_t *agent_dispatch(struct agent *a, const struct op_caller *c, json_t *req, 
 			if (c->uid != 0)
 				return reply_error("\"%s\" needs a root peer (uid %u is not)", name, c->uid);
 			if (agent_pid_guarded(a, c->pid)) {
-				log_error("Refused \"%s\" from pid %d: it runs in a guarded cgroup", name,
-					  (int)c->pid);
+				log_warning("Refused \"%s\" from pid %d: it runs in a guarded cgroup", name,
+					    (int)c->pid);
 				return reply_error("\"%s\" refused: the caller runs in a guarded cgroup "
 						   "(confined workloads do not control the agent)", name);
 			}

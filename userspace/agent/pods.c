@@ -58,15 +58,15 @@ static void pod_bind(struct agent *a, json_t *pod)
 		return;
 	abs = pod_abs(a, pod);
 	if (!abs) {
-		log_error("Kubernetes: pod %s/%s: no QoS class or uid the kubelet would use; not bound", ns ?: "?",
-			  json_string_value(json_object_get(pod, "name")) ?: "?");
+		log_warning("Kubernetes: pod %s/%s: no QoS class or uid the kubelet would use; not bound", ns ?: "?",
+			    json_string_value(json_object_get(pod, "name")) ?: "?");
 		return;
 	}
 	if (policy && !lp)
-		log_error("Kubernetes: pod %s/%s names policy \"%s\", which is not loaded: held instead", ns ?: "?",
-			  json_string_value(json_object_get(pod, "name")) ?: "?", policy);
+		log_warning("Kubernetes: pod %s/%s names policy \"%s\", which is not loaded: held instead", ns ?: "?",
+			    json_string_value(json_object_get(pod, "name")) ?: "?", policy);
 	if ((r = cgroup_create(abs)) < 0 || (r = cgroup_id_from_path(abs, &id)) < 0) {
-		log_error("Kubernetes: pod cgroup %s: %s", abs, strerror(-r));
+		log_warning("Kubernetes: pod cgroup %s: %s", abs, strerror(-r));
 		return;
 	}
 	agent_workload_set(a, id, json_pack("{s:s++, s:s?}", "pod", ns ?: "?", "/",
@@ -100,7 +100,7 @@ static void pods_msg(struct agent *a, json_t *m)
 			 (long long)json_integer_value(json_object_get(m, "pods")), a->cfg.k8s_api.node,
 			 json_string_value(json_object_get(m, "resource_version")) ?: "?");
 	} else if (!strcmp(ev, "ERROR")) {
-		log_error("Kubernetes: %s", json_string_value(json_object_get(m, "error")) ?: "?");
+		log_warning("Kubernetes: %s", json_string_value(json_object_get(m, "error")) ?: "?");
 	}
 }
 

@@ -163,7 +163,7 @@ static int attest_watch(const char *file, const char *sock)
 
 		if (r < 0) {
 			due = now + backoff_take(&backoff);
-			log_error("attest: %s: %s (retrying in %lld ms)", file, strerror(-r), (long long)(due - now));
+			log_warning("attest: %s: %s (retrying in %lld ms)", file, strerror(-r), (long long)(due - now));
 		} else if (!last || strcmp(token, last) || now >= due) {
 			int64_t exp = token_exp_unverified(token), left;
 
@@ -172,7 +172,7 @@ static int attest_watch(const char *file, const char *sock)
 				/* the same token again after the backoff; a changed file at once */
 				json_decref(reply);
 				due = now + backoff_take(&backoff);
-				log_error("attest: %s (retrying in %lld ms)", why, (long long)(due - now));
+				log_warning("attest: %s (retrying in %lld ms)", why, (long long)(due - now));
 			} else {
 				if (cli_json) { /* JSON lines: one object per attestation */
 					json_dumpf(reply, stdout, JSON_COMPACT);

@@ -108,7 +108,17 @@ int cmd_oci_hook(int argc, char **argv)
 	args = cli_options(argc, argv, opts, 0, oci_hook_help);
 	if (args <= 0)
 		return args == 0 ? 0 : 2;
-	state = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+	{
+		/* at most OCI_STATE_MAX bytes: a runtime's state is a few KiB */
+		_cleanup_free_ char *buf = malloc(OCI_STATE_MAX + 1);
+		size_t n = buf ? fread(buf, 1, OCI_STATE_MAX + 1, stdin) : 0;
+
+		if (!buf)
+			return cli_fail("oci-hook: out of memory");
+		if (n > OCI_STATE_MAX)
+			return cli_fail("oci-hook: the container state on stdin is over %u bytes", OCI_STATE_MAX);
+		state = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	}
 	if (!state)
 		return cli_fail("oci-hook: the container state on stdin: %s (line %d)", jerr.text, jerr.line);
 	ann = json_object_get(state, "annotations");

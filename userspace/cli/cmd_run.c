@@ -299,7 +299,7 @@ cleanup:
 		int k = cgroup_remove(cg_abs);
 
 		if (k < 0)
-			log_error("Failed to remove cgroup %s: %s", cg_abs, strerror(-k));
+			log_warning("Failed to remove cgroup %s: %s", cg_abs, strerror(-k));
 	}
 	agent_call(sock, json_pack("{s:s, s:I}", "op", "unbind", "cgroup_id", cg_id), NULL);
 

@@ -15,7 +15,12 @@ static void agent_help(void)
 	       "root (or take over the pinned ones), apply its bindings, serve the control\n"
 	       "socket and print events as JSON lines.\n"
 	       "SIGHUP reloads policies and bindings atomically; SIGTERM stops the agent\n"
-	       "and leaves enforcement in place (`mcpfence uninstall` removes it).\n");
+	       "and leaves enforcement in place (`mcpfence uninstall` removes it).\n\n"
+	       "  --config FILE   the agent's configuration (see README, Agent configuration)\n"
+	       "  --verbose       debug lines too, libbpf's and the verifier's among them\n\n"
+	       "The log goes to stderr, each line with its level: \"mcpfence: error: \",\n"
+	       "\"mcpfence: warning: \", \"mcpfence: \", \"mcpfence: debug: \"; on the journal's\n"
+	       "stream (JOURNAL_STREAM) the journal's priority prefix <3>, <4>, <6>, <7> instead.\n");
 }
 
 int cmd_agent(int argc, char **argv)
@@ -39,11 +44,23 @@ int cmd_agent(int argc, char **argv)
 	return agent_run(config);
 }
 
+/* libbpf's lines at our levels (a verifier log, line by line, with the journal's prefix too) */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !log_verbose)
+	enum log_level l = level == LIBBPF_WARN ? LOG_LEVEL_WARNING :
+			   level == LIBBPF_INFO ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+	_cleanup_free_ char *text = NULL;
+	char *line, *save = NULL;
+
+	if (l == LOG_LEVEL_DEBUG && !log_verbose)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		text = NULL; /* undefined after a failure */
+		return 0;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_at(l, "%s", line);
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#define IDMAP_MAX 65536
-
 static size_t slot_of(const struct idmap *m, uint64_t id)
 {
 	id ^= id >> 33;
@@ -27,10 +25,37 @@ struct idmap_entry *idmap_get(struct idmap *m, uint64_t id)
 
 void idmap_clear(struct idmap *m)
 {
+	bool cache = m->cache;
+
 	for (size_t i = 0; i < m->cap; i++)
 		free(m->e[i].str);
 	free(m->e);
 	memset(m, 0, sizeof(*m));
+	m->cache = cache;
+}
+
+void idmap_del(struct idmap *m, uint64_t id)
+{
+	struct idmap_entry *e = idmap_get(m, id);
+	size_t hole, i;
+
+	if (!e)
+		return;
+	free(e->str);
+	hole = (size_t)(e - m->e);
+	m->e[hole] = (struct idmap_entry){};
+	m->n--;
+	/* backward shift: an entry after the hole moves into it unless its home slot lies
+	 * (cyclically) after the hole, so that every probe sequence stays unbroken */
+	for (i = (hole + 1) & (m->cap - 1); m->e[i].id; i = (i + 1) & (m->cap - 1)) {
+		size_t home = slot_of(m, m->e[i].id);
+
+		if (((i - home) & (m->cap - 1)) >= ((i - hole) & (m->cap - 1))) {
+			m->e[hole] = m->e[i];
+			m->e[i] = (struct idmap_entry){};
+			hole = i;
+		}
+	}
 }
 
 struct idmap_entry *idmap_put(struct idmap *m, uint64_t id)
@@ -40,7 +65,7 @@ struct idmap_entry *idmap_put(struct idmap *m, uint64_t id)
 
 	if (e || !id)
 		return e;
-	if (m->n >= IDMAP_MAX)
+	if (m->cache && m->n >= IDMAP_CACHE_MAX)
 		idmap_clear(m);
 	if ((m->n + 1) * 2 > m->cap) {
 		struct idmap old = *m;

@@ -8,39 +8,43 @@
 
 int log_verbose;
 
-static void log_v(const char *prefix, const char *fmt, va_list ap)
+/* Whether stderr is the journal's stream: JOURNAL_STREAM is "DEVICE:INODE" of that stream. */
+static bool log_to_journal(void)
 {
-	fprintf(stderr, "mcpfence: %s", prefix);
+	static int cached = -1;
+
+	if (cached < 0) {
+		const char *e = getenv("JOURNAL_STREAM");
+		unsigned long long dev, ino;
+		struct stat st;
+
+		cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+			 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	}
+	return cached;
+}
+
+void log_vat(enum log_level level, const char *fmt, va_list ap)
+{
+	static const char *const words[8] = { [LOG_LEVEL_ERROR] = "error: ", [LOG_LEVEL_WARNING] = "warning: ",
+					       [LOG_LEVEL_INFO] = "", [LOG_LEVEL_DEBUG] = "debug: " };
+
+	if (level == LOG_LEVEL_DEBUG && !log_verbose)
+		return;
+	if (log_to_journal())
+		fprintf(stderr, "<%d>", (int)level);
+	else
+		fprintf(stderr, "mcpfence: %s", words[level & 7] ? words[level & 7] : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
-void log_error(const char *fmt, ...)
+void log_at(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_v("", fmt, ap);
-	va_end(ap);
-}
-
-void log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v("", fmt, ap);
-	va_end(ap);
-}
-
-void log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_verbose)
-		return;
-	va_start(ap, fmt);
-	log_v("debug: ", fmt, ap);
+	log_vat(level, fmt, ap);
 	va_end(ap);
 }
 

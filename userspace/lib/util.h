@@ -71,11 +71,20 @@ static inline void strv_freep(char ***v)
 		__fd;                                                                              \
 	})
 
-/* Logging: the command layer logs; library-like modules return errors. */
+/*
+ * Logging: the command layer logs; library-like modules return errors. Levels as syslog numbers
+ * them: on the journal's stream (systemd's JOURNAL_STREAM names our stderr) each line starts with
+ * "<N>", which the journal reads as its priority; elsewhere "mcpfence: error: ", "mcpfence:
+ * warning: ", "mcpfence: " or "mcpfence: debug: ". Debug lines only with --verbose.
+ */
+enum log_level { LOG_LEVEL_ERROR = 3, LOG_LEVEL_WARNING = 4, LOG_LEVEL_INFO = 6, LOG_LEVEL_DEBUG = 7 };
 extern int log_verbose;
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_at(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vat(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+#define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)	 /* what failed, and stopped */
+#define log_warning(...) log_at(LOG_LEVEL_WARNING, __VA_ARGS__) /* refused or skipped; we go on */
+#define log_info(...) log_at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
 /* Owned, growable list of error messages (e.g. every problem found in a policy file). */
 struct diag {

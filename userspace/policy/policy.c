@@ -671,12 +671,11 @@ struct uprefix {
 	size_t first, count; /* range in the sorted prefix array */
 };
 
-static size_t g_addr_bytes; /* qsort has no context argument; compile is single-threaded */
-
-static int cmp_prefix(const void *a, const void *b)
+/* qsort_r order: address (of *addr_bytes bytes), then prefix length */
+static int cmp_prefix(const void *a, const void *b, void *addr_bytes)
 {
 	const struct policy_prefix *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, g_addr_bytes);
+	int c = memcmp(x->addr, y->addr, *(const size_t *)addr_bytes);
 
 	if (c)
 		return c;
@@ -892,8 +891,7 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 	for (size_t i = 0; i < p->nprefixes; i++)
 		if (p->prefixes[i].family == family)
 			sorted[n++] = p->prefixes[i];
-	g_addr_bytes = nb;
-	qsort(sorted, n, sizeof(*sorted), cmp_prefix);
+	qsort_r(sorted, n, sizeof(*sorted), cmp_prefix, (void *)&nb);
 	for (size_t i = 0; i < n; i++) {
 		if (nu && u[nu - 1].plen == sorted[i].plen &&
 		    !memcmp(u[nu - 1].addr, sorted[i].addr, nb)) {
