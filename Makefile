@@ -127,6 +127,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
 	$(Q)bench/names.sh
+	$(Q)bench/verifier.sh
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
@@ -179,6 +180,8 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability --inline-suppr --quie
 	-D__GNUC__ -D_GNU_SOURCE $(SRC_INC) -I$(OUT) -I/usr/include $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
 	--suppress=missingIncludeSystem --suppress='*:/usr/include/*'
 lint: $(SKELS)
+	$(call msg,LAYERS,userspace)
+	$(Q)scripts/check-layers.sh >/dev/null || scripts/check-layers.sh
 	$(call msg,CPPCHECK,userspace tests)
 	$(Q)cppcheck $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
 	$(call msg,TIDY,userspace)

@@ -316,8 +316,8 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 			bpf_map_update_elem(&mcpf_ratelimit, &cg, &fresh, BPF_NOEXIST);
 			rl = bpf_map_lookup_elem(&mcpf_ratelimit, &cg);
 			if (!rl) {
-				counter_add(MCPF_CNT_HELPER_ERR);
-				counter_add(MCPF_CNT_SUPPRESSED);
+				counter_add(MCPF_CNT_BPF_HELPER_ERRORS);
+				counter_add(MCPF_CNT_EVENTS_SUPPRESSED);
 				return;
 			}
 		}
@@ -327,15 +327,15 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 		}
 		if (__sync_fetch_and_add(&rl->count, 1) >= rate_limit) {
 			__sync_fetch_and_add(&rl->suppressed, 1);
-			counter_add(MCPF_CNT_SUPPRESSED);
+			counter_add(MCPF_CNT_EVENTS_SUPPRESSED);
 			return;
 		}
 	}
 
 	e = bpf_ringbuf_reserve(&mcpf_events, sizeof(*e), 0);
 	if (!e) {
-		counter_add(MCPF_CNT_RINGBUF_FULL);
-		counter_add(MCPF_CNT_SUPPRESSED);
+		counter_add(MCPF_CNT_RINGBUF_DROPS);
+		counter_add(MCPF_CNT_EVENTS_SUPPRESSED);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

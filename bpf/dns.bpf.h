@@ -515,7 +515,7 @@ static long dns_budget_cb(__u32 i, void *ctx)
 		bpf_map_update_elem(&mcpf_dns_budget, &policy_id, &fresh, BPF_NOEXIST);
 		bu = bpf_map_lookup_elem(&mcpf_dns_budget, &policy_id);
 		if (!bu) {
-			counter_add(MCPF_CNT_HELPER_ERR);
+			counter_add(MCPF_CNT_BPF_HELPER_ERRORS);
 			return 1; /* fail closed */
 		}
 	}
@@ -963,7 +963,7 @@ static __always_inline int dns_egress(struct __sk_buff *skb, struct bpf_sock *sk
 	now = bpf_ktime_get_boot_ns();
 	/* a forged reply: only a resolver may send from a resolver's address and port */
 	if (resolver_is(p.family, p.saddr, p.sport)) {
-		counter_add(MCPF_CNT_DNS_SPOOF);
+		counter_add(MCPF_CNT_DNS_FORGED);
 		verdict = res.binding ? mode_verdict(res.binding) : MCPF_VERDICT_DENY;
 		return dns_event(q, &res, &p, verdict, MCPF_REASON_DNS_SPOOF, now);
 	}
@@ -1070,7 +1070,7 @@ static __always_inline void dns_reply_one(struct __sk_buff *skb, struct bpf_sock
 					.name_hash = dq.hash, .qtype = dq.qtype };
 
 		q.mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
-		counter_add(MCPF_CNT_DNS_FULL);
+		counter_add(MCPF_CNT_DNS_CAP_REACHED);
 		q.family = p->family;
 		q.protocol = p->protocol;
 		q.dport = p->sport;

@@ -127,24 +127,35 @@ enum mcpf_name_kind {
  * verdict cached in a socket's mark (cache_ok) is trusted only while no binding changed.
  */
 
-/* Per-CPU counters, index into the `counters` array. */
+/*
+ * Per-CPU counters, index into the `counters` array: one line each, X(ID, name, help). The name
+ * is the key in `mcpfence status` and, as mcpfence_<name>_total, the metric with that help (the
+ * verdicts allowed, denied and audited have none: mcpfence_verdicts_total counts them by policy
+ * and hook). Adding a counter is a line here, at the end (the index is the ABI).
+ */
+#define MCPF_COUNTERS(X)                                                                           \
+	X(ALLOW, "allowed", NULL)                                                                  \
+	X(DENY, "denied", NULL)                                                                    \
+	X(AUDIT, "audited", NULL)                                                                  \
+	X(EVENTS, "events", "Events the kernel programs wrote to the ring buffer.")                \
+	X(EVENTS_SUPPRESSED, "events_suppressed",                                                  \
+	  "Violations not reported as events: over the per-cgroup rate limit, or the ring buffer full.") \
+	X(RINGBUF_DROPS, "ringbuf_drops", "Events lost because the ring buffer was full.")         \
+	X(EXPIRED, "expired", "Operations refused because the binding's identity had expired.")   \
+	X(UNBOUND, "unbound", "Operations from a guarded cgroup without a binding.")               \
+	X(BPF_HELPER_ERRORS, "bpf_helper_errors", "Failed BPF helper calls (map full, no memory).") \
+	X(DNS_QUERIES, "dns_queries", "DNS queries let through to a resolver.")                    \
+	X(DNS_REFUSED, "dns_refused", "DNS queries refused (or audited) for their name or the DNS budget.") \
+	X(DNS_LEARNED, "dns_learned", "Addresses learned from DNS replies.")                       \
+	X(DNS_REFRESHED, "dns_refreshed", "Learned addresses whose expiry a reply renewed.")       \
+	X(DNS_CAP_REACHED, "dns_cap_reached", "Addresses not learned: a learning cap was reached.") \
+	X(DNS_FORGED, "dns_forged", "Forged DNS replies refused at their sender.")                 \
+	X(DNS_UNMATCHED, "dns_unmatched", "DNS replies that matched no outstanding query.")
+
 enum mcpf_counter {
-	MCPF_CNT_ALLOW = 0,
-	MCPF_CNT_DENY,
-	MCPF_CNT_AUDIT,
-	MCPF_CNT_EVENTS,     /* events written to the ring buffer */
-	MCPF_CNT_SUPPRESSED, /* violations not reported: rate limit or full ring */
-	MCPF_CNT_RINGBUF_FULL,
-	MCPF_CNT_EXPIRED,
-	MCPF_CNT_UNBOUND,
-	MCPF_CNT_HELPER_ERR,
-	MCPF_CNT_DNS_QUERIES,	/* queries let through to a resolver */
-	MCPF_CNT_DNS_REFUSED,	/* queries refused (or audited) for their name or the budget */
-	MCPF_CNT_DNS_LEARNED,	/* addresses learned (new entries) */
-	MCPF_CNT_DNS_REFRESHED, /* learned addresses whose expiry a reply renewed */
-	MCPF_CNT_DNS_FULL,	/* addresses not learned: a cap was reached */
-	MCPF_CNT_DNS_SPOOF,	/* forged replies refused at their sender */
-	MCPF_CNT_DNS_UNMATCHED, /* replies that matched no outstanding query */
+#define MCPF_COUNTER_ENUM(id, name, help) MCPF_CNT_##id,
+	MCPF_COUNTERS(MCPF_COUNTER_ENUM)
+#undef MCPF_COUNTER_ENUM
 	MCPF_CNT_MAX,
 };
 

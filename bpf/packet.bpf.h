@@ -57,17 +57,15 @@ opaque:
  */
 static __always_inline int l4_locate(struct __sk_buff *skb, __u8 *protocol, __u32 *off, int *plain)
 {
-	__u8 b = 0;
-
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		__u16 frag = 0;
+		struct iphdr ip; /* one load: this runs for every UDP packet where names are on */
 
-		if (bpf_skb_load_bytes(skb, 0, &b, 1) || bpf_skb_load_bytes(skb, 6, &frag, 2) ||
-		    bpf_skb_load_bytes(skb, 9, protocol, 1))
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
 			return -1;
-		*off = (b & 0x0f) * 4;
-		*plain = (b & 0x0f) == 5 && !(frag & bpf_htons(0x3fff));
-		return frag & bpf_htons(0x1fff) ? -1 : 0; /* a later fragment has no ports */
+		*protocol = ip.protocol;
+		*off = ip.ihl * 4;
+		*plain = ip.ihl == 5 && !(ip.frag_off & bpf_htons(0x3fff));
+		return ip.frag_off & bpf_htons(0x1fff) ? -1 : 0; /* a later fragment has no ports */
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		if (bpf_skb_load_bytes(skb, 6, protocol, 1))

@@ -30,7 +30,7 @@ static __always_inline void mark_connected(struct bpf_sock_addr *ctx, const stru
 		return;
 	m = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!m) {
-		counter_add(MCPF_CNT_HELPER_ERR);
+		counter_add(MCPF_CNT_BPF_HELPER_ERRORS);
 		return;
 	}
 	if (m->cgroup_id != q->cgroup_id) {

@@ -31,8 +31,9 @@ query when a reply with the query's transaction id came back within the op's tim
                                            bytes)
   dnsattack.py split-server ADDR PORT      a TCP resolver that is honest but writes some
                                            replies in two segments (see split-client)
-  dnsattack.py split-client RES PORT MODE ADDR   the split-reply forgery (see main), then a
-                                           TCP connect to ADDR:8080: "CONNECT x"
+  dnsattack.py split-client RES PORT MODE ADDR   the split-reply forgery teaching ADDR (see
+                                           split_client), then a TCP connect to ADDR:8080:
+                                           "CONNECT x"
 """
 import errno
 import os
@@ -327,10 +328,10 @@ def frame(msg):
     return struct.pack("!H", len(msg)) + msg
 
 
-def forged_reply():
-    """A reply to the held query (txid 0x6001, hold.split.test A) teaching 127.0.50.1."""
+def forged_reply(addr):
+    """A reply to the held query (txid 0x6001, hold.split.test A) teaching addr."""
     msg = struct.pack("!HHHHHH", 0x6001, 0x8400, 1, 1, 0, 0) + wire("hold.split.test") + struct.pack("!HH", 1, 1)
-    msg += struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + socket.inet_aton("127.0.50.1")
+    msg += struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + socket.inet_aton(addr)
     return frame(msg)
 
 
@@ -401,7 +402,7 @@ def split_client(res, port, mode, addr):
     if mode in ("cut", "fwd"):
         s.send(frame(query(0x6001, wire("hold.split.test"))))
         time.sleep(0.05)
-        fake = forged_reply()
+        fake = forged_reply(addr)
         qn = bytes([len(mode)]) + mode.encode() + bytes([len(fake)]) + fake + wire("split.test")
         s.send(frame(query(0x6002, qn)))
     else:

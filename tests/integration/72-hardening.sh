@@ -158,11 +158,8 @@ check "7 ... each with a dns event saying dns_extra_data" 3 "$(dns_events dns_ex
 check "8 control: an honest TCP reply in its own segment teaches" "CONNECT OK" \
 	"$(w "$PY" "$ATT" split-client "$SPLIT" 53 ok 127.0.50.3)"
 check "8 control: the forged bytes, sent by the resolver as a message of their own, would teach" "CONNECT OK" \
-	"$(w "$PY" "$ATT" split-client "$SPLIT" 53 fwd 127.0.50.1)"
-agent_stop
-"$MCPF" uninstall --config "$CONFIG" >/dev/null 2>&1 # forget what the control taught
-agent_start || exit 1
-check "8 ... (after a fresh start the address is unknown again)" EPERM "$(w "$NETPROBE" tcp 127.0.50.1 8080)"
+	"$(w "$PY" "$ATT" split-client "$SPLIT" 53 fwd 127.0.50.2)"
+check "8 control: the address the attack forges is not known before it" EPERM "$(w "$NETPROBE" tcp 127.0.50.1 8080)"
 check "8 the same bytes inside the echo of a reply split across segments teach nothing" "CONNECT EPERM" \
 	"$(w "$PY" "$ATT" split-client "$SPLIT" 53 cut 127.0.50.1)"
 
@@ -185,7 +182,8 @@ wait "$STORM"
 read -r acc ref _ <<<"$(tail -1 "$WORK/storm.out" | tr ' ' '\n' | cut -d= -f2 | tr '\n' ' ')"
 check "9 ... the flooding uid holds 16 connections; the other 184 are refused at once" "16 184" "$acc $ref"
 
-# --- 10. the DNS budget: fresh names under an allowed wildcard, unbounded, then with the defaults
+# --- 10. the DNS budget: fresh names under an allowed wildcard, with the defaults (the agent
+# started with them), then unbounded (the control: one restart, the slowest step in the guests)
 exfil_run() { # -> "sent refused received label_bytes"
 	"$PY" "$ATT" sink "$SINK" 53 >"$WORK/sink.out" 2>&1 &
 	local sink=$!
@@ -198,25 +196,23 @@ exfil_run() { # -> "sent refused received label_bytes"
 	wait "$sink"
 	echo "$(echo "$c" | awk '{ print $2, $4 }') $(tail -1 "$WORK/sink.out" | awk '{ print $2, $4 }')"
 }
-config '"queries_per_second": 0, "new_names_per_minute": 0'
-agent_stop
-agent_start || exit 1
-read -r s0 r0 n0 b0 <<<"$(exfil_run)"
-[ "${n0:-0}" -gt 900 ] && pass "10 control: without a budget $n0 fresh names reached the resolver in 3 s ($((b0 / 3)) bytes/s of labels)" ||
-	fail "10 control: only ${n0:-0} queries reached the resolver without a budget (sent $s0)"
-config
-agent_stop
-agent_start || exit 1
 check "10 a listed name asked before the flood" 127.0.51.1 "$(w dig +short +time=1 +tries=1 @$RES api.hard.test)"
 e0=$(events_where '.type=="dns" and .reason=="dns_budget"')
 read -r s1 r1 n1 b1 <<<"$(exfil_run)"
 [ "${n1:-0}" -le 300 ] && [ "${n1:-0}" -ge 100 ] &&
-	pass "10 with the default budget $n1 fresh names reached it in 3 s ($((b1 / 3)) bytes/s; $r1 sends refused)" ||
+	pass "10 with the default budget $n1 fresh names reached the resolver in 3 s ($((b1 / 3)) bytes/s of labels; $r1 sends refused)" ||
 	fail "10 with the default budget ${n1:-0} queries reached the resolver (refused $r1)"
 e1=$(( $(wait_events '.type=="dns" and .reason=="dns_budget"' $((e0 + 1))) - e0 ))
 [ "$e1" -ge 1 ] && [ "$e1" -le 4 ] && pass "10 ... reported by $e1 dns_budget event(s), one per window" ||
 	fail "10 ... $e1 dns_budget events for $r1 refusals"
-check "10 ... is still resolved after it (not a new name)" 127.0.51.1 \
+check "10 ... the name asked before is still resolved after it (not a new name)" 127.0.51.1 \
 	"$(w dig +short +time=1 +tries=1 @$RES api.hard.test)"
+config '"queries_per_second": 0, "new_names_per_minute": 0'
+agent_stop
+agent_start || exit 1
+read -r s0 r0 n0 b0 <<<"$(exfil_run)"
+[ "${n0:-0}" -gt 900 ] &&
+	pass "10 control: without a budget $n0 fresh names reached it in 3 s ($((b0 / 3)) bytes/s of labels)" ||
+	fail "10 control: only ${n0:-0} queries reached the resolver without a budget (sent $s0)"
 
 agent_stop && pass "hardening: agent exits cleanly (no sanitizer report)" || fail "hardening: agent exit status"

@@ -193,7 +193,7 @@ int agent_run(const char *config)
 	{
 		json_t *pr = NULL;
 
-		if (probe_run(false, &pr) < 0) {
+		if (probe_run(false, false, &pr) < 0) {
 			_cleanup_free_ char *missing = probe_missing(pr);
 
 			log_error("This kernel (%s) lacks what enforcement needs: %s. Refusing to start "
@@ -306,7 +306,7 @@ int agent_run(const char *config)
 		}
 	}
 	/* what happened while no agent ran, before the generation it happened under is replaced */
-	a.rb = ring_buffer__new(a.f->events_fd, agent_record_handle, &a, NULL);
+	a.rb = ring_buffer__new(a.f->fd[FENCE_MAP_EVENTS], agent_record_handle, &a, NULL);
 	if (!a.rb) {
 		log_error("Failed to read the events ring buffer: %s", strerror(errno));
 		r = 1;

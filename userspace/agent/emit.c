@@ -51,6 +51,7 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	struct mcpf_identity ident;
 	const struct loaded_policy *lp;
 	struct idmap_entry *ic, *wl;
+	struct mcpf_dns_name wire;
 	char name[1024];
 	json_t *ev;
 
@@ -66,7 +67,8 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	}
 	if (e->identity_id && fence_identity_get(a->f, e->identity_id, &ident) == 0)
 		ec.identity = &ident;
-	if (e->name_hash && fence_dns_name(a->f, e->name_hash, name, sizeof(name)) == 0)
+	if (e->name_hash && fence_dns_name(a->f, e->name_hash, &wire) == 0 &&
+	    name_from_wire(wire.name, name, sizeof(name)) == 0)
 		ec.name = name;
 	ev = event_to_json(e, &ec);
 	ic = e->identity_id ? idmap_get(&a->identity_claims, e->identity_id) : NULL;

@@ -177,32 +177,23 @@ static void put_verdicts(struct agent *a, struct text *t)
 
 static void put_kernel_counters(struct agent *a, struct text *t)
 {
-	static const struct {
-		int idx;
-		const char *name, *help;
-	} rows[] = {
-		{ MCPF_CNT_EVENTS, "mcpfence_events_total", "Events the kernel programs wrote to the ring buffer." },
-		{ MCPF_CNT_SUPPRESSED, "mcpfence_events_suppressed_total",
-		  "Violations not reported as events: over the per-cgroup rate limit, or the ring buffer full." },
-		{ MCPF_CNT_RINGBUF_FULL, "mcpfence_ringbuf_drops_total", "Events lost because the ring buffer was full." },
-		{ MCPF_CNT_EXPIRED, "mcpfence_expired_total", "Operations refused because the binding's identity had expired." },
-		{ MCPF_CNT_UNBOUND, "mcpfence_unbound_total", "Operations from a guarded cgroup without a binding." },
-		{ MCPF_CNT_HELPER_ERR, "mcpfence_bpf_helper_errors_total", "Failed BPF helper calls (map full, no memory)." },
-		{ MCPF_CNT_DNS_QUERIES, "mcpfence_dns_queries_total", "DNS queries let through to a resolver." },
-		{ MCPF_CNT_DNS_REFUSED, "mcpfence_dns_refused_total", "DNS queries refused (or audited) for their name or the DNS budget." },
-		{ MCPF_CNT_DNS_LEARNED, "mcpfence_dns_learned_total", "Addresses learned from DNS replies." },
-		{ MCPF_CNT_DNS_REFRESHED, "mcpfence_dns_refreshed_total", "Learned addresses whose expiry a reply renewed." },
-		{ MCPF_CNT_DNS_FULL, "mcpfence_dns_cap_reached_total", "Addresses not learned: a learning cap was reached." },
-		{ MCPF_CNT_DNS_SPOOF, "mcpfence_dns_forged_total", "Forged DNS replies refused." },
-		{ MCPF_CNT_DNS_UNMATCHED, "mcpfence_dns_unmatched_total", "DNS replies that matched no outstanding query." },
+	static const char *const help[MCPF_CNT_MAX] = {
+#define MCPF_COUNTER_HELP(id, name, h) [MCPF_CNT_##id] = h,
+		MCPF_COUNTERS(MCPF_COUNTER_HELP)
+#undef MCPF_COUNTER_HELP
 	};
 	uint64_t cnt[MCPF_CNT_MAX] = {};
 
 	if (fence_counters_read(a->f, cnt) < 0)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		family(t, rows[i].name, "counter", rows[i].help);
-		put(t, "%s %llu\n", rows[i].name, (unsigned long long)cnt[rows[i].idx]);
+	for (int i = 0; i < MCPF_CNT_MAX; i++) {
+		char name[64];
+
+		if (!help[i])
+			continue; /* a verdict: mcpfence_verdicts_total has it by policy */
+		snprintf(name, sizeof(name), "mcpfence_%s_total", fence_counter_name(i));
+		family(t, name, "counter", help[i]);
+		put(t, "%s %llu\n", name, (unsigned long long)cnt[i]);
 	}
 }
 
@@ -229,10 +220,10 @@ static void put_maps(struct agent *a, struct text *t)
 	put(t, "mcpfence_map_entries{map=\"prefixes_ipv6\"} %llu\n", (unsigned long long)n6);
 	put(t, "mcpfence_map_entries{map=\"learned_addresses\"} %zu\n", fence_learned_count(a->f));
 	family(t, "mcpfence_map_capacity", "gauge", "Capacity of the kernel's maps (prefixes: all policies and the generation being loaded).");
-	put(t, "mcpfence_map_capacity{map=\"bindings\"} %u\n", fence_map_capacity(a->f->bindings_fd));
-	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv4\"} %u\n", fence_map_capacity(a->f->trie4_fd));
-	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv6\"} %u\n", fence_map_capacity(a->f->trie6_fd));
-	put(t, "mcpfence_map_capacity{map=\"learned_addresses\"} %u\n", fence_map_capacity(a->f->learned_fd));
+	put(t, "mcpfence_map_capacity{map=\"bindings\"} %u\n", fence_map_capacity(a->f->fd[FENCE_MAP_BINDINGS]));
+	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv4\"} %u\n", fence_map_capacity(a->f->fd[FENCE_MAP_TRIE4]));
+	put(t, "mcpfence_map_capacity{map=\"prefixes_ipv6\"} %u\n", fence_map_capacity(a->f->fd[FENCE_MAP_TRIE6]));
+	put(t, "mcpfence_map_capacity{map=\"learned_addresses\"} %u\n", fence_map_capacity(a->f->fd[FENCE_MAP_LEARNED]));
 }
 
 static void put_agent(struct agent *a, struct text *t)

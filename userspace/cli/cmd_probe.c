@@ -32,6 +32,8 @@ static void probe_help(void)
 	       "loaded by the verifier and, as root, attached with bpf links to a scratch\n"
 	       "cgroup), ring buffer, LPM trie, socket storage, bpf_ktime_get_boot_ns,\n"
 	       "ancestor cgroup ids, BTF, cgroup2/nsdelegate, bpffs and SO_PEERPIDFD.\n"
+	       "--json adds \"verifier\": per program, the instructions the verifier\n"
+	       "processed and the states it kept.\n"
 	       "Exit 0 when the agent can enforce here, 1 otherwise.\n");
 }
 
@@ -51,7 +53,7 @@ int cmd_probe(int argc, char **argv)
 		return args == 0 ? 0 : 2;
 	attach = geteuid() == 0 && !no_attach;
 	ns = cgroup_ns_join_initial(); /* as the agent does: a container's own hides the pods */
-	r = probe_run(attach, &doc);
+	r = probe_run(attach, true, &doc);
 	json_object_set_new(json_object_get(doc, "features"), "cgroup namespace",
 			    json_pack("{s:b, s:b, s:s}", "ok", ns >= 0, "required", 0, "detail",
 				      ns == 0 ? "the host's" : ns > 0 ? "joined the host's (from a container's own)"

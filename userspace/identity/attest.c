@@ -106,17 +106,3 @@ void attest_peer_clear(struct attest_peer *p)
 	p->pidfd = -1;
 }
 
-int attest_have_peerpidfd(void)
-{
-	int sv[2], pidfd = -1, ok;
-	socklen_t len = sizeof(pidfd);
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return 0;
-	ok = getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0;
-	if (pidfd >= 0)
-		close(pidfd);
-	close(sv[0]);
-	close(sv[1]);
-	return ok;
-}

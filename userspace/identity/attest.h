@@ -24,6 +24,6 @@ int attest_peer_get(int fd, const char *cgroup_mount, struct attest_peer *out);
 int attest_peer_still_same(const struct attest_peer *p);
 void attest_peer_clear(struct attest_peer *p);
 /* Whether this kernel offers SO_PEERPIDFD (for `probe` and logs). */
-int attest_have_peerpidfd(void);
+
 
 #endif

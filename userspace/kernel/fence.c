@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "fence.h"
+#include "util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,49 +20,19 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-/* Every pinned map, in the order of fence_fds(); the sk storage has no fd of its own. */
-static const char *const map_names[] = {
-	"mcpf_bindings",   "mcpf_trie4",     "mcpf_trie6",   "mcpf_counters_v2", "mcpf_ratelimit",
-	"mcpf_events",	   "mcpf_meta",	     "mcpf_identities", "mcpf_names",	     "mcpf_slot_names",
-	"mcpf_resolvers",  "mcpf_dns_ports", "mcpf_learned", "mcpf_learn_counts", "mcpf_dns_names",
-	"mcpf_pending",	   "mcpf_verdicts",	"mcpf_bindings_gen",
+static const char *const map_names[FENCE_MAP_MAX] = {
+#define FENCE_MAP_NAME(id, name) [FENCE_MAP_##id] = name,
+	FENCE_MAPS(FENCE_MAP_NAME)
+#undef FENCE_MAP_NAME
 };
-
-#define FENCE_NFDS 18
-
-static void fence_fds(struct fence *f, int *fds[FENCE_NFDS])
-{
-	int *all[FENCE_NFDS] = {
-		&f->bindings_fd, &f->trie4_fd,	   &f->trie6_fd,      &f->counters_fd,
-		&f->ratelimit_fd, &f->events_fd,   &f->meta_fd,	      &f->identities_fd,
-		&f->names_fd,	 &f->slot_names_fd, &f->resolvers_fd, &f->dns_ports_fd,
-		&f->learned_fd,	 &f->learn_counts_fd, &f->dns_names_fd, &f->pending_fd,
-		&f->verdicts_fd, &f->bindings_gen_fd,
-	};
-
-	memcpy(fds, all, sizeof(all));
-}
 
 _Static_assert(MCPF_CNT_DENY - MCPF_CNT_ALLOW == MCPF_VERDICT_DENY &&
 		       MCPF_CNT_AUDIT - MCPF_CNT_ALLOW == MCPF_VERDICT_AUDIT, "counters in verdict order");
 
 static const char *const counter_names[MCPF_CNT_MAX] = {
-	[MCPF_CNT_ALLOW] = "allowed",
-	[MCPF_CNT_DENY] = "denied",
-	[MCPF_CNT_AUDIT] = "audited",
-	[MCPF_CNT_EVENTS] = "events",
-	[MCPF_CNT_SUPPRESSED] = "suppressed",
-	[MCPF_CNT_RINGBUF_FULL] = "ringbuf_full",
-	[MCPF_CNT_EXPIRED] = "expired",
-	[MCPF_CNT_UNBOUND] = "unbound",
-	[MCPF_CNT_HELPER_ERR] = "helper_errors",
-	[MCPF_CNT_DNS_QUERIES] = "dns_queries",
-	[MCPF_CNT_DNS_REFUSED] = "dns_refused",
-	[MCPF_CNT_DNS_LEARNED] = "dns_learned",
-	[MCPF_CNT_DNS_REFRESHED] = "dns_refreshed",
-	[MCPF_CNT_DNS_FULL] = "dns_cap_reached",
-	[MCPF_CNT_DNS_SPOOF] = "dns_forged",
-	[MCPF_CNT_DNS_UNMATCHED] = "dns_unmatched",
+#define MCPF_COUNTER_NAME(id, name, help) [MCPF_CNT_##id] = name,
+	MCPF_COUNTERS(MCPF_COUNTER_NAME)
+#undef MCPF_COUNTER_NAME
 };
 
 const char *fence_counter_name(int idx)
@@ -88,20 +59,17 @@ int fence_bpffs_ensure(const char *bpffs)
 
 void fence_close(struct fence *f)
 {
-	int *fds[FENCE_NFDS];
-
 	if (!f)
 		return;
-	fence_fds(f, fds);
 	if (f->skel[0] || f->skel[1] || f->skel[2]) {
 		/* the skeletons own the map fds */
 		sock_addr_bpf__destroy(f->skel[0]);
 		sock_create_bpf__destroy(f->skel[1]);
 		skb_bpf__destroy(f->skel[2]);
 	} else {
-		for (size_t i = 0; i < FENCE_NFDS; i++)
-			if (*fds[i] >= 0)
-				close(*fds[i]);
+		for (size_t i = 0; i < FENCE_MAP_MAX; i++)
+			if (f->fd[i] >= 0)
+				close(f->fd[i]);
 	}
 	free(f->bpffs);
 	free(f);
@@ -110,13 +78,11 @@ void fence_close(struct fence *f)
 static struct fence *fence_new(const char *bpffs)
 {
 	struct fence *f = calloc(1, sizeof(*f));
-	int *fds[FENCE_NFDS];
 
 	if (!f)
 		return NULL;
-	fence_fds(f, fds);
-	for (size_t i = 0; i < FENCE_NFDS; i++)
-		*fds[i] = -1;
+	for (size_t i = 0; i < FENCE_MAP_MAX; i++)
+		f->fd[i] = -1;
 	f->bpffs = strdup(bpffs);
 	if (!f->bpffs) {
 		free(f);
@@ -129,19 +95,15 @@ int fence_open_pinned(const char *bpffs, struct fence **ret)
 {
 	_cleanup_(fence_closep) struct fence *f = fence_new(bpffs);
 
-	int *fds[FENCE_NFDS];
-
 	if (!f)
 		return -ENOMEM;
-	fence_fds(f, fds);
-	_Static_assert(ARRAY_SIZE(map_names) == FENCE_NFDS, "one name per map fd");
-	for (size_t i = 0; i < ARRAY_SIZE(map_names); i++) {
+	for (size_t i = 0; i < FENCE_MAP_MAX; i++) {
 		_cleanup_free_ char *path = strdup_printf("%s/%s", bpffs, map_names[i]);
 
 		if (!path)
 			return -ENOMEM;
-		*fds[i] = bpf_obj_get(path);
-		if (*fds[i] < 0)
+		f->fd[i] = bpf_obj_get(path);
+		if (f->fd[i] < 0)
 			return -errno;
 	}
 	*ret = TAKE_PTR(f);
@@ -255,24 +217,16 @@ int fence_load(const struct fence_params *p, struct fence **ret)
 	    (r = skb_bpf__load(sk)) < 0)
 		return r;
 
-	f->bindings_fd = bpf_map__fd(sa->maps.mcpf_bindings);
-	f->trie4_fd = bpf_map__fd(sa->maps.mcpf_trie4);
-	f->trie6_fd = bpf_map__fd(sa->maps.mcpf_trie6);
-	f->counters_fd = bpf_map__fd(sa->maps.mcpf_counters_v2);
-	f->ratelimit_fd = bpf_map__fd(sa->maps.mcpf_ratelimit);
-	f->events_fd = bpf_map__fd(sa->maps.mcpf_events);
-	f->meta_fd = bpf_map__fd(sa->maps.mcpf_meta);
-	f->identities_fd = bpf_map__fd(sa->maps.mcpf_identities);
-	f->names_fd = bpf_map__fd(sa->maps.mcpf_names);
-	f->slot_names_fd = bpf_map__fd(sa->maps.mcpf_slot_names);
-	f->resolvers_fd = bpf_map__fd(sa->maps.mcpf_resolvers);
-	f->dns_ports_fd = bpf_map__fd(sa->maps.mcpf_dns_ports);
-	f->learned_fd = bpf_map__fd(sa->maps.mcpf_learned);
-	f->learn_counts_fd = bpf_map__fd(sa->maps.mcpf_learn_counts);
-	f->dns_names_fd = bpf_map__fd(sk->maps.mcpf_dns_names);
-	f->pending_fd = bpf_map__fd(sk->maps.mcpf_pending);
-	f->verdicts_fd = bpf_map__fd(sa->maps.mcpf_verdicts);
-	f->bindings_gen_fd = bpf_map__fd(sa->maps.mcpf_bindings_gen);
+	for (size_t i = 0; i < FENCE_MAP_MAX; i++) {
+		/* pinned, so one instance for all objects: found in the first that defines it */
+		struct bpf_map *m = bpf_object__find_map_by_name(sa->obj, map_names[i]);
+
+		if (!m)
+			m = bpf_object__find_map_by_name(sk->obj, map_names[i]);
+		f->fd[i] = m ? bpf_map__fd(m) : -1;
+		if (f->fd[i] < 0)
+			return -ENOENT;
+	}
 
 	if ((r = object_attach(f, p, sa->obj)) < 0 || (r = object_attach(f, p, sc->obj)) < 0 ||
 	    (r = object_attach(f, p, sk->obj)) < 0)
@@ -396,14 +350,14 @@ static void bindings_changed(struct fence *f)
 {
 	uint32_t zero = 0, gen = 0;
 
-	bpf_map_lookup_elem(f->bindings_gen_fd, &zero, &gen);
+	bpf_map_lookup_elem(f->fd[FENCE_MAP_BINDINGS_GEN], &zero, &gen);
 	gen++;
-	bpf_map_update_elem(f->bindings_gen_fd, &zero, &gen, BPF_ANY);
+	bpf_map_update_elem(f->fd[FENCE_MAP_BINDINGS_GEN], &zero, &gen, BPF_ANY);
 }
 
 int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_binding *b)
 {
-	if (bpf_map_update_elem(f->bindings_fd, &cgroup_id, b, BPF_ANY) < 0)
+	if (bpf_map_update_elem(f->fd[FENCE_MAP_BINDINGS], &cgroup_id, b, BPF_ANY) < 0)
 		return -errno;
 	bindings_changed(f);
 	return 0;
@@ -411,12 +365,12 @@ int fence_binding_put(struct fence *f, uint64_t cgroup_id, const struct mcpf_bin
 
 int fence_binding_get(struct fence *f, uint64_t cgroup_id, struct mcpf_binding *b)
 {
-	return bpf_map_lookup_elem(f->bindings_fd, &cgroup_id, b) < 0 ? -errno : 0;
+	return bpf_map_lookup_elem(f->fd[FENCE_MAP_BINDINGS], &cgroup_id, b) < 0 ? -errno : 0;
 }
 
 int fence_binding_del(struct fence *f, uint64_t cgroup_id)
 {
-	if (bpf_map_delete_elem(f->bindings_fd, &cgroup_id) < 0) {
+	if (bpf_map_delete_elem(f->fd[FENCE_MAP_BINDINGS], &cgroup_id) < 0) {
 		if (errno != ENOENT)
 			return -errno;
 		return 0;
@@ -432,13 +386,13 @@ int fence_binding_foreach(struct fence *f,
 	uint64_t key, next;
 	void *prev = NULL;
 
-	while (bpf_map_get_next_key(f->bindings_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_BINDINGS], prev, &next) == 0) {
 		struct mcpf_binding b;
 		int r;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(f->bindings_fd, &key, &b) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_BINDINGS], &key, &b) < 0)
 			continue; /* deleted meanwhile */
 		r = fn(key, &b, ud);
 		if (r < 0)
@@ -449,12 +403,12 @@ int fence_binding_foreach(struct fence *f,
 
 int fence_identity_put(struct fence *f, uint32_t id, const struct mcpf_identity *ident)
 {
-	return bpf_map_update_elem(f->identities_fd, &id, ident, BPF_ANY) < 0 ? -errno : 0;
+	return bpf_map_update_elem(f->fd[FENCE_MAP_IDENTITIES], &id, ident, BPF_ANY) < 0 ? -errno : 0;
 }
 
 int fence_identity_get(struct fence *f, uint32_t id, struct mcpf_identity *ident)
 {
-	if (bpf_map_lookup_elem(f->identities_fd, &id, ident) < 0)
+	if (bpf_map_lookup_elem(f->fd[FENCE_MAP_IDENTITIES], &id, ident) < 0)
 		return -errno;
 	ident->iss[sizeof(ident->iss) - 1] = ident->sub[sizeof(ident->sub) - 1] = '\0';
 	return 0;
@@ -462,7 +416,7 @@ int fence_identity_get(struct fence *f, uint32_t id, struct mcpf_identity *ident
 
 void fence_identity_del(struct fence *f, uint32_t id)
 {
-	bpf_map_delete_elem(f->identities_fd, &id);
+	bpf_map_delete_elem(f->fd[FENCE_MAP_IDENTITIES], &id);
 }
 
 uint32_t fence_identity_next(struct fence *f)
@@ -470,7 +424,7 @@ uint32_t fence_identity_next(struct fence *f)
 	uint32_t key, next, max = 0;
 	void *prev = NULL;
 
-	while (bpf_map_get_next_key(f->identities_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_IDENTITIES], prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (key > max)
@@ -481,7 +435,7 @@ uint32_t fence_identity_next(struct fence *f)
 
 void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id)
 {
-	bpf_map_delete_elem(f->ratelimit_fd, &cgroup_id);
+	bpf_map_delete_elem(f->fd[FENCE_MAP_RATELIMIT], &cgroup_id);
 }
 
 int fence_ratelimit_foreach(struct fence *f,
@@ -491,13 +445,13 @@ int fence_ratelimit_foreach(struct fence *f,
 	uint64_t key, next;
 	void *prev = NULL;
 
-	while (bpf_map_get_next_key(f->ratelimit_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_RATELIMIT], prev, &next) == 0) {
 		struct mcpf_ratelimit rl;
 		int r;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(f->ratelimit_fd, &key, &rl) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_RATELIMIT], &key, &rl) < 0)
 			continue;
 		r = fn(key, &rl, ud);
 		if (r < 0)
@@ -537,7 +491,7 @@ static void *write_trie6(void *arg)
 		struct mcpf_trie6_key k;
 
 		key6_fill(&k, j->slot, j->c->v6[i].plen, j->c->v6[i].addr);
-		if (bpf_map_update_elem(j->f->trie6_fd, &k, &j->c->v6[i].allow, BPF_ANY) < 0)
+		if (bpf_map_update_elem(j->f->fd[FENCE_MAP_TRIE6], &k, &j->c->v6[i].allow, BPF_ANY) < 0)
 			j->r = -errno;
 	}
 	return NULL;
@@ -555,7 +509,7 @@ int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compile
 		struct mcpf_trie4_key k;
 
 		key4_fill(&k, slot, c->v4[i].plen, c->v4[i].addr);
-		if (bpf_map_update_elem(f->trie4_fd, &k, &c->v4[i].allow, BPF_ANY) < 0)
+		if (bpf_map_update_elem(f->fd[FENCE_MAP_TRIE4], &k, &c->v4[i].allow, BPF_ANY) < 0)
 			r = -errno;
 	}
 	if (threaded)
@@ -568,11 +522,11 @@ int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compile
 		struct mcpf_name_key k = c->names[i].key;
 
 		k.slot = slot;
-		if (bpf_map_update_elem(f->names_fd, &k, &c->names[i].val, BPF_ANY) < 0)
+		if (bpf_map_update_elem(f->fd[FENCE_MAP_NAMES], &k, &c->names[i].val, BPF_ANY) < 0)
 			r = -errno;
 	}
 	/* last: its presence is what tells the programs that the slot has names */
-	if (c->has_names && !r && bpf_map_update_elem(f->slot_names_fd, &slot, &c->rules, BPF_ANY) < 0)
+	if (c->has_names && !r && bpf_map_update_elem(f->fd[FENCE_MAP_SLOT_NAMES], &slot, &c->rules, BPF_ANY) < 0)
 		r = -errno;
 	if (r < 0)
 		fence_slot_delete(f, slot, NULL);
@@ -642,48 +596,48 @@ static int trie_delete_slot(int fd, uint32_t slot, size_t key_size)
 int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_keys *known)
 {
 	/* first: the programs stop treating the slot as one with names */
-	bpf_map_delete_elem(f->slot_names_fd, &slot);
+	bpf_map_delete_elem(f->fd[FENCE_MAP_SLOT_NAMES], &slot);
 	if (!known) {
-		int r = trie_delete_slot(f->trie4_fd, slot, sizeof(struct mcpf_trie4_key));
+		int r = trie_delete_slot(f->fd[FENCE_MAP_TRIE4], slot, sizeof(struct mcpf_trie4_key));
 
 		if (r == 0)
-			r = trie_delete_slot(f->trie6_fd, slot, sizeof(struct mcpf_trie6_key));
-		return r < 0 ? r : names_delete_slot(f->names_fd, slot);
+			r = trie_delete_slot(f->fd[FENCE_MAP_TRIE6], slot, sizeof(struct mcpf_trie6_key));
+		return r < 0 ? r : names_delete_slot(f->fd[FENCE_MAP_NAMES], slot);
 	}
 	for (size_t i = 0; i < known->nnames; i++) {
 		struct mcpf_name_key k = known->names[i];
 
 		k.slot = slot;
-		bpf_map_delete_elem(f->names_fd, &k);
+		bpf_map_delete_elem(f->fd[FENCE_MAP_NAMES], &k);
 	}
 	for (size_t i = 0; i < known->n4; i++) {
 		struct mcpf_trie4_key k;
 
 		key4_fill(&k, slot, known->v4[i].plen, known->v4[i].addr);
-		bpf_map_delete_elem(f->trie4_fd, &k);
+		bpf_map_delete_elem(f->fd[FENCE_MAP_TRIE4], &k);
 	}
 	for (size_t i = 0; i < known->n6; i++) {
 		struct mcpf_trie6_key k;
 
 		key6_fill(&k, slot, known->v6[i].plen, known->v6[i].addr);
-		bpf_map_delete_elem(f->trie6_fd, &k);
+		bpf_map_delete_elem(f->fd[FENCE_MAP_TRIE6], &k);
 	}
 	return 0;
 }
 
 int fence_meta_put(struct fence *f, uint32_t slot, const struct mcpf_policy_meta *m)
 {
-	return bpf_map_update_elem(f->meta_fd, &slot, m, BPF_ANY) < 0 ? -errno : 0;
+	return bpf_map_update_elem(f->fd[FENCE_MAP_META], &slot, m, BPF_ANY) < 0 ? -errno : 0;
 }
 
 int fence_meta_get(struct fence *f, uint32_t slot, struct mcpf_policy_meta *m)
 {
-	return bpf_map_lookup_elem(f->meta_fd, &slot, m) < 0 ? -errno : 0;
+	return bpf_map_lookup_elem(f->fd[FENCE_MAP_META], &slot, m) < 0 ? -errno : 0;
 }
 
 int fence_meta_del(struct fence *f, uint32_t slot)
 {
-	if (bpf_map_delete_elem(f->meta_fd, &slot) < 0 && errno != ENOENT)
+	if (bpf_map_delete_elem(f->fd[FENCE_MAP_META], &slot) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
@@ -694,13 +648,13 @@ int fence_meta_foreach(struct fence *f,
 	uint32_t key, next;
 	void *prev = NULL;
 
-	while (bpf_map_get_next_key(f->meta_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_META], prev, &next) == 0) {
 		struct mcpf_policy_meta m;
 		int r;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(f->meta_fd, &key, &m) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_META], &key, &m) < 0)
 			continue;
 		r = fn(key, &m, ud);
 		if (r < 0)
@@ -734,7 +688,7 @@ int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX])
 		return -ENOMEM;
 	for (uint32_t i = 0; i < MCPF_CNT_MAX; i++) {
 		out[i] = 0;
-		if (bpf_map_lookup_elem(f->counters_fd, &i, vals) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_COUNTERS], &i, vals) < 0)
 			return -errno;
 		for (int c = 0; c < ncpu; c++)
 			out[i] += vals[c];
@@ -757,7 +711,7 @@ int fence_verdicts_read(struct fence *f, uint64_t out[FENCE_VERDICTS])
 	if (!vals || !keys)
 		return -ENOMEM;
 	/* one call for all of it (a scrape reads this) */
-	r = bpf_map_lookup_batch(f->verdicts_fd, NULL, &out_batch, keys, vals, &count, NULL);
+	r = bpf_map_lookup_batch(f->fd[FENCE_MAP_VERDICTS], NULL, &out_batch, keys, vals, &count, NULL);
 	if (r < 0 && errno != ENOENT)
 		return -errno;
 	memset(out, 0, FENCE_VERDICTS * sizeof(*out));
@@ -786,7 +740,7 @@ int fence_verdicts_clear_row(struct fence *f, uint32_t row)
 	for (uint32_t i = 0; i < MCPF_HOOK_MAX * MCPF_VERDICT_KINDS; i++) {
 		uint32_t k = row * MCPF_HOOK_MAX * MCPF_VERDICT_KINDS + i;
 
-		if (bpf_map_update_elem(f->verdicts_fd, &k, zero, BPF_ANY) < 0)
+		if (bpf_map_update_elem(f->fd[FENCE_MAP_VERDICTS], &k, zero, BPF_ANY) < 0)
 			return -errno;
 	}
 	return 0;
@@ -805,14 +759,14 @@ int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t 
 		struct mcpf_resolver_key k = { .family = r[i].family, .port = r[i].port };
 
 		memcpy(k.addr, r[i].addr, sizeof(k.addr));
-		if (bpf_map_update_elem(f->resolvers_fd, &k, &one, BPF_ANY) < 0)
+		if (bpf_map_update_elem(f->fd[FENCE_MAP_RESOLVERS], &k, &one, BPF_ANY) < 0)
 			return -errno;
 		ports.bits[r[i].port >> 6] |= 1ULL << (r[i].port & 63);
 	}
 	/* the ports go last: until then the programs do not look at the new resolvers' packets */
-	if (bpf_map_update_elem(f->dns_ports_fd, &zero, &ports, BPF_ANY) < 0)
+	if (bpf_map_update_elem(f->fd[FENCE_MAP_DNS_PORTS], &zero, &ports, BPF_ANY) < 0)
 		return -errno;
-	while (bpf_map_get_next_key(f->resolvers_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_RESOLVERS], prev, &next) == 0) {
 		bool keep = false;
 
 		cur = next;
@@ -820,7 +774,7 @@ int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t 
 		for (size_t i = 0; i < n && !keep; i++)
 			keep = cur.family == r[i].family && cur.port == r[i].port &&
 			       !memcmp(cur.addr, r[i].addr, sizeof(cur.addr));
-		if (!keep && bpf_map_delete_elem(f->resolvers_fd, &cur) == 0)
+		if (!keep && bpf_map_delete_elem(f->fd[FENCE_MAP_RESOLVERS], &cur) == 0)
 			prev = NULL; /* the walk restarts: the key is gone */
 	}
 	return 0;
@@ -831,14 +785,14 @@ static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t patter
 	struct mcpf_count_key k = { .policy_id = policy_id, .pattern = pattern };
 	uint64_t c;
 
-	if (bpf_map_lookup_elem(f->learn_counts_fd, &k, &c) < 0)
+	if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARN_COUNTS], &k, &c) < 0)
 		return;
 	/* the kernel may count concurrently; a lost update only errs by one, towards the cap */
 	c = c ? c - 1 : 0;
 	if (c)
-		bpf_map_update_elem(f->learn_counts_fd, &k, &c, BPF_EXIST);
+		bpf_map_update_elem(f->fd[FENCE_MAP_LEARN_COUNTS], &k, &c, BPF_EXIST);
 	else
-		bpf_map_delete_elem(f->learn_counts_fd, &k);
+		bpf_map_delete_elem(f->fd[FENCE_MAP_LEARN_COUNTS], &k);
 }
 
 int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
@@ -849,13 +803,13 @@ int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 
-	while (bpf_map_get_next_key(f->learned_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_LEARNED], prev, &next) == 0) {
 		struct mcpf_learned v;
 		bool alive = false;
 
 		cur = next;
 		prev = &cur;
-		if (bpf_map_lookup_elem(f->learned_fd, &cur, &v) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &cur, &v) < 0)
 			continue;
 		for (size_t i = 0; i < nlive && !alive; i++)
 			alive = live[i] == cur.policy_id;
@@ -875,8 +829,8 @@ int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns
 	for (size_t i = 0; i < n; i++) {
 		struct mcpf_learned v;
 
-		if (bpf_map_lookup_elem(f->learned_fd, &doomed[i], &v) < 0 ||
-		    bpf_map_delete_elem(f->learned_fd, &doomed[i]) < 0)
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &doomed[i], &v) < 0 ||
+		    bpf_map_delete_elem(f->fd[FENCE_MAP_LEARNED], &doomed[i]) < 0)
 			continue;
 		count_give_back(f, doomed[i].policy_id, v.pattern);
 		count_give_back(f, doomed[i].policy_id, 0);
@@ -892,7 +846,7 @@ size_t fence_learned_count(struct fence *f)
 	void *prev = NULL;
 	size_t n = 0;
 
-	while (bpf_map_get_next_key(f->learned_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(f->fd[FENCE_MAP_LEARNED], prev, &next) == 0) {
 		cur = next;
 		prev = &cur;
 		n++;
@@ -900,13 +854,11 @@ size_t fence_learned_count(struct fence *f)
 	return n;
 }
 
-int fence_dns_name(struct fence *f, uint64_t hash, char *out, size_t len)
+int fence_dns_name(struct fence *f, uint64_t hash, struct mcpf_dns_name *ret)
 {
-	struct mcpf_dns_name v;
-
-	if (bpf_map_lookup_elem(f->dns_names_fd, &hash, &v) < 0)
+	if (bpf_map_lookup_elem(f->fd[FENCE_MAP_DNS_NAMES], &hash, ret) < 0)
 		return -errno;
-	return name_from_wire(v.name, out, len);
+	return 0;
 }
 
 bool fence_dns_supported(void)

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 #include "mcpfence_abi.h"
-#include "policy.h"
+#include "compiled.h"
 
 #define FENCE_SLOT_STATE 0 /* meta key 0 holds agent state, policy slots start at 1 */
 /* A hold binding: guarded and allowed nothing (slot 0 has no trie entries) until an attestation
@@ -41,11 +41,42 @@ struct fence_resolver {
 	uint8_t addr[16];
 };
 
+/*
+ * Every pinned map, one line each: FENCE_MAP_<ID>, and the name it is pinned under (the map's
+ * name in bpf/, with the _vN of its layout). Adding a pinned map is a line here and its
+ * definition in bpf/; opening, loading, closing and uninstalling follow from this table. (The
+ * socket storage has no fd of its own; the unpinned maps of bpf/dns.bpf.h are the programs'.)
+ */
+#define FENCE_MAPS(X)                        \
+	X(BINDINGS,     "mcpf_bindings")     \
+	X(TRIE4,        "mcpf_trie4")        \
+	X(TRIE6,        "mcpf_trie6")        \
+	X(COUNTERS,     "mcpf_counters_v2")  \
+	X(RATELIMIT,    "mcpf_ratelimit")    \
+	X(EVENTS,       "mcpf_events")       \
+	X(META,         "mcpf_meta")         \
+	X(IDENTITIES,   "mcpf_identities")   \
+	X(NAMES,        "mcpf_names")        \
+	X(SLOT_NAMES,   "mcpf_slot_names")   \
+	X(RESOLVERS,    "mcpf_resolvers")    \
+	X(DNS_PORTS,    "mcpf_dns_ports")    \
+	X(LEARNED,      "mcpf_learned")      \
+	X(LEARN_COUNTS, "mcpf_learn_counts") \
+	X(DNS_NAMES,    "mcpf_dns_names")    \
+	X(PENDING,      "mcpf_pending")      \
+	X(VERDICTS,     "mcpf_verdicts")     \
+	X(BINDINGS_GEN, "mcpf_bindings_gen")
+
+enum fence_map {
+#define FENCE_MAP_ENUM(id, name) FENCE_MAP_##id,
+	FENCE_MAPS(FENCE_MAP_ENUM)
+#undef FENCE_MAP_ENUM
+	FENCE_MAP_MAX
+};
+
 struct fence {
 	char *bpffs;
-	int bindings_fd, trie4_fd, trie6_fd, counters_fd, ratelimit_fd, events_fd, meta_fd,
-		identities_fd, names_fd, slot_names_fd, resolvers_fd, dns_ports_fd, learned_fd,
-		learn_counts_fd, dns_names_fd, pending_fd, verdicts_fd, bindings_gen_fd;
+	int fd[FENCE_MAP_MAX]; /* by enum fence_map */
 	bool reused_links; /* links were pinned already and updated in place */
 	void *skel[3];
 };
@@ -108,8 +139,8 @@ int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t 
 int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted);
 size_t fence_learned_count(struct fence *f);
-/* The text of a name the kernel saw (by its hash), or -ENOENT. */
-int fence_dns_name(struct fence *f, uint64_t hash, char *out, size_t len);
+/* A name the kernel saw, by its hash (wire format: name_from_wire() gives its text), or -ENOENT. */
+int fence_dns_name(struct fence *f, uint64_t hash, struct mcpf_dns_name *ret);
 /* Whether this kernel can learn names (bpf_loop in cgroup skb programs). */
 bool fence_dns_supported(void);
 

@@ -4,19 +4,38 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
-#include "attest.h"
 #include "fence.h"
 #include "cgroup.h"
 #include "util.h"
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
 #include "sock_addr.skel.h"
 #include "sock_create.skel.h"
 #include "skb.skel.h"
+
+int probe_have_peerpidfd(void)
+{
+	int sv[2], pidfd = -1, ok;
+	socklen_t len = sizeof(pidfd);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return 0;
+	ok = getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	close(sv[0]);
+	close(sv[1]);
+	return ok;
+}
 
 static void feature(json_t *f, const char *name, bool ok, bool required, const char *detail)
 {
@@ -43,16 +62,68 @@ static void unpin_all(struct bpf_object *obj)
 		bpf_map__set_pin_path(m, NULL);
 }
 
+/*
+ * The verifier's work per program (BPF_LOG_STATS: its last line only), so that `probe --json`
+ * and the benchmark record what each program costs to load on this kernel.
+ */
+#define PROBE_PROGS_MAX 8
+#define PROBE_STATS_LEN 256
+
+static void verifier_stats_ask(struct bpf_object *obj, char bufs[PROBE_PROGS_MAX][PROBE_STATS_LEN])
+{
+	struct bpf_program *prog;
+	int i = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		if (i == PROBE_PROGS_MAX)
+			break;
+		bufs[i][0] = '\0';
+		bpf_program__set_log_buf(prog, bufs[i++], PROBE_STATS_LEN);
+		bpf_program__set_log_level(prog, 4); /* BPF_LOG_STATS */
+	}
+}
+
+/* verifier: {"PROGRAM[ suffix]": {"insns": N, "states": N}} from the logs verifier_stats_ask set */
+static void verifier_stats_put(json_t *verifier, struct bpf_object *obj, const char *suffix,
+			       char bufs[PROBE_PROGS_MAX][PROBE_STATS_LEN])
+{
+	struct bpf_program *prog;
+	int i = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *p, *q;
+		unsigned long insns, states = 0;
+		char name[96], *end;
+
+		if (i == PROBE_PROGS_MAX)
+			break;
+		p = strstr(bufs[i++], "processed ");
+		if (!p)
+			continue;
+		insns = strtoul(p + strlen("processed "), &end, 10);
+		if (end == p + strlen("processed "))
+			continue;
+		q = strstr(p, "total_states ");
+		if (q)
+			states = strtoul(q + strlen("total_states "), NULL, 10);
+		snprintf(name, sizeof(name), "%s%s", bpf_program__name(prog), suffix);
+		json_object_set_new(verifier, name, json_pack("{s:i, s:i}", "insns", (int)insns, "states", (int)states));
+	}
+}
+
 /* Load each object (no pinning), optionally attach every program to a scratch cgroup. */
-#define PROBE_OBJECT(skel_t, f, attach, cg_fd)                                                     \
+#define PROBE_OBJECT(skel_t, f, verifier, attach, cg_fd)                                           \
 	do {                                                                                       \
 		struct skel_t *s = skel_t##__open();                                               \
 		struct bpf_program *prog;                                                          \
-		char why[160] = "";                                                                \
+		char why[160] = "", stats[PROBE_PROGS_MAX][PROBE_STATS_LEN];                        \
 		int err = s ? 0 : -errno;                                                          \
 		if (!err) {                                                                        \
 			unpin_all(s->obj); /* never touch the agent's pinned maps */               \
+			verifier_stats_ask(s->obj, stats);                                         \
 			err = skel_t##__load(s);                                                   \
+			if (!err)                                                                  \
+				verifier_stats_put(verifier, s->obj, "", stats);                   \
 		}                                                                                  \
 		if (err)                                                                           \
 			snprintf(why, sizeof(why), "load failed: %s", strerror(-err));             \
@@ -74,11 +145,11 @@ static void unpin_all(struct bpf_object *obj)
 		skel_t##__destroy(s);                                                              \
 	} while (0)
 
-int probe_run(bool attach, json_t **ret)
+int probe_run(bool attach, bool names, json_t **ret)
 {
 	_cleanup_free_ char *mount = NULL, *scratch = NULL, *base = NULL;
 	libbpf_print_fn_t old = libbpf_set_print(silent);
-	json_t *f = json_object(), *doc, *v;
+	json_t *f = json_object(), *verifier = json_object(), *doc, *v;
 	struct utsname u;
 	struct statfs sfs;
 	struct stat st;
@@ -105,7 +176,7 @@ int probe_run(bool attach, json_t **ret)
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 					BPF_FUNC_get_current_ancestor_cgroup_id, NULL) == 1,
 		true, "nearest bound ancestor");
-	feature(f, "SO_PEERPIDFD", attest_have_peerpidfd(), false,
+	feature(f, "SO_PEERPIDFD", probe_have_peerpidfd(), false,
 		"pins the attesting process (Linux 6.5+); start time and uid checks otherwise");
 
 	/* scratch cgroups at the mount's root, or below our own cgroup where the root is not ours
@@ -136,20 +207,23 @@ int probe_run(bool attach, json_t **ret)
 				 "the agent counts the root's level from the real root", level);
 		feature(f, "cgroup level discovery", k == 0, true, d);
 	}
-	PROBE_OBJECT(sock_addr_bpf, f, attach && cg_fd >= 0, cg_fd);
-	PROBE_OBJECT(sock_create_bpf, f, attach && cg_fd >= 0, cg_fd);
-	PROBE_OBJECT(skb_bpf, f, attach && cg_fd >= 0, cg_fd);
-	{
+	PROBE_OBJECT(sock_addr_bpf, f, verifier, attach && cg_fd >= 0, cg_fd);
+	PROBE_OBJECT(sock_create_bpf, f, verifier, attach && cg_fd >= 0, cg_fd);
+	PROBE_OBJECT(skb_bpf, f, verifier, attach && cg_fd >= 0, cg_fd);
+	if (names) {
 		/* the programs above load with names off: load them again with the DNS code in */
 		bool loop = fence_dns_supported();
 		struct skb_bpf *s = loop ? skb_bpf__open() : NULL;
 		int err = loop ? (s ? 0 : -errno) : -ENOTSUP;
-		char d[160];
+		char d[160], stats[PROBE_PROGS_MAX][PROBE_STATS_LEN];
 
 		if (s) {
 			unpin_all(s->obj);
 			s->rodata->dns_enabled = 1;
+			verifier_stats_ask(s->obj, stats);
 			err = skb_bpf__load(s);
+			if (!err)
+				verifier_stats_put(verifier, s->obj, " (names)", stats);
 		}
 		if (!loop)
 			snprintf(d, sizeof(d), "needs bpf_loop in cgroup skb programs (Linux 5.17): "
@@ -170,8 +244,9 @@ int probe_run(bool attach, json_t **ret)
 	json_object_foreach(f, key, v)
 		if (json_is_true(json_object_get(v, "required")) && !json_is_true(json_object_get(v, "ok")))
 			all = false;
-	doc = json_pack("{s:s, s:s, s:o, s:b, s:b}", "kernel", u.release, "machine", u.machine,
-			"features", f, "attach_tested", attach && cg_fd >= 0, "can_enforce", all);
+	doc = json_pack("{s:s, s:s, s:o, s:b, s:b, s:o}", "kernel", u.release, "machine", u.machine,
+			"features", f, "attach_tested", attach && cg_fd >= 0, "can_enforce", all,
+			"verifier", verifier);
 	*ret = doc;
 	return all ? 0 : -ENOTSUP;
 }

@@ -11,8 +11,12 @@
 #include <stdbool.h>
 
 /* Fills `ret` with {"kernel":..., "features": {name: {"ok":bool,"required":bool,"detail":...}},
- * "can_enforce": bool}; returns 0 if every required feature is there, -ENOTSUP otherwise. */
-int probe_run(bool attach, json_t **ret);
+ * "can_enforce": bool}; returns 0 if every required feature is there, -ENOTSUP otherwise.
+ * names: also load the DNS programs (optional; the agent, which loads them itself right after,
+ * skips it: verifying them is the slowest part of a start). */
+int probe_run(bool attach, bool names, json_t **ret);
+/* Whether SO_PEERPIDFD works here (Linux 6.5+): attestation pins the caller by it. */
+int probe_have_peerpidfd(void);
 /* The required features that are missing, comma-separated (for the agent's refusal). */
 char *probe_missing(json_t *result);
 

@@ -15,10 +15,12 @@ static bool log_to_journal(void)
 
 	if (cached < 0) {
 		const char *e = getenv("JOURNAL_STREAM");
-		unsigned long long dev, ino;
+		char *colon = NULL, *end = NULL;
+		unsigned long long dev = e ? strtoull(e, &colon, 10) : 0, ino;
 		struct stat st;
 
-		cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+		ino = colon && *colon == ':' ? strtoull(colon + 1, &end, 10) : 0;
+		cached = end && end > colon + 1 && !*end && fstat(STDERR_FILENO, &st) == 0 &&
 			 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 	}
 	return cached;

@@ -12,6 +12,7 @@
 #include "util.h"
 #include "mcpfence_abi.h"
 #include "names.h"
+#include "compiled.h"
 
 #define POLICY_FILE_MAX (64u << 20)   /* bytes of JSON per policy file */
 #define POLICY_PREFIXES_MAX 1000000u /* prefixes per policy */
@@ -45,41 +46,6 @@ struct policy {
 	struct policy_prefix *prefixes;
 	size_t nnames;
 	struct policy_name *names;
-};
-
-/* A compiled policy: the trie entries for each family (slot filled in when written). */
-struct policy_entry {
-	uint8_t plen;
-	uint8_t addr[16];
-	struct mcpf_allow allow;
-};
-
-/* One name pattern as the kernel keys it (slot filled in when written). */
-struct policy_name_entry {
-	struct mcpf_name_key key;
-	struct mcpf_name_val val;
-};
-
-struct policy_compiled {
-	size_t n4, n6;
-	struct policy_entry *v4, *v6;
-	bool has_names;			/* names, or audit mode: DNS is read and learned from */
-	size_t nnames;
-	struct policy_name_entry *names; /* one per distinct pattern, rules merged */
-	struct mcpf_slot_names rules;	/* the rules with names, in order, with their digests */
-};
-
-/* What stays of a written policy: its keys, enough to delete it (17 bytes, not 153, a prefix). */
-struct policy_key {
-	uint8_t plen;
-	uint8_t addr[16];
-};
-
-struct policy_keys {
-	size_t n4, n6;
-	struct policy_key *v4, *v6;
-	size_t nnames;
-	struct mcpf_name_key *names;
 };
 
 struct policy_set {
