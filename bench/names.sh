@@ -88,8 +88,11 @@ cat >"$WORK/agent.json" <<EOF
   "policies": ["policies/"], "events": { "stdout": false },
   "bindings": [ { "cgroup": "$ROOT_REL/names", "policy": "p" } ],
   "dns": { "resolvers": ["$RES"], "ttl_cap": "2h", "max_addresses_per_name": 200000,
-           "max_addresses_per_policy": 200000 } }
+           "max_addresses_per_policy": 200000,
+           "queries_per_second": 1000000, "new_names_per_minute": 1000000 } }
 EOF
+# (the budget at its maximum: its code runs on every query, as it does by default, but the
+# round-trip loop and the bulk learning, far beyond what clients ask, are not refused)
 "$MCPF" agent --config "$WORK/agent.json" >"$WORK/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 100); do "$MCPF" status --config "$WORK/agent.json" --json 2>/dev/null | grep -q '"running": true' && break; sleep 0.05; done
