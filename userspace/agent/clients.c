@@ -296,16 +296,20 @@ static unsigned clients_of_uid(struct agent *a, uid_t uid, enum client_kind kind
 /* Best effort, never blocking: the refused client learns why (a scraper: 503, and why). */
 static void refuse(int fd, enum client_kind kind, const char *why)
 {
-	size_t len;
-	json_t *e = kind == KIND_METRICS ? NULL : error_reply(why);
-	_cleanup_free_ char *line = kind == KIND_METRICS ?
-		strdup_printf("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-			      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", strlen(why) + 1, why) :
-		e ? control_format(e, &len) : NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
 
-	json_decref(e);
-	if (line && kind == KIND_METRICS)
-		len = strlen(line);
+	if (kind == KIND_METRICS) {
+		line = strdup_printf("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+				     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+				     strlen(why) + 1, why);
+		len = line ? strlen(line) : 0;
+	} else {
+		json_t *e = error_reply(why);
+
+		line = e ? control_format(e, &len) : NULL;
+		json_decref(e);
+	}
 	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("refused client: %s", strerror(errno));
 	close(fd);
