@@ -13,9 +13,10 @@ query when a reply with the query's transaction id came back within the op's tim
                                            ANSWERED names..."
   dnsattack.py peer-sendto PEER PEERPORT RES PORT NAME   a UDP socket connected to PEER sends
                                            a query for NAME to RES: "SEND x ANSWERED y"
-  dnsattack.py urgent RES PORT NAME OOB    TCP: one framed query; when OOB is 1 its last byte
-                                           is sent urgent, then again in line (a server that
-                                           skips urgent bytes sees the query whole once):
+  dnsattack.py urgent RES PORT NAME OOB    TCP: one framed query; when OOB is 1 it is sent in
+                                           one segment with its last byte urgent, then again
+                                           (a server that skips urgent bytes completes the first
+                                           with the second's first byte, and answers it):
                                            "ANSWERED y" (no reply in 2 s: "ANSWERED no")
   dnsattack.py dstopts RES6 PORT NAME      UDP over IPv6 with a sticky destination options
                                            header (needs CAP_NET_RAW): "SEND x ANSWERED y"
@@ -206,11 +207,10 @@ def urgent(res, port, name, oob):
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     q = query(0x3001, wire(name))
     frame = struct.pack("!H", len(q)) + q
-    if oob:  # the server skips the urgent byte; sent again in line, it completes the query
-        s.send(frame[:-1])
-        s.send(frame[-1:], socket.MSG_OOB)
+    if oob:  # one segment, its last byte urgent: the server skips that byte; the query sent
+        s.send(frame, socket.MSG_OOB)  # again, whole, completes it (framing now one byte off)
         time.sleep(0.05)
-        s.send(frame[-1:])
+        s.send(frame)
     else:
         s.send(frame)
     got = False
