@@ -500,6 +500,17 @@ struct budget_take {
 	__u64 qhash;
 };
 
+/* A window of the budget that has run its span starts again, empty and unreported. */
+static __always_inline void budget_window_roll(__u64 *start, __u32 *count, __u32 *reported,
+					       __u64 mono, __u64 span)
+{
+	if (mono - *start >= span) {
+		*start = mono;
+		*count = 0;
+		*reported = 0;
+	}
+}
+
 static long dns_budget_cb(__u32 i, void *ctx)
 {
 	struct budget_take *t = ctx;
@@ -519,22 +530,15 @@ static long dns_budget_cb(__u32 i, void *ctx)
 			return 1; /* fail closed */
 		}
 	}
-	if (mono - bu->q_window >= NSEC_PER_SEC) {
-		bu->q_window = mono;
-		bu->q_count = 0;
-		bu->q_reported = 0;
-	}
+	budget_window_roll(&bu->q_window, &bu->q_count, &bu->q_reported, mono, NSEC_PER_SEC);
 	if (dns_queries_per_second && bu->q_count >= dns_queries_per_second) {
 		t->report = !bu->q_reported; /* a race may report twice: harmless */
 		bu->q_reported = 1;
 		return 1;
 	}
 	if (dns_new_names_per_minute && !bpf_map_lookup_elem(&mcpf_dns_seen, &sk)) {
-		if (mono - bu->n_window >= 60 * NSEC_PER_SEC) {
-			bu->n_window = mono;
-			bu->n_count = 0;
-			bu->n_reported = 0;
-		}
+		budget_window_roll(&bu->n_window, &bu->n_count, &bu->n_reported, mono,
+				   60 * NSEC_PER_SEC);
 		if (bu->n_count >= dns_new_names_per_minute) {
 			t->report = !bu->n_reported;
 			bu->n_reported = 1;
