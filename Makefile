@@ -182,6 +182,8 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability --inline-suppr --quie
 lint: $(SKELS)
 	$(call msg,LAYERS,userspace)
 	$(Q)scripts/check-layers.sh >/dev/null || scripts/check-layers.sh
+	$(call msg,AGENT,userspace/agent)
+	$(Q)scripts/check-agent.py >/dev/null || scripts/check-agent.py
 	$(call msg,CPPCHECK,userspace tests)
 	$(Q)cppcheck $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
 	$(call msg,TIDY,userspace)

@@ -13,41 +13,51 @@
 #define IPV6_EXT_MAX 6 /* extension headers walked to find the ports */
 
 /*
- * The IPv6 upper-layer header: walk the extension headers. *nexthdr becomes 0xff (judged as an
- * "other" protocol, without ports) when the chain is too deep or cannot be read.
+ * The IPv6 upper-layer header: walk the extension headers. Its protocol comes back in bits
+ * 32..39 (0xff, judged as an "other" protocol without ports, when the chain is too deep or
+ * cannot be read) and its offset in the low 32 bits. A global function: the verifier checks the
+ * walk once, not again inside each caller (three in the skb egress program).
  */
-static __always_inline void ipv6_skip_ext(struct __sk_buff *skb, __u8 *nexthdr, __u32 *off)
+__attribute__((noinline)) __u64 mcpf_ipv6_upper(struct __sk_buff *skb, __u32 nexthdr, __u32 off)
 {
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
 		__u8 h[2];
 
-		switch (*nexthdr) {
+		switch (nexthdr) {
 		case 0:	 /* hop-by-hop */
 		case 43: /* routing */
 		case 60: /* destination options */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+			if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 				goto opaque;
-			*nexthdr = h[0];
-			*off += ((__u32)h[1] + 1) * 8;
+			nexthdr = h[0];
+			off += ((__u32)h[1] + 1) * 8;
 			break;
 		case 44: /* fragment: later fragments have no ports */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+			if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 				goto opaque;
-			*nexthdr = h[0];
-			*off += 8;
+			nexthdr = h[0];
+			off += 8;
 			break;
 		case 51: /* authentication header */
-			if (bpf_skb_load_bytes(skb, *off, h, sizeof(h)))
+			if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 				goto opaque;
-			*nexthdr = h[0];
-			*off += ((__u32)h[1] + 2) * 4;
+			nexthdr = h[0];
+			off += ((__u32)h[1] + 2) * 4;
 			break;
 		default:
-			return;
+			return ((__u64)nexthdr << 32) | off;
 		}
 	}
 opaque:
-	*nexthdr = 0xff;
+	return (0xffULL << 32) | off;
+}
+
+static __always_inline void ipv6_skip_ext(struct __sk_buff *skb, __u8 *nexthdr, __u32 *off)
+{
+	__u64 r = mcpf_ipv6_upper(skb, *nexthdr, *off);
+
+	*nexthdr = (__u8)(r >> 32);
+	*off = (__u32)r;
 }
 
 /*

@@ -1,15 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's state and the parts it is made of, shared by the files of agent/ only:
- *   agent.c    start-up and shut-down, the event loop's sources
- *   loop.c     one epoll loop: descriptors with handlers, deadlines, nothing that blocks
- *   clients.c  the two Unix sockets: each client a small state machine with a deadline
- *   ops.c      the socket ops, dispatched through a table
- *   apply.c    policies and bindings made the running state (generation flips), reloads
- *   gc.c       bindings of removed cgroups, learned addresses past their expiry
- *   emit.c     ring-buffer records and agent happenings as JSON lines
- *   keys.c     JWKS fetching on a worker thread
- *   canary.c   the proof, before ready, that the kernel guards the root
+ * The agent's state and the parts it is made of, shared by the files of agent/ only. Each file
+ * owns (writes) the fields marked with its name in struct agent; the others read them. Calls go
+ * down this list, never up (scripts/check-agent.py, run by `make lint`, fails on a circle):
+ * what must travel up is a callback agent.c passes down (keys arrived, an event to publish).
+ *
+ *   agent.c       start-up in stages, the loop's ring, signal and tick sources, teardown;
+ *                 owns the cgroup root, the loop and the callbacks
+ *   clients.c     the three sockets (control, attestation, metrics): each client a small state
+ *                 machine with a deadline; owns struct agent_clients
+ *   ops.c         the socket ops (ping, bind, unbind, attest, reload, events), by a table
+ *   apply.c       policies and bindings made the running state (generation flips), reloads,
+ *                 telling systemd; owns the loaded policies, the bindings' side tables
+ *   policies.c    the loaded policies looked up by slot or name, and the binding each gives
+ *   gc.c          bindings of removed cgroups, learned addresses past their expiry
+ *   emit.c        ring-buffer records and agent happenings as JSON lines; owns the events file
+ *                 and the display caches
+ *   events.c, events.h: one kernel record or agent happening as a JSON event (no agent state)
+ *   metrics.c     the verdict counters' rows per policy, and the Prometheus text of a scrape
+ *   keys.c        JWKS fetching on a worker thread; owns struct keys_worker
+ *   feed.c        an API client's thread whose JSON lines reach the loop; owns struct feed
+ *   pods.c        the Kubernetes list/watch feed: pods bound by annotation
+ *   docker.c      the Docker events feed: containers bound by label
+ *   canary.c      the proof, before ready, that the kernel guards the root
+ *   config.c, config.h: the agent's configuration file, parsed and checked (no agent state)
+ *   loop.c, loop.h: one epoll loop: descriptors with handlers, nothing that blocks
+ *   agent.h       the entry point for the CLI: agent_run()
+ *   agent_state.h this file
  */
 #ifndef MCPFENCE_AGENT_STATE_H
 #define MCPFENCE_AGENT_STATE_H
@@ -46,7 +63,7 @@ struct loaded_policy {
 };
 
 struct loop;
-struct client;
+struct agent_clients;
 struct keys_worker;
 struct feed;
 
@@ -59,6 +76,8 @@ struct agent_stats {
 };
 
 struct agent {
+	/* agent.c: the configuration and the cgroup root, fixed after start (cfg's bindings
+	 * follow a reload: apply.c) */
 	struct agent_config cfg;
 	char *mount;	  /* the cgroup2 mount as this agent sees it */
 	int mount_fd;	  /* open on it: cgroups by id (open_by_handle_at) */
@@ -66,34 +85,41 @@ struct agent {
 	uint64_t root_id;
 	uint32_t root_level;
 	int root_fd;
-	struct fence *f;
+	bool created_root_pending; /* record in the pinned state that we made the root */
+	bool dns;		   /* names are learned: resolvers configured, kernel able */
+	const char *dns_off_why;   /* why not, for a policy that lists names */
+	struct fence *f;	   /* the kernel objects; every file writes through kernel/fence.h */
+	struct loop *loop;
+	struct ring_buffer *rb;
+	void (*on_event)(struct agent *a, json_t *ev); /* the events op's feed (clients.c) */
+	bool watchdog; /* systemd asked for WATCHDOG=1 pings */
+	bool stop;
+
+	/* apply.c: what runs, and what each binding needs besides its map entry */
 	struct loaded_policy *loaded;
 	size_t nloaded;
 	uint32_t next_slot;
 	struct policy_set policies; /* the running set, for identity matching */
 	struct trust trust;
-	uint32_t next_identity;
+	uint32_t next_identity;	      /* ops.c takes the next one for an attestation */
 	struct idmap identity_claims; /* identity id -> JSON of the claims its policy matched on */
+	struct idmap workloads; /* bound cgroup id -> JSON naming its container or pod, for events */
+
+	/* emit.c: where events go, and its display caches */
 	FILE *events_file;
-	struct ring_buffer *rb;
 	struct idmap cgroup_paths; /* cache: cgroup id -> display path */
 	struct idmap reported;	   /* cgroup id -> suppressed count already reported */
-	struct loop *loop;
-	struct client *clients; /* connected, in no particular order */
-	unsigned nclients[3];	/* per socket: control, attestation, metrics */
-	int listen_fd, attest_fd, metrics_fd;
-	struct keys_worker *keys;
-	struct feed *pods;   /* pods.c: Kubernetes API selection, when configured */
-	struct feed *docker; /* docker.c: Docker Engine API selection, when configured */
-	struct idmap workloads; /* bound cgroup id -> JSON naming its container or pod, for events */
+	uint64_t canary_cgroup_id; /* canary.c: its deny is the canary's proof, not news */
+
+	/* opaque, each owned by its file */
+	struct agent_clients *clients; /* clients.c: the sockets and their clients */
+	struct keys_worker *keys;      /* keys.c */
+	struct feed *pods;	       /* pods.c: Kubernetes API selection, when configured */
+	struct feed *docker;	       /* docker.c: Docker Engine API selection, when configured */
+
+	/* metrics.c */
 	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
-	struct agent_stats stats;
-	bool created_root_pending; /* record in the pinned state that we made the root */
-	uint64_t canary_cgroup_id;  /* its deny is the canary's proof, not news: not emitted */
-	bool dns;		    /* names are learned: resolvers configured, kernel able */
-	const char *dns_off_why;    /* why not, for a policy that lists names */
-	bool watchdog; /* systemd asked for WATCHDOG=1 pings */
-	bool stop;
+	struct agent_stats stats;	     /* counted by apply.c and ops.c */
 };
 
 /* emit.c */
@@ -104,16 +130,18 @@ void agent_flush_suppressed(struct agent *a);
 void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *cgroup,
 		       uint64_t cgroup_id);
 
-/* apply.c */
+/* policies.c */
 const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot);
 const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name);
 /* The binding to a loaded policy, or with none a hold (nothing allowed until attested). */
 struct mcpf_binding agent_binding_of(const struct loaded_policy *lp);
+void agent_policies_free(struct loaded_policy *l, size_t n);
+
+/* apply.c */
 /* Bind what a label or annotation selected (lp NULL: a hold), unless it attested since; logged
  * as `who` ("Docker: container x"), with a policy event. 1 written, 0 kept, -errno. */
 int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
 			const struct loaded_policy *lp);
-void agent_policies_free(struct loaded_policy *l, size_t n);
 int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs, const char **why);
 int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
 		struct diag *errs);
@@ -151,7 +179,8 @@ void agent_clients_keys_ready(struct agent *a);
 int agent_canary(struct agent *a, char *why, size_t len);
 
 /* keys.c */
-int keys_worker_start(struct agent *a);
+/* on_ready: keys arrived (or failed), run on the loop */
+int keys_worker_start(struct agent *a, void (*on_ready)(struct agent *a));
 /* feed.c: an API client's thread, its JSON lines handed to on_msg on the loop */
 typedef void (*feed_run_fn)(const void *cfg, int out_fd, atomic_bool *stop);
 typedef void (*feed_msg_fn)(struct agent *a, json_t *msg);
@@ -161,7 +190,7 @@ void feed_stop(struct agent *a, struct feed **f);
 int pods_feed_start(struct agent *a);
 /* docker.c: the Docker events feed (nothing without a `docker` section) */
 int docker_feed_start(struct agent *a);
-/* agent.c: tell systemd (Type=notify) the agent enforces, with a note for `systemctl status` */
+/* apply.c: tell systemd (Type=notify) the agent enforces, with a note for `systemctl status` */
 void agent_notify_ready(struct agent *a, const char *note);
 /* metrics.c: rows of the verdict counters, and the HTTP reply to a scrape */
 void metrics_rows_recover(struct agent *a);

@@ -11,19 +11,6 @@
 #include "events.h"
 #include "notify.h"
 
-struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
-{
-	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE };
-
-	if (lp) {
-		b.slot = lp->slot;
-		b.policy_id = lp->policy_id;
-		b.mode = lp->mode;
-		b.metric = lp->metric;
-	}
-	return b;
-}
-
 int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
 			const struct loaded_policy *lp)
 {
@@ -39,32 +26,6 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 	log_info("%s: %s %s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
 	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
 	return 1;
-}
-
-const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
-{
-	for (size_t i = 0; i < a->nloaded; i++)
-		if (a->loaded[i].slot == slot)
-			return &a->loaded[i];
-	return NULL;
-}
-
-const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name)
-{
-	for (size_t i = 0; i < a->nloaded; i++)
-		if (!strcmp(a->loaded[i].name, name))
-			return &a->loaded[i];
-	return NULL;
-}
-
-void agent_policies_free(struct loaded_policy *l, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(l[i].name);
-		policy_compiled_clear(&l[i].compiled);
-		policy_keys_clear(&l[i].keys);
-	}
-	free(l);
 }
 
 void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity_id)
@@ -188,11 +149,6 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 	return 0;
 }
 
-/*
- * Make `set` (and cfg's static bindings) the running state. Validation and compilation happen
- * before the first map write; a failure while writing removes what was written. Returns 0, or
- * -errno with `errs` explaining.
- */
 int agent_check_names(const struct agent *a, const struct policy_set *set, struct diag *errs)
 {
 	int r = 0;
@@ -210,18 +166,10 @@ int agent_check_names(const struct agent *a, const struct policy_set *set, struc
 	return r;
 }
 
-int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
-		       struct diag *errs)
+/* The config's bindings name loaded policies and cgroups under the root. */
+static int check_bindings(struct agent *a, const struct agent_config *cfg,
+			  const struct policy_set *set, struct diag *errs)
 {
-	struct loaded_policy *next = calloc(set->n + 1, sizeof(*next));
-	struct slot_list old = {};
-	struct flip_ctx fc = { .a = a };
-	size_t written = 0, prefixes = 0;
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t_compiled, t_written;
-	int r = 0;
-
-	if (!next)
-		return -ENOMEM;
 	for (size_t i = 0; i < cfg->nbindings; i++) {
 		_cleanup_free_ char *abs = NULL;
 		const char *why;
@@ -233,11 +181,14 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 			diag_add(errs, "%s: bindings[%zu].cgroup: \"%s\" %s", cfg->file, i,
 				 cfg->bindings[i].cgroup, why);
 	}
-	if (errs->n) {
-		free(next);
-		return -EINVAL;
-	}
-	r = agent_check_names(a, set, errs);
+	return errs->n ? -EINVAL : 0;
+}
+
+static int compile_all(struct agent *a, const struct policy_set *set, struct loaded_policy *next,
+		       struct diag *errs)
+{
+	int r = agent_check_names(a, set, errs);
+
 	for (size_t i = 0; i < set->n && r == 0; i++) {
 		next[i].name = strdup(set->items[i]->name);
 		next[i].policy_id = policy_id_of(set->items[i]->name);
@@ -245,94 +196,128 @@ int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_s
 		next[i].metric = next[i].name ? metrics_row_of(a, next[i].name) : MCPF_METRIC_NONE;
 		r = next[i].name ? policy_compile(set->items[i], &next[i].compiled, errs) : -ENOMEM;
 	}
-	if (r < 0)
-		goto fail;
-	t_compiled = now_ns(CLOCK_MONOTONIC);
+	return r;
+}
 
-	r = fence_meta_foreach(a->f, collect_slot, &old);
-	if (r < 0)
-		goto fail;
-	for (size_t i = 0; i < old.n; i++)
-		if (old.slots[i] >= a->next_slot)
-			a->next_slot = old.slots[i] + 1;
+/* One policy under a fresh slot: its prefixes, then its metadata. */
+static int write_one(struct agent *a, struct loaded_policy *l, struct diag *errs)
+{
+	struct mcpf_policy_meta m = {};
+	int r;
 
-	for (written = 0; written < set->n; written++) {
-		struct loaded_policy *l = &next[written];
-		struct mcpf_policy_meta m = {};
-
-		l->slot = a->next_slot++;
-		snprintf(m.name, sizeof(m.name), "%s", l->name);
-		m.policy_id = l->policy_id;
-		m.generation = l->slot;
-		m.nprefixes4 = (uint32_t)l->compiled.n4;
-		m.nprefixes6 = (uint32_t)l->compiled.n6;
-		r = fence_slot_write(a->f, l->slot, &l->compiled);
-		if (r < 0) {
-			diag_add(errs, "%s: writing %zu+%zu prefixes to the kernel: %s%s", l->name,
-				 l->compiled.n4, l->compiled.n6, strerror(-r),
-				 r == -E2BIG || r == -ENOSPC ? " (raise max_prefixes)" : "");
-			goto fail;
-		}
-		r = policy_compiled_keys(&l->compiled, &l->keys);
-		if (r == 0)
-			r = fence_meta_put(a->f, l->slot, &m);
-		if (r < 0) {
-			fence_slot_delete(a->f, l->slot, l->keys.v4 ? &l->keys : NULL);
-			diag_add(errs, "%s: writing policy metadata: %s", l->name, strerror(-r));
-			goto fail;
-		}
-		policy_compiled_clear(&l->compiled); /* the agent keeps 17 bytes a prefix, not 153 */
-	}
-
-	t_written = now_ns(CLOCK_MONOTONIC);
-	/* the flip: every binding moves to its policy's new slot in one update each */
-	fc.next = next;
-	fc.nnext = set->n;
-	r = fence_binding_foreach(a->f, flip_one, &fc);
-	if (r == 0)
-		r = fc.r;
+	l->slot = a->next_slot++;
+	snprintf(m.name, sizeof(m.name), "%s", l->name);
+	m.policy_id = l->policy_id;
+	m.generation = l->slot;
+	m.nprefixes4 = (uint32_t)l->compiled.n4;
+	m.nprefixes6 = (uint32_t)l->compiled.n6;
+	r = fence_slot_write(a->f, l->slot, &l->compiled);
 	if (r < 0) {
-		diag_add(errs, "switching bindings to the new policies: %s", strerror(-r));
-		/* bindings already switched keep working: their new slots stay */
-		free(old.slots);
-		agent_policies_free(a->loaded, a->nloaded);
-		a->loaded = next;
-		a->nloaded = set->n;
+		diag_add(errs, "%s: writing %zu+%zu prefixes to the kernel: %s%s", l->name,
+			 l->compiled.n4, l->compiled.n6, strerror(-r),
+			 r == -E2BIG || r == -ENOSPC ? " (raise max_prefixes)" : "");
 		return r;
 	}
-
-	/* previous generation: no binding points there any more */
-	for (size_t i = 0; i < old.n; i++) {
-		const struct loaded_policy *lp = agent_policy_by_slot(a, old.slots[i]);
-
-		fence_slot_delete(a->f, old.slots[i], lp ? &lp->keys : NULL);
-		fence_meta_del(a->f, old.slots[i]);
+	r = policy_compiled_keys(&l->compiled, &l->keys);
+	if (r == 0)
+		r = fence_meta_put(a->f, l->slot, &m);
+	if (r < 0) {
+		fence_slot_delete(a->f, l->slot, l->keys.v4 ? &l->keys : NULL);
+		diag_add(errs, "%s: writing policy metadata: %s", l->name, strerror(-r));
+		return r;
 	}
-	free(old.slots);
+	policy_compiled_clear(&l->compiled); /* the agent keeps 17 bytes a prefix, not 153 */
+	return 0;
+}
+
+/* `next` becomes the loaded set; the previous one's slots go unless a binding may still use
+ * them (a flip that failed half way: the bindings already switched keep working). */
+static void take_loaded(struct agent *a, struct loaded_policy *next, size_t n,
+			const struct slot_list *old, bool delete_old)
+{
+	for (size_t i = 0; delete_old && i < old->n; i++) {
+		const struct loaded_policy *lp = agent_policy_by_slot(a, old->slots[i]);
+
+		fence_slot_delete(a->f, old->slots[i], lp ? &lp->keys : NULL);
+		fence_meta_del(a->f, old->slots[i]);
+	}
 	agent_policies_free(a->loaded, a->nloaded);
 	a->loaded = next;
-	a->nloaded = set->n;
-	metrics_rows_keep(a);
-	a->stats.applied_at = time(NULL);
+	a->nloaded = n;
+}
+
+static void log_applied(struct agent *a, uint64_t t0, uint64_t t_compiled, uint64_t t_written)
+{
+	size_t prefixes = 0;
+
 	for (size_t i = 0; i < a->nloaded; i++)
-		prefixes += next[i].keys.n4 + next[i].keys.n6;
+		prefixes += a->loaded[i].keys.n4 + a->loaded[i].keys.n6;
 	log_info("Applied %zu policies, %zu prefixes in %.1f ms (compile %.1f ms, kernel write %.1f ms, "
 		 "flip and cleanup %.1f ms)",
 		 a->nloaded, prefixes, (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 		 (double)(t_compiled - t0) / 1e6, (double)(t_written - t_compiled) / 1e6,
 		 (double)(now_ns(CLOCK_MONOTONIC) - t_written) / 1e6);
 	for (size_t i = 0; i < a->nloaded; i++) {
+		const struct loaded_policy *l = &a->loaded[i];
 		json_t *ev = event_new("policy");
 
 		if (!ev)
 			continue;
 		json_object_set_new(ev, "action", json_string("loaded"));
-		json_object_set_new(ev, "policy", json_string(next[i].name));
-		json_object_set_new(ev, "generation", json_integer(next[i].slot));
-		json_object_set_new(ev, "prefixes", json_integer((json_int_t)next[i].keys.n4 +
-									     (json_int_t)next[i].keys.n6));
+		json_object_set_new(ev, "policy", json_string(l->name));
+		json_object_set_new(ev, "generation", json_integer(l->slot));
+		json_object_set_new(ev, "prefixes", json_integer((json_int_t)l->keys.n4 + (json_int_t)l->keys.n6));
 		agent_emit(a, ev);
 	}
+}
+
+/*
+ * Make `set` (and cfg's static bindings) the running state. Validation and compilation happen
+ * before the first map write; a failure while writing removes what was written. Returns 0, or
+ * -errno with `errs` explaining.
+ */
+int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
+		struct diag *errs)
+{
+	struct loaded_policy *next = calloc(set->n + 1, sizeof(*next));
+	struct slot_list old = {};
+	struct flip_ctx fc = { .a = a, .next = next, .nnext = set->n };
+	size_t written = 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t_compiled, t_written;
+	int r;
+
+	if (!next)
+		return -ENOMEM;
+	r = check_bindings(a, cfg, set, errs);
+	if (r == 0)
+		r = compile_all(a, set, next, errs);
+	t_compiled = now_ns(CLOCK_MONOTONIC);
+	if (r == 0)
+		r = fence_meta_foreach(a->f, collect_slot, &old);
+	for (size_t i = 0; r == 0 && i < old.n; i++)
+		if (old.slots[i] >= a->next_slot)
+			a->next_slot = old.slots[i] + 1;
+	while (r == 0 && written < set->n) {
+		r = write_one(a, &next[written], errs);
+		if (r == 0)
+			written++;
+	}
+	if (r < 0)
+		goto fail;
+	t_written = now_ns(CLOCK_MONOTONIC);
+	/* the flip: every binding moves to its policy's new slot in one update each */
+	r = fence_binding_foreach(a->f, flip_one, &fc);
+	if (r == 0)
+		r = fc.r;
+	take_loaded(a, next, set->n, &old, r == 0);
+	free(old.slots);
+	if (r < 0) {
+		diag_add(errs, "switching bindings to the new policies: %s", strerror(-r));
+		return r;
+	}
+	metrics_rows_keep(a);
+	a->stats.applied_at = time(NULL);
+	log_applied(a, t0, t_compiled, t_written);
 	return apply_static_bindings(a, cfg);
 
 fail:
@@ -399,3 +384,11 @@ int agent_reload(struct agent *a, struct diag *errs)
 	return r;
 }
 
+void agent_notify_ready(struct agent *a, const char *note)
+{
+	int r = notify_send("READY=1\nSTATUS=Enforcing %zu policies on %s%s%s", a->nloaded,
+			    cgroup_path_display(a->mount, a->root_abs), note ? "; " : "", note ?: "");
+
+	if (r < 0)
+		log_warning("Failed to notify systemd ($NOTIFY_SOCKET): %s", strerror(-r));
+}

@@ -49,8 +49,12 @@ struct client {
 	uint64_t lost; /* streaming: event lines dropped since the last one delivered */
 };
 
-/* The listening sockets are loop sources too, one per kind; .ud is the agent. */
-static struct loop_source listen_src[KIND_MAX];
+/* What this file owns: struct agent holds only the pointer. */
+struct agent_clients {
+	struct client *list; /* connected, in no particular order */
+	unsigned n[KIND_MAX];
+	struct loop_source listen[KIND_MAX]; /* one listening socket per kind (fd -1: none); .ud: the agent */
+};
 
 static uint64_t deadline_in(unsigned ms)
 {
@@ -61,13 +65,13 @@ static void client_free(struct agent *a, struct client *c)
 {
 	struct client **pp;
 
-	for (pp = &a->clients; *pp; pp = &(*pp)->next) {
+	for (pp = &a->clients->list; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
-	a->nclients[c->kind]--;
+	a->clients->n[c->kind]--;
 	loop_del(a->loop, &c->src);
 	close(c->src.fd);
 	json_decref(c->req);
@@ -139,7 +143,7 @@ void agent_clients_publish(struct agent *a, json_t *ev)
 	struct client *c, *next;
 	size_t len;
 
-	for (c = a->clients; c; c = next) {
+	for (c = a->clients->list; c; c = next) {
 		next = c->next; /* a client that went away is freed while writing */
 		if (c->state != CLIENT_STREAMING)
 			continue;
@@ -288,7 +292,7 @@ static unsigned clients_of_uid(struct agent *a, uid_t uid, enum client_kind kind
 {
 	unsigned n = 0;
 
-	for (struct client *c = a->clients; c; c = c->next)
+	for (struct client *c = a->clients->list; c; c = c->next)
 		n += c->who.uid == uid && c->kind == kind;
 	return n;
 }
@@ -318,7 +322,7 @@ static void refuse(int fd, enum client_kind kind, const char *why)
 static void accept_clients(struct loop_source *s, uint32_t events)
 {
 	struct agent *a = s->ud;
-	enum client_kind kind = (enum client_kind)(s - listen_src);
+	enum client_kind kind = (enum client_kind)(s - a->clients->listen);
 
 	/* events first: a client waiting on us should not starve the ring */
 	ring_buffer__consume(a->rb);
@@ -337,7 +341,7 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 			close(fd);
 			continue;
 		}
-		if (a->nclients[kind] >= CLIENTS_PER_SOCKET) {
+		if (a->clients->n[kind] >= CLIENTS_PER_SOCKET) {
 			refuse(fd, kind, "too many clients; try again");
 			continue;
 		}
@@ -361,9 +365,9 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 			free(c);
 			continue;
 		}
-		c->next = a->clients;
-		a->clients = c;
-		a->nclients[kind]++;
+		c->next = a->clients->list;
+		a->clients->list = c;
+		a->clients->n[kind]++;
 	}
 }
 
@@ -371,7 +375,7 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 void agent_clients_expire(struct agent *a)
 {
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
-	struct client *c = a->clients, *next;
+	struct client *c = a->clients->list, *next;
 
 	for (; c; c = next) {
 		next = c->next;
@@ -392,7 +396,7 @@ void agent_clients_expire(struct agent *a)
 
 void agent_clients_keys_ready(struct agent *a)
 {
-	struct client *c = a->clients, *next;
+	struct client *c = a->clients->list, *next;
 
 	for (; c; c = next) {
 		next = c->next; /* handling may free c */
@@ -403,7 +407,7 @@ void agent_clients_keys_ready(struct agent *a)
 
 bool agent_clients_pending(struct agent *a)
 {
-	for (struct client *c = a->clients; c; c = c->next)
+	for (struct client *c = a->clients->list; c; c = c->next)
 		if (c->state != CLIENT_STREAMING)
 			return true; /* a deadline to watch */
 	return false;
@@ -411,21 +415,25 @@ bool agent_clients_pending(struct agent *a)
 
 void agent_clients_close(struct agent *a)
 {
-	while (a->clients)
-		client_free(a, a->clients);
+	struct agent_clients *cs = a->clients;
+
+	if (!cs)
+		return;
+	while (cs->list)
+		client_free(a, cs->list);
 	for (int i = 0; i < KIND_MAX; i++) {
 		const char *path = i == KIND_CONTROL ? a->cfg.socket : i == KIND_ATTEST ? a->cfg.attest_socket
 							: a->cfg.metrics_tcp.family ? NULL : a->cfg.metrics_listen;
-		int *fd = i == KIND_CONTROL ? &a->listen_fd : i == KIND_ATTEST ? &a->attest_fd : &a->metrics_fd;
 
-		if (*fd < 0)
+		if (cs->listen[i].fd < 0)
 			continue;
-		loop_del(a->loop, &listen_src[i]);
-		close(*fd);
+		loop_del(a->loop, &cs->listen[i]);
+		close(cs->listen[i].fd);
 		if (path)
 			unlink(path);
-		*fd = -1;
 	}
+	free(cs);
+	a->clients = NULL;
 }
 
 static int listen_unix(const char *path, mode_t mode, int *ret)
@@ -496,34 +504,44 @@ static int listen_tcp(const struct fence_resolver *at, int *ret)
 	return 0;
 }
 
+/* One listening socket of a kind on the loop. */
+static int listen_kind(struct agent *a, enum client_kind kind, int fd)
+{
+	a->clients->listen[kind] = (struct loop_source){ .fd = fd, .fn = accept_clients, .ud = a };
+	return loop_add(a->loop, &a->clients->listen[kind], EPOLLIN);
+}
+
 int agent_listen(struct agent *a)
 {
-	int r = listen_unix(a->cfg.socket, 0600, &a->listen_fd);
+	int fd = -1, r;
 
+	a->clients = calloc(1, sizeof(*a->clients));
+	if (!a->clients)
+		return -ENOMEM;
+	for (int i = 0; i < KIND_MAX; i++)
+		a->clients->listen[i].fd = -1;
+	r = listen_unix(a->cfg.socket, 0600, &fd);
 	if (r < 0) {
 		log_error("Failed to listen on %s: %s", a->cfg.socket, strerror(-r));
 		return r;
 	}
-	listen_src[KIND_CONTROL] = (struct loop_source){ .fd = a->listen_fd, .fn = accept_clients, .ud = a };
-	r = loop_add(a->loop, &listen_src[KIND_CONTROL], EPOLLIN);
+	r = listen_kind(a, KIND_CONTROL, fd);
 	if (r == 0 && a->trust.n) {
-		r = listen_unix(a->cfg.attest_socket, 0666, &a->attest_fd);
+		r = listen_unix(a->cfg.attest_socket, 0666, &fd);
 		if (r < 0) {
 			log_error("Failed to listen on %s: %s", a->cfg.attest_socket, strerror(-r));
 			return r;
 		}
-		listen_src[KIND_ATTEST] = (struct loop_source){ .fd = a->attest_fd, .fn = accept_clients, .ud = a };
-		r = loop_add(a->loop, &listen_src[KIND_ATTEST], EPOLLIN);
+		r = listen_kind(a, KIND_ATTEST, fd);
 	}
 	if (r == 0 && a->cfg.metrics_listen) {
-		r = a->cfg.metrics_tcp.family ? listen_tcp(&a->cfg.metrics_tcp, &a->metrics_fd)
-					      : listen_unix(a->cfg.metrics_listen, 0666, &a->metrics_fd);
+		r = a->cfg.metrics_tcp.family ? listen_tcp(&a->cfg.metrics_tcp, &fd)
+					      : listen_unix(a->cfg.metrics_listen, 0666, &fd);
 		if (r < 0) {
 			log_error("Failed to serve metrics on %s: %s", a->cfg.metrics_listen, strerror(-r));
 			return r;
 		}
-		listen_src[KIND_METRICS] = (struct loop_source){ .fd = a->metrics_fd, .fn = accept_clients, .ud = a };
-		r = loop_add(a->loop, &listen_src[KIND_METRICS], EPOLLIN);
+		r = listen_kind(a, KIND_METRICS, fd);
 		if (r == 0)
 			log_info("Metrics on %s (GET /metrics)", a->cfg.metrics_listen);
 	}

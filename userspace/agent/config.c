@@ -377,12 +377,137 @@ static void take_deny(const char *file, struct diag *errs, json_t *obj, const ch
 		*deny = k == 1;
 }
 
+/* Policy files and directories, relative to the config file. */
+static void take_policies(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	size_t i;
+	json_t *item;
+
+	if (v && !json_is_array(v))
+		BAD("policies: must be an array of files or directories");
+	cfg->policies = calloc(json_array_size(v) + 1, sizeof(char *));
+	if (!cfg->policies)
+		BAD("policies: out of memory");
+	else json_array_foreach(v, i, item) {
+		if (!json_is_string(item)) {
+			BAD("policies[%zu]: must be a string", i);
+			continue;
+		}
+		if (path_join_relative(file, json_string_value(item),
+				       &cfg->policies[cfg->npolicies]) == 0)
+			cfg->npolicies++;
+	}
+}
+
+/* Where events go, and how many a cgroup may cause. */
+static void take_events(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	if (v && !json_is_object(v)) {
+		BAD("events: must be an object");
+	} else if (v) {
+		json_t *s = json_object_get(v, "stdout"), *rl;
+
+		diag_unknown_fields(errs, file, v, "events",
+			    (const char *const[]){ "stdout", "file", "rate_limit_per_cgroup", NULL });
+		if (s && !json_is_boolean(s))
+			BAD("events.stdout: must be true or false");
+		else if (s)
+			cfg->events_stdout = json_is_true(s);
+		take_string(file, errs, v, "file", "events.file", &cfg->events_file);
+		if (cfg->events_file && cfg->events_file[0] != '/') {
+			char *abs = NULL;
+
+			if (path_join_relative(file, cfg->events_file, &abs) == 0) {
+				free(cfg->events_file);
+				cfg->events_file = abs;
+			}
+		}
+		rl = json_object_get(v, "rate_limit_per_cgroup");
+		if (rl && (!json_is_integer(rl) || json_integer_value(rl) < 0 ||
+			   json_integer_value(rl) > 1000000))
+			BAD("events.rate_limit_per_cgroup: must be an integer from 0 (unlimited) to "
+			    "1000000");
+		else if (rl)
+			cfg->rate_limit = (uint32_t)json_integer_value(rl);
+	}
+}
+
+/* Operator bindings: a cgroup to a policy, or held until it attests. */
+static void take_bindings(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	size_t i;
+	json_t *item;
+
+	if (v && !json_is_array(v))
+		BAD("bindings: must be an array");
+	cfg->bindings = calloc(json_array_size(v) + 1, sizeof(*cfg->bindings));
+	if (!cfg->bindings)
+		BAD("bindings: out of memory");
+	else json_array_foreach(v, i, item) {
+		json_t *cg = json_object_get(item, "cgroup"), *pol = json_object_get(item, "policy");
+		char path[64];
+
+		snprintf(path, sizeof(path), "bindings[%zu]", i);
+		if (!json_is_object(item)) {
+			BAD("%s: must be an object {\"cgroup\": PATH, \"policy\": NAME}", path);
+			continue;
+		}
+		diag_unknown_fields(errs, file, item, path, (const char *const[]){ "cgroup", "policy", "hold", NULL });
+		if (!json_is_string(cg) || !json_string_length(cg)) {
+			BAD("%s.cgroup: required, a cgroup path", path);
+			continue;
+		}
+		if (json_object_get(item, "hold") && !json_is_boolean(json_object_get(item, "hold"))) {
+			BAD("%s.hold: must be true or false", path);
+			continue;
+		}
+		if (json_is_true(json_object_get(item, "hold")) == !!pol) {
+			BAD("%s: needs either \"policy\": NAME or \"hold\": true (deny until attested)", path);
+			continue;
+		}
+		if (pol && (!json_is_string(pol) || !json_string_length(pol))) {
+			BAD("%s.policy: must be a policy name", path);
+			continue;
+		}
+		cfg->bindings[cfg->nbindings].cgroup = strdup(json_string_value(cg));
+		cfg->bindings[cfg->nbindings].policy = pol ? strdup(json_string_value(pol)) : NULL;
+		cfg->nbindings++;
+	}
+}
+
+/* What the kernel programs do besides the allowlists: unbound cgroups, raw and MPTCP sockets, map sizes. */
+static void take_kernel_knobs(const char *file, struct diag *errs, json_t *root, struct agent_config *cfg)
+{
+	json_t *v;
+
+	v = json_object_get(root, "unbound");
+	if (v) { /* the order of enum mcpf_unbound */
+		int k = str_choice(json_string_value(v), (const char *const[]){ "deny", "audit", "allow", NULL });
+
+		if (k < 0)
+			BAD("unbound: must be \"deny\", \"audit\" or \"allow\"");
+		else
+			cfg->unbound = (uint8_t)k;
+	}
+	take_deny(file, errs, root, "raw_sockets", &cfg->deny_raw);
+	take_deny(file, errs, root, "mptcp", &cfg->deny_mptcp);
+	v = json_object_get(root, "max_prefixes");
+	if (v) {
+		json_int_t n = json_integer_value(v);
+
+		if (!json_is_integer(v) || n < 1024 || n > 16777216)
+			BAD("max_prefixes: must be an integer from 1024 to 16777216");
+		else
+			cfg->max_prefixes = (uint32_t)n;
+	}
+}
+
 int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 {
 	_cleanup_free_ char *text = NULL;
-	size_t len, nerr = errs->n, i;
+	size_t len, nerr = errs->n;
 	json_error_t jerr;
-	json_t *root, *v, *item;
+	json_t *root, *v;
 	int r;
 
 	config_defaults(cfg);
@@ -421,72 +546,11 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 		}
 	}
 
-	v = json_object_get(root, "policies");
-	if (v && !json_is_array(v))
-		BAD("policies: must be an array of files or directories");
-	cfg->policies = calloc(json_array_size(v) + 1, sizeof(char *));
-	if (!cfg->policies)
-		BAD("policies: out of memory");
-	else json_array_foreach(v, i, item) {
-		if (!json_is_string(item)) {
-			BAD("policies[%zu]: must be a string", i);
-			continue;
-		}
-		if (path_join_relative(file, json_string_value(item),
-				       &cfg->policies[cfg->npolicies]) == 0)
-			cfg->npolicies++;
-	}
+	take_policies(file, errs, json_object_get(root, "policies"), cfg);
 
-	v = json_object_get(root, "unbound");
-	if (v) { /* the order of enum mcpf_unbound */
-		int k = str_choice(json_string_value(v), (const char *const[]){ "deny", "audit", "allow", NULL });
+	take_kernel_knobs(file, errs, root, cfg);
 
-		if (k < 0)
-			BAD("unbound: must be \"deny\", \"audit\" or \"allow\"");
-		else
-			cfg->unbound = (uint8_t)k;
-	}
-	take_deny(file, errs, root, "raw_sockets", &cfg->deny_raw);
-	take_deny(file, errs, root, "mptcp", &cfg->deny_mptcp);
-	v = json_object_get(root, "max_prefixes");
-	if (v) {
-		json_int_t n = json_integer_value(v);
-
-		if (!json_is_integer(v) || n < 1024 || n > 16777216)
-			BAD("max_prefixes: must be an integer from 1024 to 16777216");
-		else
-			cfg->max_prefixes = (uint32_t)n;
-	}
-
-	v = json_object_get(root, "events");
-	if (v && !json_is_object(v)) {
-		BAD("events: must be an object");
-	} else if (v) {
-		json_t *s = json_object_get(v, "stdout"), *rl;
-
-		diag_unknown_fields(errs, file, v, "events",
-			    (const char *const[]){ "stdout", "file", "rate_limit_per_cgroup", NULL });
-		if (s && !json_is_boolean(s))
-			BAD("events.stdout: must be true or false");
-		else if (s)
-			cfg->events_stdout = json_is_true(s);
-		take_string(file, errs, v, "file", "events.file", &cfg->events_file);
-		if (cfg->events_file && cfg->events_file[0] != '/') {
-			char *abs = NULL;
-
-			if (path_join_relative(file, cfg->events_file, &abs) == 0) {
-				free(cfg->events_file);
-				cfg->events_file = abs;
-			}
-		}
-		rl = json_object_get(v, "rate_limit_per_cgroup");
-		if (rl && (!json_is_integer(rl) || json_integer_value(rl) < 0 ||
-			   json_integer_value(rl) > 1000000))
-			BAD("events.rate_limit_per_cgroup: must be an integer from 0 (unlimited) to "
-			    "1000000");
-		else if (rl)
-			cfg->rate_limit = (uint32_t)json_integer_value(rl);
-	}
+	take_events(file, errs, json_object_get(root, "events"), cfg);
 
 	take_dns(file, errs, json_object_get(root, "dns"), cfg);
 	take_kubernetes(file, errs, json_object_get(root, "kubernetes"), cfg);
@@ -499,42 +563,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	else if (v)
 		cfg->trust = json_incref(v);
 
-	v = json_object_get(root, "bindings");
-	if (v && !json_is_array(v))
-		BAD("bindings: must be an array");
-	cfg->bindings = calloc(json_array_size(v) + 1, sizeof(*cfg->bindings));
-	if (!cfg->bindings)
-		BAD("bindings: out of memory");
-	else json_array_foreach(v, i, item) {
-		json_t *cg = json_object_get(item, "cgroup"), *pol = json_object_get(item, "policy");
-		char path[64];
-
-		snprintf(path, sizeof(path), "bindings[%zu]", i);
-		if (!json_is_object(item)) {
-			BAD("%s: must be an object {\"cgroup\": PATH, \"policy\": NAME}", path);
-			continue;
-		}
-		diag_unknown_fields(errs, file, item, path, (const char *const[]){ "cgroup", "policy", "hold", NULL });
-		if (!json_is_string(cg) || !json_string_length(cg)) {
-			BAD("%s.cgroup: required, a cgroup path", path);
-			continue;
-		}
-		if (json_object_get(item, "hold") && !json_is_boolean(json_object_get(item, "hold"))) {
-			BAD("%s.hold: must be true or false", path);
-			continue;
-		}
-		if (json_is_true(json_object_get(item, "hold")) == !!pol) {
-			BAD("%s: needs either \"policy\": NAME or \"hold\": true (deny until attested)", path);
-			continue;
-		}
-		if (pol && (!json_is_string(pol) || !json_string_length(pol))) {
-			BAD("%s.policy: must be a policy name", path);
-			continue;
-		}
-		cfg->bindings[cfg->nbindings].cgroup = strdup(json_string_value(cg));
-		cfg->bindings[cfg->nbindings].policy = pol ? strdup(json_string_value(pol)) : NULL;
-		cfg->nbindings++;
-	}
+	take_bindings(file, errs, json_object_get(root, "bindings"), cfg);
 	json_decref(root);
 	return errs->n == nerr ? 0 : -EINVAL;
 }

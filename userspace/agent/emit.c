@@ -10,7 +10,8 @@ void agent_emit(struct agent *a, json_t *ev)
 	if (!ev)
 		return;
 	event_write(ev, a->cfg.events_stdout ? stdout : NULL, a->events_file);
-	agent_clients_publish(a, ev);
+	if (a->on_event) /* the events op's subscribers */
+		a->on_event(a, ev);
 	json_decref(ev);
 }
 

@@ -29,6 +29,7 @@ struct keys_worker {
 	pthread_cond_t cv;
 	struct fetch_job *todo, *done;
 	bool stop;
+	void (*on_ready)(struct agent *a); /* requests parked for keys go on */
 };
 
 static void *worker_main(void *arg)
@@ -95,7 +96,7 @@ static void worker_done(struct loop_source *s, uint32_t events)
 			log_info("Fetched the keys of issuer %s (%zu keys)", is->issuer, is->keys.n);
 	}
 	jobs_free(done);
-	agent_clients_keys_ready(a);
+	w->on_ready(a);
 }
 
 void keys_worker_kick(struct agent *a)
@@ -139,13 +140,14 @@ void keys_warm(struct agent *a)
 	keys_worker_kick(a);
 }
 
-int keys_worker_start(struct agent *a)
+int keys_worker_start(struct agent *a, void (*on_ready)(struct agent *a))
 {
 	struct keys_worker *w = calloc(1, sizeof(*w));
 	int r;
 
 	if (!w)
 		return -ENOMEM;
+	w->on_ready = on_ready;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->src = (struct loop_source){ .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .fn = worker_done, .ud = a };

@@ -58,7 +58,7 @@ static json_t *op_ping(struct agent *a, const struct op_caller *c, json_t *req, 
 
 	if (reply && !c->attest_socket) {
 		json_object_set_new(reply, "attest_socket",
-				    a->attest_fd >= 0 ? json_string(a->cfg.attest_socket) : json_null());
+				    a->trust.n ? json_string(a->cfg.attest_socket) : json_null());
 		json_object_set_new(reply, "protected_paths", protected_paths(a));
 	}
 	return reply;
@@ -279,6 +279,64 @@ static int attest_target(struct agent *a, const struct attest_peer *peer, const 
 }
 
 /*
+ * Bind (or renew) the target cgroup to lp for the token's identity until its expiry. A renewal
+ * keeps the policy and identity; anything else over an existing binding needs the operator.
+ */
+static int attest_bind(struct agent *a, const struct attest_peer *peer, const struct token *tok,
+		       const struct loaded_policy *lp, const char *target, uint64_t cg_id,
+		       struct mcpf_binding *b, char *detail, size_t len)
+{
+	struct mcpf_identity ident = {}, prev;
+	struct mcpf_binding old;
+	int r;
+
+	snprintf(ident.iss, sizeof(ident.iss), "%s", tok->iss);
+	snprintf(ident.sub, sizeof(ident.sub), "%s", tok->sub);
+	*b = agent_binding_of(lp);
+	b->expires_ns = boot_ns_of_unix(tok->exp);
+	if (fence_binding_get(a->f, cg_id, &old) == 0 && !fence_binding_is_hold(&old)) {
+		if (!old.identity_id || fence_identity_get(a->f, old.identity_id, &prev) < 0 ||
+		    old.policy_id != b->policy_id || strcmp(prev.iss, ident.iss) || strcmp(prev.sub, ident.sub)) {
+			snprintf(detail, len, "cgroup %s is already bound %s; unbind it first",
+				 cgroup_path_display(a->mount, target),
+				 old.identity_id ? "to another identity or policy" : "by the operator");
+			return VERIFY_ALREADY_BOUND;
+		}
+		b->identity_id = old.identity_id;
+	} else {
+		b->identity_id = a->next_identity++;
+	}
+	if (attest_peer_still_same(peer) < 0) {
+		snprintf(detail, len, "the caller exited or changed while attesting");
+		return VERIFY_INTERNAL;
+	}
+	if ((r = fence_identity_put(a->f, b->identity_id, &ident)) < 0 ||
+	    (r = fence_binding_put(a->f, cg_id, b)) < 0) {
+		snprintf(detail, len, "writing the binding: %s", strerror(-r));
+		return VERIFY_INTERNAL;
+	}
+	return VERIFY_OK;
+}
+
+/* What an attestation that bound answers; the claims matched are kept for its events. */
+static json_t *attest_reply_ok(struct agent *a, const char *policy, const char *target,
+			       const struct token *tok, const struct mcpf_binding *b, json_t *matched)
+{
+	struct idmap_entry *ic = idmap_put(&a->identity_claims, b->identity_id);
+	char ts[48];
+
+	if (ic) {
+		free(ic->str);
+		ic->str = json_dumps(matched, JSON_COMPACT);
+	}
+	event_format_time(b->expires_ns, ts, sizeof(ts));
+	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", policy, "cgroup",
+			 cgroup_path_display(a->mount, target), "expires", ts, "exp", (json_int_t)tok->exp,
+			 "identity", json_pack("{s:s, s:s}", "iss", tok->iss, "sub", tok->sub), "matched",
+			 matched);
+}
+
+/*
  * A token, from a caller whose cgroup the kernel tells us: verify, pick exactly one policy,
  * check the pod, then bind (or renew) with the token's expiry, which the kernel enforces.
  */
@@ -290,8 +348,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	const struct policy *pol = NULL;
 	const struct loaded_policy *lp;
 	json_t *matched = NULL, *reply;
-	struct mcpf_binding b = {}, old;
-	struct mcpf_identity ident = {};
+	struct mcpf_binding b = {};
 	char detail[512] = "";
 	_cleanup_free_ char *target = NULL;
 	uint64_t cg_id = 0;
@@ -339,57 +396,11 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	r = attest_check_ancestors(a, target, &tok, detail, sizeof(detail));
 	if (r)
 		goto reject;
-	snprintf(ident.iss, sizeof(ident.iss), "%s", tok.iss);
-	snprintf(ident.sub, sizeof(ident.sub), "%s", tok.sub);
-	b = agent_binding_of(lp);
-	b.expires_ns = boot_ns_of_unix(tok.exp);
-	if (fence_binding_get(a->f, cg_id, &old) == 0 && !fence_binding_is_hold(&old)) {
-		struct mcpf_identity prev;
-
-		/* renewal: same policy and identity; anything else needs the operator */
-		if (!old.identity_id ||
-		    fence_identity_get(a->f, old.identity_id, &prev) < 0 ||
-		    old.policy_id != b.policy_id || strcmp(prev.iss, ident.iss) || strcmp(prev.sub, ident.sub)) {
-			snprintf(detail, sizeof(detail), "cgroup %s is already bound %s; unbind it first",
-				 cgroup_path_display(a->mount, target),
-				 old.identity_id ? "to another identity or policy" : "by the operator");
-			r = VERIFY_ALREADY_BOUND;
-			goto reject;
-		}
-		b.identity_id = old.identity_id;
-	} else {
-		b.identity_id = a->next_identity++;
-	}
-	if (attest_peer_still_same(&peer) < 0) {
-		snprintf(detail, sizeof(detail), "the caller exited or changed while attesting");
-		r = VERIFY_INTERNAL;
+	r = attest_bind(a, &peer, &tok, lp, target, cg_id, &b, detail, sizeof(detail));
+	if (r)
 		goto reject;
-	}
-	if ((r = fence_identity_put(a->f, b.identity_id, &ident)) < 0 ||
-	    (r = fence_binding_put(a->f, cg_id, &b)) < 0) {
-		snprintf(detail, sizeof(detail), "writing the binding: %s", strerror(-r));
-		r = VERIFY_INTERNAL;
-		goto reject;
-	}
-	{
-		struct idmap_entry *ic = idmap_put(&a->identity_claims, b.identity_id);
-
-		if (ic) {
-			free(ic->str);
-			ic->str = json_dumps(matched, JSON_COMPACT);
-		}
-	}
 	emit_attest_event(a, &peer, VERIFY_OK, NULL, pol->name, &tok, b.expires_ns);
-	{
-		char ts[48];
-
-		event_format_time(b.expires_ns, ts, sizeof(ts));
-		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", pol->name,
-				  "cgroup", cgroup_path_display(a->mount, target), "expires", ts,
-				  "exp", (json_int_t)tok.exp,
-				  "identity", json_pack("{s:s, s:s}", "iss", tok.iss, "sub", tok.sub),
-				  "matched", matched);
-	}
+	reply = attest_reply_ok(a, pol->name, target, &tok, &b, matched);
 	json_decref(matched);
 	token_clear(&tok);
 	attest_peer_clear(&peer);

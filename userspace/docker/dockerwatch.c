@@ -47,7 +47,7 @@ static int api_get(struct watch *w, const char *path, struct http_body *b, long 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	r = http_get(&(struct http_request){ .url = url, .unix_socket = w->cfg->socket, .timeout_s = timeout_s,
+	r = http_get(&(struct http_request){ .url = url, .unix_socket = w->cfg->socket, .timeout_ms = timeout_s * 1000,
 					     .stop = w->stop },
 		     b, err, errlen);
 	if (r < 0 && !strncmp(err, url, strlen(url))) { /* "URL: why" -> "GET PATH on SOCKET: why" */

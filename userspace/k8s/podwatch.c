@@ -96,7 +96,7 @@ static int api_get(const struct podwatch_config *cfg, const char *url, struct st
 	s->body.on_line = watch ? watch_event : NULL;
 	s->body.ud = s;
 	r = http_get(&(struct http_request){ .url = url, .ca_file = cfg->ca_file, .bearer = token,
-					     .timeout_s = watch ? WATCH_TIMEOUT_S + 30 : 60, .stop = s->stop },
+					     .timeout_ms = (watch ? WATCH_TIMEOUT_S + 30 : 60) * 1000L, .stop = s->stop },
 		     &s->body, err, errlen);
 	if (s->body.status == 410) {
 		s->gone = true;

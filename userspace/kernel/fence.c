@@ -346,6 +346,99 @@ out:
 
 /* After every change to the bindings: the verdicts sockets cached stop being trusted. Only the
  * agent writes bindings, one change at a time, so read-increment-write is enough. */
+/* Map walks. A key buffer fits every map's key; a walk never deletes as it goes (deleting
+ * restarts a hash or trie walk): it collects, then deletes. */
+#define MAP_KEY_MAX 320
+_Static_assert(sizeof(struct mcpf_trie6_key) <= MAP_KEY_MAX && sizeof(struct mcpf_name_key) <= MAP_KEY_MAX &&
+		       sizeof(struct mcpf_learned_key) <= MAP_KEY_MAX &&
+		       sizeof(struct mcpf_resolver_key) <= MAP_KEY_MAX,
+	       "a map key outgrew the walk's buffer");
+
+typedef int (*map_walk_fn)(const void *key, const void *value, void *ud);
+
+/* fn(key, value) for every key in the kernel's order, the value read into `value` (NULL: keys
+ * only); a key deleted meanwhile is skipped. Stops at fn's first error. */
+static int map_walk(int fd, size_t key_size, void *value, map_walk_fn fn, void *ud)
+{
+	uint64_t cur[MAP_KEY_MAX / 8], next[MAP_KEY_MAX / 8];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		int r;
+
+		memcpy(cur, next, key_size);
+		prev = cur;
+		if (value && bpf_map_lookup_elem(fd, cur, value) < 0)
+			continue;
+		r = fn(cur, value, ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct map_collect {
+	bool (*match)(const void *key, const void *value, void *ud);
+	void *ud;
+	size_t key_size, n, cap;
+	uint8_t *keys;
+};
+
+static int collect_one(const void *key, const void *value, void *ud)
+{
+	struct map_collect *c = ud;
+
+	if (!c->match(key, value, c->ud))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		uint8_t *nk = realloc(c->keys, cap * c->key_size);
+
+		if (!nk)
+			return -ENOMEM;
+		c->keys = nk;
+		c->cap = cap;
+	}
+	memcpy(c->keys + c->n++ * c->key_size, key, c->key_size);
+	return 0;
+}
+
+/* The keys that match, into *ret (owned, n of them). */
+static int map_collect(int fd, size_t key_size, void *value,
+		       bool (*match)(const void *key, const void *value, void *ud), void *ud,
+		       uint8_t **ret, size_t *n)
+{
+	struct map_collect c = { .match = match, .ud = ud, .key_size = key_size };
+	int r = map_walk(fd, key_size, value, collect_one, &c);
+
+	if (r < 0) {
+		free(c.keys);
+		return r;
+	}
+	*ret = c.keys;
+	*n = c.n;
+	return 0;
+}
+
+/* Delete every key that matches. */
+static int map_delete_where(int fd, size_t key_size, void *value,
+			    bool (*match)(const void *key, const void *value, void *ud), void *ud)
+{
+	_cleanup_free_ uint8_t *keys = NULL;
+	size_t n = 0;
+	int r = map_collect(fd, key_size, value, match, ud, &keys, &n);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	return r;
+}
+
+/* The typed walks below hand a typed callback its key and value through this. */
+struct typed_walk {
+	void *fn;
+	void *ud;
+};
+
 static void bindings_changed(struct fence *f)
 {
 	uint32_t zero = 0, gen = 0;
@@ -379,26 +472,24 @@ int fence_binding_del(struct fence *f, uint64_t cgroup_id)
 	return 0;
 }
 
+static int binding_walk(const void *key, const void *value, void *ud)
+{
+	const struct typed_walk *w = ud;
+	int (*fn)(uint64_t, const struct mcpf_binding *, void *) = w->fn;
+	uint64_t id;
+
+	memcpy(&id, key, sizeof(id));
+	return fn(id, value, w->ud);
+}
+
 int fence_binding_foreach(struct fence *f,
 			  int (*fn)(uint64_t cgroup_id, const struct mcpf_binding *b, void *ud),
 			  void *ud)
 {
-	uint64_t key, next;
-	void *prev = NULL;
+	struct mcpf_binding b;
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_BINDINGS], prev, &next) == 0) {
-		struct mcpf_binding b;
-		int r;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_BINDINGS], &key, &b) < 0)
-			continue; /* deleted meanwhile */
-		r = fn(key, &b, ud);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return map_walk(f->fd[FENCE_MAP_BINDINGS], sizeof(uint64_t), &b, binding_walk,
+			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
 }
 
 int fence_identity_put(struct fence *f, uint32_t id, const struct mcpf_identity *ident)
@@ -419,17 +510,21 @@ void fence_identity_del(struct fence *f, uint32_t id)
 	bpf_map_delete_elem(f->fd[FENCE_MAP_IDENTITIES], &id);
 }
 
+static int identity_max(const void *key, const void *value, void *ud)
+{
+	uint32_t id, *max = ud;
+
+	memcpy(&id, key, sizeof(id));
+	if (id > *max)
+		*max = id;
+	return 0;
+}
+
 uint32_t fence_identity_next(struct fence *f)
 {
-	uint32_t key, next, max = 0;
-	void *prev = NULL;
+	uint32_t max = 0;
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_IDENTITIES], prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (key > max)
-			max = key;
-	}
+	map_walk(f->fd[FENCE_MAP_IDENTITIES], sizeof(uint32_t), NULL, identity_max, &max);
 	return max + 1;
 }
 
@@ -438,26 +533,24 @@ void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id)
 	bpf_map_delete_elem(f->fd[FENCE_MAP_RATELIMIT], &cgroup_id);
 }
 
+static int ratelimit_walk(const void *key, const void *value, void *ud)
+{
+	const struct typed_walk *w = ud;
+	int (*fn)(uint64_t, const struct mcpf_ratelimit *, void *) = w->fn;
+	uint64_t id;
+
+	memcpy(&id, key, sizeof(id));
+	return fn(id, value, w->ud);
+}
+
 int fence_ratelimit_foreach(struct fence *f,
 			    int (*fn)(uint64_t cgroup_id, const struct mcpf_ratelimit *rl, void *ud),
 			    void *ud)
 {
-	uint64_t key, next;
-	void *prev = NULL;
+	struct mcpf_ratelimit rl;
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_RATELIMIT], prev, &next) == 0) {
-		struct mcpf_ratelimit rl;
-		int r;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_RATELIMIT], &key, &rl) < 0)
-			continue;
-		r = fn(key, &rl, ud);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return map_walk(f->fd[FENCE_MAP_RATELIMIT], sizeof(uint64_t), &rl, ratelimit_walk,
+			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
 }
 
 static void key4_fill(struct mcpf_trie4_key *k, uint32_t slot, uint8_t plen, const uint8_t *addr)
@@ -533,76 +626,34 @@ int fence_slot_write(struct fence *f, uint32_t slot, const struct policy_compile
 	return r;
 }
 
-static int names_delete_slot(int fd, uint32_t slot)
+/* A trie key of the slot (both tries keep it after the prefix length) */
+static bool trie_key_in_slot(const void *key, const void *value, void *ud)
 {
-	_cleanup_free_ struct mcpf_name_key *keys = NULL;
-	struct mcpf_name_key cur, next;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		cur = next;
-		prev = &cur;
-		if (cur.slot != slot)
-			continue;
-		if (n == cap) {
-			struct mcpf_name_key *nk;
-
-			cap = cap ? cap * 2 : 64;
-			nk = realloc(keys, cap * sizeof(*keys));
-			if (!nk)
-				return -ENOMEM;
-			keys = nk;
-		}
-		keys[n++] = cur;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
-	return 0;
-}
-
-/* Collect then delete: deleting while iterating an LPM trie restarts the walk. */
-static int trie_delete_slot(int fd, uint32_t slot, size_t key_size)
-{
-	_cleanup_free_ uint8_t *keys = NULL;
-	uint8_t cur[sizeof(struct mcpf_trie6_key)], next[sizeof(struct mcpf_trie6_key)];
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
 	uint32_t ks;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(cur, next, key_size);
-		prev = cur;
-		memcpy(&ks, cur + 4, sizeof(ks));
-		if (ks != slot)
-			continue;
-		if (n == cap) {
-			uint8_t *nk;
-
-			cap = cap ? cap * 2 : 1024;
-			nk = realloc(keys, cap * key_size);
-			if (!nk)
-				return -ENOMEM;
-			keys = nk;
-		}
-		memcpy(keys + n * key_size, cur, key_size);
-		n++;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, keys + i * key_size);
-	return 0;
+	_Static_assert(offsetof(struct mcpf_trie4_key, slot) == 4 && offsetof(struct mcpf_trie6_key, slot) == 4,
+		       "trie keys keep the slot at offset 4");
+	memcpy(&ks, (const uint8_t *)key + 4, sizeof(ks));
+	return ks == *(const uint32_t *)ud;
 }
+
+static bool name_key_in_slot(const void *key, const void *value, void *ud)
+{
+	return ((const struct mcpf_name_key *)key)->slot == *(const uint32_t *)ud;
+}
+
 
 int fence_slot_delete(struct fence *f, uint32_t slot, const struct policy_keys *known)
 {
 	/* first: the programs stop treating the slot as one with names */
 	bpf_map_delete_elem(f->fd[FENCE_MAP_SLOT_NAMES], &slot);
 	if (!known) {
-		int r = trie_delete_slot(f->fd[FENCE_MAP_TRIE4], slot, sizeof(struct mcpf_trie4_key));
+		int r = map_delete_where(f->fd[FENCE_MAP_TRIE4], sizeof(struct mcpf_trie4_key), NULL, trie_key_in_slot, &slot);
 
 		if (r == 0)
-			r = trie_delete_slot(f->fd[FENCE_MAP_TRIE6], slot, sizeof(struct mcpf_trie6_key));
-		return r < 0 ? r : names_delete_slot(f->fd[FENCE_MAP_NAMES], slot);
+			r = map_delete_where(f->fd[FENCE_MAP_TRIE6], sizeof(struct mcpf_trie6_key), NULL, trie_key_in_slot, &slot);
+		return r < 0 ? r : map_delete_where(f->fd[FENCE_MAP_NAMES], sizeof(struct mcpf_name_key), NULL,
+						    name_key_in_slot, &slot);
 	}
 	for (size_t i = 0; i < known->nnames; i++) {
 		struct mcpf_name_key k = known->names[i];
@@ -642,25 +693,23 @@ int fence_meta_del(struct fence *f, uint32_t slot)
 	return 0;
 }
 
+static int meta_walk(const void *key, const void *value, void *ud)
+{
+	const struct typed_walk *w = ud;
+	int (*fn)(uint32_t, const struct mcpf_policy_meta *, void *) = w->fn;
+	uint32_t slot;
+
+	memcpy(&slot, key, sizeof(slot));
+	return fn(slot, value, w->ud);
+}
+
 int fence_meta_foreach(struct fence *f,
 		       int (*fn)(uint32_t slot, const struct mcpf_policy_meta *m, void *ud), void *ud)
 {
-	uint32_t key, next;
-	void *prev = NULL;
+	struct mcpf_policy_meta m;
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_META], prev, &next) == 0) {
-		struct mcpf_policy_meta m;
-		int r;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_META], &key, &m) < 0)
-			continue;
-		r = fn(key, &m, ud);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return map_walk(f->fd[FENCE_MAP_META], sizeof(uint32_t), &m, meta_walk,
+			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
 }
 
 /* The programs count verdicts once, by policy and hook: the totals are their sums. */
@@ -746,12 +795,27 @@ int fence_verdicts_clear_row(struct fence *f, uint32_t row)
 	return 0;
 }
 
+struct resolver_list {
+	const struct fence_resolver *r;
+	size_t n;
+};
+
+static bool resolver_gone(const void *key, const void *value, void *ud)
+{
+	const struct mcpf_resolver_key *k = key;
+	const struct resolver_list *l = ud;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (k->family == l->r[i].family && k->port == l->r[i].port &&
+		    !memcmp(k->addr, l->r[i].addr, sizeof(k->addr)))
+			return false;
+	return true;
+}
+
 int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t n)
 {
-	struct mcpf_resolver_key cur, next;
 	struct mcpf_dns_ports ports = {};
 	uint32_t zero = 0, one = 1;
-	void *prev = NULL;
 
 	if (n > MCPF_MAX_RESOLVERS)
 		return -E2BIG;
@@ -766,18 +830,8 @@ int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t 
 	/* the ports go last: until then the programs do not look at the new resolvers' packets */
 	if (bpf_map_update_elem(f->fd[FENCE_MAP_DNS_PORTS], &zero, &ports, BPF_ANY) < 0)
 		return -errno;
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_RESOLVERS], prev, &next) == 0) {
-		bool keep = false;
-
-		cur = next;
-		prev = &cur;
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = cur.family == r[i].family && cur.port == r[i].port &&
-			       !memcmp(cur.addr, r[i].addr, sizeof(cur.addr));
-		if (!keep && bpf_map_delete_elem(f->fd[FENCE_MAP_RESOLVERS], &cur) == 0)
-			prev = NULL; /* the walk restarts: the key is gone */
-	}
-	return 0;
+	return map_delete_where(f->fd[FENCE_MAP_RESOLVERS], sizeof(struct mcpf_resolver_key), NULL,
+				resolver_gone, &(struct resolver_list){ .r = r, .n = n });
 }
 
 static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t pattern)
@@ -795,62 +849,63 @@ static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t patter
 		bpf_map_delete_elem(f->fd[FENCE_MAP_LEARN_COUNTS], &k);
 }
 
+struct sweep {
+	uint64_t now_mono_ns, grace_ns;
+	const uint32_t *live;
+	size_t nlive;
+};
+
+/* Past its expiry and grace, or of a policy no longer loaded. */
+static bool learned_doomed(const void *key, const void *value, void *ud)
+{
+	const struct mcpf_learned_key *k = key;
+	const struct mcpf_learned *v = value;
+	const struct sweep *sw = ud;
+	bool alive = false;
+
+	for (size_t i = 0; i < sw->nlive && !alive; i++)
+		alive = sw->live[i] == k->policy_id;
+	return !alive || v->expires_ns + sw->grace_ns < sw->now_mono_ns;
+}
+
 int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted)
 {
-	_cleanup_free_ struct mcpf_learned_key *doomed = NULL;
-	struct mcpf_learned_key cur, next;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
+	struct sweep sw = { .now_mono_ns = now_mono_ns, .grace_ns = grace_ns, .live = live, .nlive = nlive };
+	_cleanup_free_ uint8_t *doomed = NULL;
+	struct mcpf_learned v;
+	size_t n = 0;
+	int r = map_collect(f->fd[FENCE_MAP_LEARNED], sizeof(struct mcpf_learned_key), &v, learned_doomed,
+			    &sw, &doomed, &n);
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_LEARNED], prev, &next) == 0) {
-		struct mcpf_learned v;
-		bool alive = false;
-
-		cur = next;
-		prev = &cur;
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &cur, &v) < 0)
-			continue;
-		for (size_t i = 0; i < nlive && !alive; i++)
-			alive = live[i] == cur.policy_id;
-		if (alive && v.expires_ns + grace_ns >= now_mono_ns)
-			continue;
-		if (n == cap) {
-			struct mcpf_learned_key *nk;
-
-			cap = cap ? cap * 2 : 256;
-			nk = realloc(doomed, cap * sizeof(*doomed));
-			if (!nk)
-				return -ENOMEM;
-			doomed = nk;
-		}
-		doomed[n++] = cur;
-	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
-		struct mcpf_learned v;
+		struct mcpf_learned_key k;
 
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &doomed[i], &v) < 0 ||
-		    bpf_map_delete_elem(f->fd[FENCE_MAP_LEARNED], &doomed[i]) < 0)
+		memcpy(&k, doomed + i * sizeof(k), sizeof(k));
+		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &k, &v) < 0 ||
+		    bpf_map_delete_elem(f->fd[FENCE_MAP_LEARNED], &k) < 0)
 			continue;
-		count_give_back(f, doomed[i].policy_id, v.pattern);
-		count_give_back(f, doomed[i].policy_id, 0);
+		count_give_back(f, k.policy_id, v.pattern);
+		count_give_back(f, k.policy_id, 0);
 	}
 	if (ret_deleted)
 		*ret_deleted = n;
 	return 0;
 }
 
+static int count_one(const void *key, const void *value, void *ud)
+{
+	(*(size_t *)ud)++;
+	return 0;
+}
+
 size_t fence_learned_count(struct fence *f)
 {
-	struct mcpf_learned_key cur, next;
-	void *prev = NULL;
 	size_t n = 0;
 
-	while (bpf_map_get_next_key(f->fd[FENCE_MAP_LEARNED], prev, &next) == 0) {
-		cur = next;
-		prev = &cur;
-		n++;
-	}
+	map_walk(f->fd[FENCE_MAP_LEARNED], sizeof(struct mcpf_learned_key), NULL, count_one, &n);
 	return n;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -35,6 +36,27 @@ static size_t on_data(char *data, size_t size, size_t n, void *ud)
 		b->len -= l;
 	}
 	return add;
+}
+
+/* Only Cache-Control matters: how long an issuer's keys may be kept. */
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct http_body *b = ud;
+	size_t len = size * n;
+	char line[512];
+	const char *p;
+
+	if (len >= sizeof(line) || strncasecmp(data, "cache-control:", 14))
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	p = strcasestr(line, "max-age=");
+	if (p) {
+		long long v = strtoll(p + 8, NULL, 10);
+
+		b->max_age = v >= 0 ? v : -1;
+	}
+	return len;
 }
 
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -66,6 +88,7 @@ int http_get(const struct http_request *req, struct http_body *b, char *err, siz
 	http_global_init();
 	b->len = 0;
 	b->status = 0;
+	b->max_age = -1;
 	c = curl_easy_init();
 	if (!c || (req->bearer && !auth)) {
 		snprintf(err, errlen, "out of memory");
@@ -91,11 +114,15 @@ int http_get(const struct http_request *req, struct http_body *b, char *err, siz
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout_s);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	if (!b->on_line) /* a stream's limit is per line: on_data */
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)b->max);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mcpfence");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req);
@@ -104,12 +131,16 @@ int http_get(const struct http_request *req, struct http_body *b, char *err, siz
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", req->url,
-			 cc == CURLE_WRITE_ERROR ? "reply larger than the limit" : curl_easy_strerror(cc));
+		if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
+			snprintf(err, errlen, "%s: %s larger than %zu KiB", req->url,
+				 b->on_line ? "a line" : "the body", b->max >> 10);
+		else
+			snprintf(err, errlen, "%s: %s", req->url, curl_easy_strerror(cc));
 		return -EIO;
 	}
 	if (b->status != 200) {
-		snprintf(err, errlen, "%s: HTTP status %ld", req->url, b->status);
+		snprintf(err, errlen, "%s: HTTP status %ld%s", req->url, b->status,
+			 b->status >= 300 && b->status < 400 ? " (redirects are not followed)" : "");
 		return -EIO;
 	}
 	return 0;

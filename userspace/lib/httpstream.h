@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * GET with libcurl for the API clients that run on the agent's worker threads (the Kubernetes
- * API over HTTPS, the Docker Engine API over its Unix socket): a whole body up to a limit, or a
- * stream handed out line by line as each line completes (watch and events streams). No
- * redirects, no proxy; HTTPS peers verified against the given CA. A set `stop` flag ends the
- * transfer within about a second.
+ * The one HTTP client, libcurl underneath, for whatever runs on the agent's worker threads:
+ * issuers' keys, the Kubernetes API over HTTPS, the Docker Engine API over its Unix socket. A
+ * whole body up to a limit, or a stream handed out line by line as each line completes (watch
+ * and events streams). No redirects, no proxy; HTTPS peers and host names verified against the
+ * system's or the given CA. A set `stop` flag ends the transfer within about a second.
  */
 #ifndef MCPFENCE_HTTPSTREAM_H
 #define MCPFENCE_HTTPSTREAM_H
@@ -12,13 +12,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_request {
 	const char *url;
 	const char *unix_socket; /* connect here instead of the URL's host (http:// URLs) */
 	const char *ca_file;	 /* https: the peer's CA */
 	const char *bearer;	 /* an Authorization: Bearer token, or NULL */
-	long timeout_s;		 /* the whole transfer */
+	long timeout_ms;	 /* the whole transfer */
 	atomic_bool *stop;
 };
 
@@ -29,6 +30,7 @@ struct http_body {
 	char *buf; /* the body (NUL-terminated), or the incomplete last line */
 	size_t len;
 	long status;
+	int64_t max_age; /* the reply's Cache-Control max-age in seconds, -1 if absent */
 };
 
 /* libcurl's global state, once per process (any thread; http_get calls it too). */
