@@ -131,7 +131,7 @@ bench: deps
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
-FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c suggest.c import.c) userspace/lib/util.c \
+FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c credentials.c suggest.c import.c) userspace/lib/util.c \
 	userspace/lib/yamljson.c
 $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)

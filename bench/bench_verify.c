@@ -11,6 +11,8 @@
  *                                     sub "bench" (DIR/token.jwt), for the attestation bench
  *   bench_verify attest SOCK TOKEN RATE SECONDS
  *                                     attestations paced at RATE per second through the agent
+ *   bench_verify token SOCK AUDIENCE RATE SECONDS
+ *                                     credential requests (the token op) paced the same way
  *                                     socket; prints latency p50/p99/max in microseconds
  */
 #include <openssl/bn.h>
@@ -198,18 +200,18 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int attest(const char *sock, const char *token_file, double rate, double secs)
+/* One request line per connection, paced at RATE for SECONDS: latency of each whole exchange. */
+static int paced(const char *sock, const char *req, double rate, double secs, const char *what)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *token = NULL, *req, buf[4096];
-	size_t len, n = (size_t)(rate * secs), ok = 0;
+	size_t n = (size_t)(rate * secs), ok = 0;
 	double *lat = calloc(n, sizeof(double)), start;
 	struct timespec next;
+	char buf[4096];
 
-	if (read_file(token_file, 65536, &token, &len) < 0 || !lat)
+	if (!lat || !n)
 		return 1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	req = strdup_printf("{\"op\":\"attest\",\"token\":\"%s\"}\n", token);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	start = now_s();
 	for (size_t i = 0; i < n; i++) {
@@ -233,14 +235,37 @@ static int attest(const char *sock, const char *token_file, double rate, double 
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 	}
 	qsort(lat, n, sizeof(double), cmp_double);
-	printf("{\"attestations\":%zu,\"ok\":%zu,\"offered_per_s\":%.0f,\"achieved_per_s\":%.0f,"
+	printf("{\"%s\":%zu,\"ok\":%zu,\"offered_per_s\":%.0f,\"achieved_per_s\":%.0f,"
 	       "\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}\n",
-	       n, ok, rate, (double)n / (now_s() - start), lat[n / 2], lat[(size_t)((double)n * 0.99)],
-	       lat[n - 1]);
+	       what, n, ok, rate, (double)n / (now_s() - start), lat[n / 2],
+	       lat[(size_t)((double)n * 0.99)], lat[n - 1]);
 	free(lat);
+	return ok == n ? 0 : 1;
+}
+
+static int attest(const char *sock, const char *token_file, double rate, double secs)
+{
+	char *token = NULL, *req;
+	size_t len;
+	int r;
+
+	if (read_file(token_file, 65536, &token, &len) < 0)
+		return 1;
+	req = strdup_printf("{\"op\":\"attest\",\"token\":\"%s\"}\n", token);
+	r = req ? paced(sock, req, rate, secs, "attestations") : 1;
 	free(req);
 	free(token);
-	return ok == n ? 0 : 1;
+	return r;
+}
+
+/* Credentials minted for the caller's cgroup (bound by the attestation bench before). */
+static int credentials(const char *sock, const char *audience, double rate, double secs)
+{
+	char *req = strdup_printf("{\"op\":\"token\",\"audience\":\"%s\"}\n", audience);
+	int r = req ? paced(sock, req, rate, secs, "credentials") : 1;
+
+	free(req);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -251,6 +276,8 @@ int main(int argc, char **argv)
 		return mint(argv[2]);
 	if (argc == 6 && !strcmp(argv[1], "attest"))
 		return attest(argv[2], argv[3], atof(argv[4]), atof(argv[5]));
+	if (argc == 6 && !strcmp(argv[1], "token"))
+		return credentials(argv[2], argv[3], atof(argv[4]), atof(argv[5]));
 	fprintf(stderr, "usage: see bench/bench_verify.c\n");
 	return 2;
 }

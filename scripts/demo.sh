@@ -5,7 +5,10 @@
 #   2. workload identity: a local demo issuer (key made on first run), two tokens whose claims
 #      select two allowlists, one token whose claims select nothing, and the events of each;
 #   3. names: a local DNS server (NSD); a workload allowed api.demo.mcpf reaches it by name,
-#      and cannot even resolve evil.demo.mcpf (the query never leaves the host).
+#      and cannot even resolve evil.demo.mcpf (the query never leaves the host);
+#   4. no secrets: the github workload asks the agent for a credential for its downstream API
+#      (an HTTPS stand-in that checks tokens with PyJWT against the exported issuer), calls
+#      it with no secret of its own; the same token is refused by another service.
 # Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +44,7 @@ cat >"$CFG" <<JSON
   "policies": ["$PWD/policies/demo"],
   "events": { "stdout": false, "file": "$D/events.jsonl" },
   "dns": { "resolvers": ["127.0.0.153"] },
+  "issuer": { "url": "https://mcpfence.demo.local/node", "keys": "$PWD/$KEYDIR/mint" },
   "trust": { "issuers": [ { "issuer": "$ISS", "jwks_file": "$PWD/$KEYDIR/issuer.jwks",
                             "algorithms": ["EdDSA"] } ] } }
 JSON
@@ -60,8 +64,15 @@ $M agent --config "$CFG" 2>"$D/agent.log" &
 agent=$!
 for _ in $(seq 50); do [ -S "$D/attest.sock" ] && break; sleep 0.1; done
 cat "$D/agent.log"
-for ip in 127.0.0.2 127.0.0.3 127.0.0.4; do $NP listen $ip 8443 >/dev/null & done
-sleep 0.3
+# the downstream APIs: HTTPS, accepting only a valid token for their own audience
+$M issuer export "$D/pub" --config "$CFG" >/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=demo \
+	-addext "subjectAltName=IP:127.0.0.2,IP:127.0.0.3" -keyout "$D/tls.key" -out "$D/tls.crt" 2>/dev/null
+for ip in 127.0.0.2 127.0.0.3; do
+	/usr/bin/python3 tests/downstream.py $ip 8443 https://$ip:8443 "$D/pub" "$D/tls.crt" "$D/tls.key" >"$D/ds.$ip" 2>&1 &
+done
+$NP listen 127.0.0.4 8443 >/dev/null &
+for _ in $(seq 50); do grep -q READY "$D/ds.127.0.0.2" "$D/ds.127.0.0.3" 2>/dev/null && break; sleep 0.1; done
 
 say "1. bound by the operator: demo-mcp may reach 127.0.0.2:8443 only"
 $M run --config "$CFG" --policy demo-mcp -- bash -c '
@@ -109,6 +120,22 @@ unshare -m sh -c 'mount -o bind "$0" /etc/resolv.conf && exec "$@"' "$D/resolv.c
 	{ exec 4<>/dev/tcp/127.0.0.4/8443; } 2>/dev/null && echo "  connect 127.0.0.4:8443 -> allowed?!" || echo "  connect 127.0.0.4:8443 (evil.demo.mcpf, never resolved) -> denied"'
 sleep 1.2
 show_events '.type == "dns" or (.type == "egress" and .policy == "demo-names")'
+
+say "4. no secrets: the github workload's credential for its downstream, minted by the agent"
+echo "  (the workload's environment holds no secret; the agent's signing keys are hidden from it)"
+env -i PATH="$PATH" M="$M" S="$D/attest.sock" CA="$D/tls.crt" \
+	$M run --config "$CFG" --token-file "$D/github-mcp.jwt" -- bash -c '
+	t=$($M token get --attest-socket "$S" --audience https://127.0.0.2:8443) || exit 1
+	echo "  token get --audience https://127.0.0.2:8443 -> a fresh ES256 JWT, claims:"
+	p=$(echo "$t" | cut -d. -f2); while [ $((${#p} % 4)) -ne 0 ]; do p="$p="; done
+	echo "$p" | basenc --base64url -d | jq -c . | sed "s/^/    /"
+	echo "  GET https://127.0.0.2:8443/ with it -> $(curl -s --cacert "$CA" -H "Authorization: Bearer $t" https://127.0.0.2:8443/)"
+	echo "  the same token to https://127.0.0.3:8443/ -> $(curl -s --max-time 3 --cacert "$CA" -H "Authorization: Bearer $t" https://127.0.0.3:8443/ || echo "denied by the kernel (not in its policy)")"
+	$M token get --attest-socket "$S" --audience https://127.0.0.3:8443 2>&1 | sed "s/^/  token get --audience https:\/\/127.0.0.3:8443 -> /"' || true
+outside=$(curl -s --cacert "$D/tls.crt" -H "Authorization: Bearer x.y.z" https://127.0.0.3:8443/)
+echo "  (from outside the fence, 127.0.0.3 answers a bad token with: $outside)"
+sleep 1.2
+show_events '.type == "credential"'
 
 say "status"
 $M status --config "$CFG"

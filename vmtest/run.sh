@@ -86,6 +86,16 @@ build_initramfs() { # ROOTDIR MODULES_DIR OUT
 		--exclude=ensurepip --exclude=lib2to3 --exclude=pydoc_data --exclude=site-packages \
 		--exclude=dist-packages -cf - . | tar -C "$root/usr/lib/python3.11" -xf -
 	for p in /usr/lib/python3.11/lib-dynload/*.so; do copy_with_libs "$root" "$p"; done
+	# Debian's PyJWT and jwcrypto (and what they import): the independent verifiers of
+	# 52-credentials
+	mkdir -p "$root/usr/lib/python3/dist-packages"
+	tar -C /usr/lib/python3/dist-packages -cf - jwt jwcrypto cryptography deprecated wrapt \
+		_cffi_backend.cpython-311-x86_64-linux-gnu.so | tar -C "$root/usr/lib/python3/dist-packages" -xf -
+	find "$root/usr/lib/python3/dist-packages" -name '*.so' | while read -r p; do
+		copy_with_libs "$root" "${p#"$root"}"
+	done
+	# cryptography loads OpenSSL's legacy provider
+	for p in /usr/lib/x86_64-linux-gnu/ossl-modules/*.so; do copy_with_libs "$root" "$p"; done
 	mkdir -p "$root/usr/lib/ssl" "$root/etc/ssl"
 	cp -L /usr/lib/ssl/openssl.cnf "$root/usr/lib/ssl/" 2>/dev/null
 	cp -L /etc/ssl/openssl.cnf "$root/etc/ssl/" 2>/dev/null

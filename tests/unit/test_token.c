@@ -16,6 +16,7 @@
 #include "../lib/jwtmint.h"
 #include "b64url.h"
 #include "identity.h"
+#include "issuer.h"
 #include "jws.h"
 #include "podcgroup.h"
 #include "trust.h"
@@ -862,6 +863,63 @@ static void test_pod_cgroups(void)
 	TEST_END();
 }
 
+/* The issuer's key schedule at chosen times, and what it signs verified against its own set. */
+static void test_issuer(void)
+{
+	_cleanup_free_ char *dir = strdup_printf("%s/issuer-keys", tmpdir);
+	const int64_t R = ISSUER_ROTATE_DEFAULT, L = ISSUER_LIFETIME_MAX, t0 = NOW;
+	struct issuer is, again;
+	char err[256] = "", first[48], kid2[48];
+	struct jwks set = {};
+	struct jws j = {};
+	char *tok = NULL, *text, *why = NULL;
+	json_t *pub, *claims = json_pack("{s:s, s:s, s:I}", "iss", "https://mcpfence.test", "aud", "x", "exp",
+				   (json_int_t)(t0 + 60));
+
+	TEST("issuer: first key at once, the next published a lifetime ahead of its turn, the old kept until its tokens expire");
+	CHECK(issuer_open("https://mcpfence.test", dir, R, &is, err, sizeof(err)) == 0 && is.n == 0, "%s", err);
+	CHECK(issuer_rotate(&is, t0, err, sizeof(err)) == 1 && is.n == 1, "first key: %s", err);
+	snprintf(first, sizeof(first), "%s", is.keys[0].kid);
+	CHECK(issuer_signing_key(&is, t0) == &is.keys[0], "the first key signs at once");
+	CHECK(issuer_rotate(&is, t0 + R - L - 1, err, sizeof(err)) == 0 && is.n == 1, "nothing before its time");
+	CHECK(issuer_rotate(&is, t0 + R - L, err, sizeof(err)) == 1 && is.n == 2, "the next key, a lifetime ahead");
+	snprintf(kid2, sizeof(kid2), "%s", is.keys[1].kid);
+	CHECK(!strcmp(issuer_signing_key(&is, t0 + R - 1)->kid, first), "published, not yet signing");
+	CHECK(!strcmp(issuer_signing_key(&is, t0 + R)->kid, kid2), "its turn: it signs");
+	CHECK(issuer_rotate(&is, t0 + R + L - 1, err, sizeof(err)) == 0 && is.n == 2,
+	      "the old key stays while its tokens may live");
+	TEST_END();
+	TEST("issuer: the keys and their schedule survive a restart (the files alone)");
+	CHECK(issuer_open("https://mcpfence.test", dir, R, &again, err, sizeof(err)) == 0 && again.n == 2 &&
+		      !strcmp(again.keys[0].kid, first) && !strcmp(again.keys[1].kid, kid2),
+	      "keys survive a restart: %s", err);
+	issuer_clear(&again);
+	TEST_END();
+	TEST("issuer: a retired key goes once every token it signed has expired");
+	CHECK(issuer_rotate(&is, t0 + R + L, err, sizeof(err)) == 1 && is.n == 1 && !strcmp(is.keys[0].kid, kid2),
+	      "then it goes");
+	TEST_END();
+	TEST("issuer: what it signs verifies against what it publishes; a changed signature does not");
+	CHECK(issuer_sign(&is, t0 + R + L, claims, &tok) == 0, "sign");
+	pub = issuer_jwks(&is);
+	text = json_dumps(pub, JSON_COMPACT);
+	json_decref(pub);
+	CHECK(text && jwks_parse(text, strlen(text), false, &set, &why) == 0, "the published set parses: %s", why ?: "");
+	CHECK(tok && jws_verify(tok, strlen(tok), &set, &j) == VERIFY_OK && j.kid && !strcmp(j.kid, kid2),
+	      "a minted token verifies, kid %s", kid2);
+	jws_clear(&j);
+	tok[strlen(tok) - 2] ^= 1;
+	CHECK(jws_verify(tok, strlen(tok), &set, &j) != VERIFY_OK, "a changed signature does not");
+	jws_clear(&j);
+	TEST_END();
+	jwks_clear(&set);
+	free(text);
+	free(tok);
+	free(why);
+	json_decref(claims);
+	issuer_clear(&is);
+}
+
 int main(void)
 {
 	static const char *const names[JWS_ALG_MAX] = { "rs256", "rs384", "rs512", "ps256", "ps384",
@@ -890,6 +948,7 @@ int main(void)
 	test_matching();
 	test_pod_cgroups();
 	test_rotation();
+	test_issuer();
 	test_config_errors();
 	trust_clear(&trust);
 	for (int a = 0; a < JWS_ALG_MAX; a++) {

@@ -47,6 +47,7 @@ static void on_tick(struct loop_source *s, uint32_t events)
 	agent_flush_suppressed(a);
 	if (++src->ticks % GC_EVERY_TICKS == 0)
 		agent_gc(a);
+	credentials_tick(a);
 	if (a->watchdog) /* the loop turns: systemd's watchdog may keep waiting */
 		notify_send("WATCHDOG=1");
 }
@@ -375,7 +376,7 @@ static int agent_loop_setup(struct agent *a, struct agent_sources *src)
 			&(struct itimerspec){ .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } },
 			NULL);
 	keys_warm(a); /* key files now; remote key sets on the worker */
-	if (agent_listen(a) < 0)
+	if (credentials_start(a) < 0 || agent_listen(a) < 0)
 		return -1;
 	a->on_event = agent_clients_publish;
 	return 0;
@@ -414,6 +415,7 @@ static void agent_free(struct agent *a, struct agent_sources *src)
 		keys_worker_stop(a);
 	}
 	loop_free(a->loop);
+	credentials_stop(a);
 	policy_set_clear(&a->policies);
 	trust_clear(&a->trust);
 	idmap_clear(&a->identity_claims);

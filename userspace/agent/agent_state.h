@@ -22,6 +22,8 @@
  *   feed.c        an API client's thread whose JSON lines reach the loop; owns struct feed
  *   pods.c        the Kubernetes list/watch feed: pods bound by annotation
  *   docker.c      the Docker events feed: containers bound by label
+ *   credentials.c the agent as an issuer: per-audience credentials for bound workloads (the
+ *                 token op), its signing keys; owns struct agent_credentials
  *   canary.c      the proof, before ready, that the kernel guards the root
  *   config.c, config.h: the agent's configuration file, parsed and checked (no agent state)
  *   loop.c, loop.h: one epoll loop: descriptors with handlers, nothing that blocks
@@ -64,6 +66,7 @@ struct loaded_policy {
 
 struct loop;
 struct agent_clients;
+struct agent_credentials;
 struct keys_worker;
 struct feed;
 
@@ -116,6 +119,7 @@ struct agent {
 	struct keys_worker *keys;      /* keys.c */
 	struct feed *pods;	       /* pods.c: Kubernetes API selection, when configured */
 	struct feed *docker;	       /* docker.c: Docker Engine API selection, when configured */
+	struct agent_credentials *creds; /* credentials.c: the issuer, when configured */
 
 	/* metrics.c */
 	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
@@ -208,5 +212,18 @@ void keys_worker_stop(struct agent *a);
 void keys_worker_kick(struct agent *a);
 /* The running trust set: fetches deferred to the worker, key files read, remote keys asked for. */
 void keys_warm(struct agent *a);
+
+/* credentials.c: nothing without an issuer section */
+int credentials_start(struct agent *a);
+void credentials_stop(struct agent *a);
+/* Every second: keys published ahead of their turn, retired ones dropped when safe. */
+void credentials_tick(struct agent *a);
+/* The token op: a credential for the caller on fd, or the reason it gets none. */
+json_t *credentials_op_token(struct agent *a, int fd, json_t *req);
+/* An attested identity's source claims, kept for the claims its policy passes on; and gone. */
+void credentials_remember(struct agent *a, uint32_t identity_id, json_t *claims);
+void credentials_forget(struct agent *a, uint32_t identity_id);
+/* For status: the issuer's URL, its keys and their ages, counts; null without an issuer. */
+json_t *credentials_keys(struct agent *a);
 
 #endif

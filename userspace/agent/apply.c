@@ -33,6 +33,7 @@ void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity
 	if (identity_id) {
 		fence_identity_del(a->f, identity_id);
 		idmap_del(&a->identity_claims, identity_id);
+		credentials_forget(a, identity_id);
 	}
 	idmap_del(&a->workloads, cgroup_id);
 }

@@ -526,7 +526,7 @@ int agent_listen(struct agent *a)
 		return r;
 	}
 	r = listen_kind(a, KIND_CONTROL, fd);
-	if (r == 0 && a->trust.n) {
+	if (r == 0 && (a->trust.n || a->creds)) { /* attestation, credentials */
 		r = listen_unix(a->cfg.attest_socket, 0666, &fd);
 		if (r < 0) {
 			log_error("Failed to listen on %s: %s", a->cfg.attest_socket, strerror(-r));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "config.h"
+#include "issuer.h"
 #include "mcpfence_abi.h"
 
 #include <arpa/inet.h>
@@ -34,6 +35,8 @@ void config_clear(struct agent_config *cfg)
 	free(cfg->k8s_namespaces);
 	free(cfg->docker_api.socket);
 	free(cfg->metrics_listen);
+	free(cfg->issuer_url);
+	free(cfg->issuer_keys);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -432,6 +435,49 @@ static void take_events(const char *file, struct diag *errs, json_t *v, struct a
 	}
 }
 
+/* issuer: the iss of minted credentials, where the signing keys live, how long each signs. */
+static void take_issuer(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	uint64_t per_second = CONFIG_ISSUER_PER_SECOND;
+	json_t *alg;
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		BAD("issuer: must be an object");
+		return;
+	}
+	diag_unknown_fields(errs, file, v, "issuer",
+			    (const char *const[]){ "url", "keys", "algorithm", "rotation", "requests_per_second", NULL });
+	take_string(file, errs, v, "url", "issuer.url", &cfg->issuer_url);
+	if (!cfg->issuer_url || strncmp(cfg->issuer_url, "https://", 8) || strlen(cfg->issuer_url) < 9 ||
+	    strlen(cfg->issuer_url) > 255 || strpbrk(cfg->issuer_url, "?# "))
+		BAD("issuer.url: required, an https URL without query or fragment (the \"iss\" of "
+		    "minted credentials, where relying parties find its discovery document)");
+	take_string(file, errs, v, "keys", "issuer.keys", &cfg->issuer_keys);
+	if (cfg->issuer_keys && cfg->issuer_keys[0] != '/') {
+		char *abs = NULL;
+
+		if (path_join_relative(file, cfg->issuer_keys, &abs) == 0) {
+			free(cfg->issuer_keys);
+			cfg->issuer_keys = abs;
+		}
+	}
+	if (!cfg->issuer_keys && !(cfg->issuer_keys = strdup(CONFIG_ISSUER_KEYS)))
+		BAD("issuer.keys: out of memory");
+	alg = json_object_get(v, "algorithm");
+	if (alg && !(json_is_string(alg) && !strcmp(json_string_value(alg), "ES256")))
+		BAD("issuer.algorithm: must be \"ES256\" (the only one this version signs with)");
+	take_count(file, errs, v, "requests_per_second", "issuer.requests_per_second", 1000000, &per_second);
+	cfg->issuer_per_second = (uint32_t)per_second;
+	cfg->issuer_rotate_ns = ISSUER_ROTATE_DEFAULT * 1000000000ULL;
+	take_duration(file, errs, v, "rotation", "issuer.rotation", 365 * 86400ULL * 1000000000ULL,
+		      &cfg->issuer_rotate_ns);
+	if (cfg->issuer_rotate_ns < ISSUER_ROTATE_MIN * 1000000000ULL)
+		BAD("issuer.rotation: at least %llds (three times the longest credential lifetime)",
+		    (long long)ISSUER_ROTATE_MIN);
+}
+
 /* Operator bindings: a cgroup to a policy, or held until it attests. */
 static void take_bindings(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
 {
@@ -530,7 +576,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", NULL });
+					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", "issuer", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_string(file, errs, root, "socket", "socket", &cfg->socket);
@@ -556,6 +602,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	take_kubernetes(file, errs, json_object_get(root, "kubernetes"), cfg);
 	take_docker(file, errs, json_object_get(root, "docker"), cfg);
 	take_metrics(file, errs, json_object_get(root, "metrics"), cfg);
+	take_issuer(file, errs, json_object_get(root, "issuer"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

@@ -66,6 +66,11 @@ struct agent_config {
 	/* metrics: where Prometheus scrapes (off without it): a Unix socket path, or loopback TCP */
 	char *metrics_listen;
 	struct fence_resolver metrics_tcp; /* family 0: a Unix socket */
+	/* issuer: the agent mints per-audience credentials (off without the section) */
+	char *issuer_url;
+	char *issuer_keys;	    /* the signing keys' directory */
+	uint64_t issuer_rotate_ns; /* how long a key signs */
+	uint32_t issuer_per_second; /* credential requests per cgroup and second */
 	/* docker: containers labelled mcpfence.io/policy or /attest, from the Engine API */
 	bool docker;
 	struct dockerwatch_config docker_api;
@@ -73,6 +78,8 @@ struct agent_config {
 
 #define CONFIG_K8S_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define CONFIG_K8S_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+#define CONFIG_ISSUER_KEYS "/var/lib/mcpfence/issuer"
+#define CONFIG_ISSUER_PER_SECOND 50
 #define CONFIG_DOCKER_SOCKET "/var/run/docker.sock"
 
 /* "127.0.0.53", "10.0.0.2:5353", "::1", "[::1]:53" -> resolver (port 53 unless given). */

@@ -40,6 +40,8 @@ static json_t *protected_paths(struct agent *a)
 		json_array_append_new(l, json_string(a->cfg.policies[i]));
 	if (a->cfg.events_file)
 		json_array_append_new(l, json_string(a->cfg.events_file));
+	if (a->cfg.issuer_url) /* the signing keys: whoever reads them mints for anyone */
+		json_array_append_new(l, json_string(a->cfg.issuer_keys));
 	if (a->cfg.metrics_listen && !a->cfg.metrics_tcp.family) /* a Unix socket: its path */
 		json_array_append_new(l, json_string(a->cfg.metrics_listen));
 	for (size_t i = 0; i < a->trust.n; i++) {
@@ -58,8 +60,9 @@ static json_t *op_ping(struct agent *a, const struct op_caller *c, json_t *req, 
 
 	if (reply && !c->attest_socket) {
 		json_object_set_new(reply, "attest_socket",
-				    a->trust.n ? json_string(a->cfg.attest_socket) : json_null());
+				    a->trust.n || a->creds ? json_string(a->cfg.attest_socket) : json_null());
 		json_object_set_new(reply, "protected_paths", protected_paths(a));
+		json_object_set_new(reply, "issuer", credentials_keys(a));
 	}
 	return reply;
 }
@@ -399,6 +402,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	r = attest_bind(a, &peer, &tok, lp, target, cg_id, &b, detail, sizeof(detail));
 	if (r)
 		goto reject;
+	credentials_remember(a, b.identity_id, tok.jws.payload);
 	emit_attest_event(a, &peer, VERIFY_OK, NULL, pol->name, &tok, b.expires_ns);
 	reply = attest_reply_ok(a, pol->name, target, &tok, &b, matched);
 	json_decref(matched);
@@ -444,6 +448,12 @@ static json_t *op_events(struct agent *a, const struct op_caller *c, json_t *req
 #define OP_ATTEST_SOCKET (1u << 0) /* served on the world-writable attestation socket too */
 #define OP_CONTROL (1u << 1)	   /* root, from outside the guarded root */
 
+/* A credential for one downstream audience (credentials.c): who asks is the kernel's word. */
+static json_t *op_token(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	return credentials_op_token(a, c->fd, req);
+}
+
 static const struct op {
 	const char *name;
 	json_t *(*fn)(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys);
@@ -451,6 +461,7 @@ static const struct op {
 } ops[] = {
 	{ "ping", op_ping, OP_ATTEST_SOCKET },
 	{ "attest", op_attest, OP_ATTEST_SOCKET },
+	{ "token", op_token, OP_ATTEST_SOCKET },
 	{ "bind", op_bind, OP_CONTROL },
 	{ "unbind", op_unbind, OP_CONTROL },
 	{ "reload", op_reload, OP_CONTROL },

@@ -57,6 +57,19 @@ int cli_config_load(const char *file, struct agent_config *cfg)
 	return 0;
 }
 
+const char *cli_attest_socket(const char *sock, const char *config, char **owned)
+{
+	struct agent_config cfg;
+
+	if (sock)
+		return sock;
+	if (cli_config_load(config, &cfg) < 0)
+		return NULL;
+	*owned = strdup(cfg.attest_socket);
+	config_clear(&cfg);
+	return *owned;
+}
+
 int cli_options(int argc, char **argv, const struct cli_opt *opts, unsigned flags,
 		void (*help)(void))
 {

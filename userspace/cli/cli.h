@@ -41,6 +41,9 @@ struct agent_config;
 /* The agent config named by --config, or the documented defaults without one; reports the
  * first error itself. */
 int cli_config_load(const char *file, struct agent_config *cfg);
+/* The attestation socket: `sock` when given, else the config's (owned copy in *owned). NULL
+ * after reporting why. */
+const char *cli_attest_socket(const char *sock, const char *config, char **owned);
 
 int cmd_agent(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -58,5 +61,6 @@ int cmd_events(int argc, char **argv);
 int attest_token_load(const char *file, char **ret);
 int attest_request(const char *sock, const char *token, json_t **ret_reply, char *why, size_t len);
 int cmd_token(int argc, char **argv);
+int cmd_issuer(int argc, char **argv);
 
 #endif

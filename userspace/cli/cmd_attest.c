@@ -224,15 +224,9 @@ int cmd_attest(int argc, char **argv)
 		return args == 0 ? 0 : 2;
 	if (!file)
 		return cli_fail("attest: --token-file F is required");
-	if (!sock) {
-		struct agent_config cfg;
-
-		if (cli_config_load(config, &cfg) < 0)
-			return 1;
-		sock_owned = strdup(cfg.attest_socket);
-		sock = sock_owned;
-		config_clear(&cfg);
-	}
+	sock = cli_attest_socket(sock, config, &sock_owned);
+	if (!sock)
+		return 1;
 	if (watch)
 		return attest_watch(file, sock);
 	r = attest_token_load(file, &token);

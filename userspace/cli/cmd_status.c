@@ -81,6 +81,17 @@ static void status_text(json_t *doc)
 	       json_is_true(json_object_get(doc, "attached")) ? "attached, enforcing" : "not attached");
 	if (json_string_value(json_object_get(doc, "cgroup_root")))
 		printf("root:     %s\n", json_string_value(json_object_get(doc, "cgroup_root")));
+	if ((v = json_object_get(agent, "issuer"))) {
+		json_t *k;
+
+		printf("issuer:   %s (%lld minted, %lld refused)\n", json_string_value(json_object_get(v, "url")),
+		       (long long)json_integer_value(json_object_get(v, "minted")),
+		       (long long)json_integer_value(json_object_get(v, "refused")));
+		json_array_foreach(json_object_get(v, "keys"), i, k)
+			printf("  key %s, %lld s old%s\n", json_string_value(json_object_get(k, "kid")),
+			       (long long)json_integer_value(json_object_get(k, "age_s")),
+			       json_is_true(json_object_get(k, "signing")) ? ", signing" : "");
+	}
 	printf("counters:");
 	json_object_foreach(json_object_get(doc, "counters"), key, v)
 		printf(" %s=%lld", key, (long long)json_integer_value(v));
@@ -149,6 +160,8 @@ int cmd_status(int argc, char **argv)
 	    json_is_true(json_object_get(reply, "ok"))) {
 		json_object_set_new(agent, "running", json_true());
 		json_object_set(agent, "pid", json_object_get(reply, "pid"));
+		if (json_is_object(json_object_get(reply, "issuer")))
+			json_object_set(agent, "issuer", json_object_get(reply, "issuer"));
 	}
 	json_decref(reply);
 	if (ready) {

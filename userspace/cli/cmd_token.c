@@ -3,10 +3,14 @@
  * mcpfence jws verify: the signature layer only (conformance, debugging).
  * mcpfence token verify: signature and claims against a trust file, optionally the policy
  * the token selects. Both exit 0 only for a valid token.
+ * mcpfence token get: a credential for one downstream audience, minted by the agent for the
+ * calling workload (its cgroup's binding decides), never the token it attested with.
  */
 #include <time.h>
 
 #include "cli.h"
+#include "config.h"
+#include "control.h"
 #include "identity.h"
 #include "jws.h"
 #include "policy.h"
@@ -205,6 +209,72 @@ static int token_verify_cmd(int argc, char **argv)
 	return r == VERIFY_OK ? 0 : 1;
 }
 
+static void token_get_help(void)
+{
+	printf("Usage: mcpfence token get --audience AUD [--lifetime SECONDS]\n"
+	       "                         [--attest-socket PATH | --config FILE] [--json]\n\n"
+	       "Ask the agent for a credential for one downstream audience: a fresh JWT signed\n"
+	       "by the agent's issuer key, for exactly that audience, naming this workload.\n"
+	       "The agent identifies the caller by the kernel's word (its process and cgroup);\n"
+	       "the policy bound to the cgroup must list the audience in spec.credentials.\n"
+	       "Prints the token alone (for $(...)), or with --json the whole reply. Refusals\n"
+	       "name a stable reason: not_bound, held, audience_not_granted, lifetime_over_cap,\n"
+	       "binding_expiring, rate_limited (exit 1). Default socket: the config's\n"
+	       "attest_socket, else %s.\n",
+	       CONFIG_DEFAULT_ATTEST_SOCKET);
+}
+
+static int token_get_cmd(int argc, char **argv)
+{
+	const char *aud = NULL, *life = NULL, *sock = NULL, *config = NULL;
+	const struct cli_opt opts[] = {
+		{ "audience", 'a', true, &aud },
+		{ "lifetime", 'l', true, &life },
+		{ "attest-socket", 's', true, &sock },
+		{ "config", 'c', true, &config },
+		{},
+	};
+	_cleanup_free_ char *sock_owned = NULL;
+	json_t *req, *reply = NULL;
+	unsigned long secs = 0;
+	char *end = NULL;
+	int args, r;
+
+	args = cli_options(argc, argv, opts, 0, token_get_help);
+	if (args <= 0)
+		return args == 0 ? 0 : 2;
+	if (!aud || !*aud)
+		return cli_fail("token get: --audience AUD is required");
+	if (life && ((secs = strtoul(life, &end, 10)) == 0 || *end || secs > 86400))
+		return cli_fail("token get: --lifetime: a number of seconds (1 to 86400)");
+	sock = cli_attest_socket(sock, config, &sock_owned);
+	if (!sock)
+		return 1;
+	req = json_pack("{s:s, s:s}", "op", "token", "audience", aud);
+	if (req && life)
+		json_object_set_new(req, "lifetime", json_integer((json_int_t)secs));
+	r = control_request(sock, req, &reply);
+	if (r < 0)
+		return cli_fail("token get: %s: %s", sock, strerror(-r));
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		if (cli_json) { /* the agent's reply: its reason, machine-readable */
+			cli_print(reply, NULL);
+			return 1;
+		}
+		r = cli_fail("token get: %s: %s", json_string_value(json_object_get(reply, "error")) ?: "refused",
+			     json_string_value(json_object_get(reply, "detail")) ?: "");
+		json_decref(reply);
+		return r;
+	}
+	if (cli_json) {
+		cli_print(reply, NULL);
+		return 0;
+	}
+	printf("%s\n", json_string_value(json_object_get(reply, "token")));
+	json_decref(reply);
+	return 0;
+}
+
 int cmd_jws(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
@@ -219,6 +289,7 @@ int cmd_token(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "verify", token_verify_cmd, "verify a JWT: signature, claims, policy" },
+		{ "get", token_get_cmd, "a credential for one audience, minted by the agent" },
 		{},
 	};
 

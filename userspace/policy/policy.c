@@ -23,6 +23,7 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nnames; i++)
 		free(p->names[i].name);
 	free(p->names);
+	policy_credentials_free(p->credentials, p->ncredentials);
 	free(p);
 }
 
@@ -458,7 +459,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		BAD(&w, "spec: required, an object");
 	} else {
 		diag_unknown_fields(w.errs, w.file, spec, "spec",
-			      (const char *const[]){ "mode", "identity", "egress", NULL });
+			      (const char *const[]){ "mode", "identity", "egress", "credentials", NULL });
 		v = json_object_get(spec, "mode");
 		if (json_is_string(v) && !strcmp(json_string_value(v), "audit"))
 			p->mode = MCPF_MODE_AUDIT;
@@ -470,6 +471,8 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 			p->identity = json_incref(v);
 		}
 		r = parse_egress(&w, json_object_get(spec, "egress"), p);
+		if (r == 0) /* after egress: a credential's hosts are checked against it */
+			r = policy_credentials_parse(file, errs, json_object_get(spec, "credentials"), p);
 		if (r == -ENOMEM) {
 			json_decref(root);
 			return r;

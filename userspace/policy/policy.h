@@ -13,6 +13,7 @@
 #include "mcpfence_abi.h"
 #include "names.h"
 #include "compiled.h"
+#include "credentials.h"
 
 #define POLICY_FILE_MAX (64u << 20)   /* bytes of JSON per policy file */
 #define POLICY_PREFIXES_MAX 1000000u /* prefixes per policy */
@@ -46,6 +47,8 @@ struct policy {
 	struct policy_prefix *prefixes;
 	size_t nnames;
 	struct policy_name *names;
+	size_t ncredentials;
+	struct policy_credential *credentials; /* spec.credentials */
 };
 
 struct policy_set {
