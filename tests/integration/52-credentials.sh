@@ -210,6 +210,31 @@ check "credentials: ... and the downstream saw the workload's subject" 1 \
 out=$(curl -s --cacert "$WORK/ds.crt" -o /dev/null -w "%{http_code}" https://127.0.0.3:8443/)
 check "credentials: ... the denied host answers outside the fence (control: 401 without a token)" 401 "$out"
 
+# --- credentials kept in files for long-running servers
+mkdir -p "$WORK/creds"
+in_cgroup wl-file "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" \
+	--credential "https://127.0.0.2:8080=$WORK/creds/a.jwt" >/dev/null 2>&1
+check "credentials: attest --credential AUD=PATH writes a credential for AUD to PATH" "workload-a" \
+	"$($PY "$CHECK" verify "$WORK/pub" https://127.0.0.2:8080 "$(cat "$WORK/creds/a.jwt" 2>/dev/null)" | jq -r .sub)"
+cp "$A" "$WORK/watched.jwt"
+in_cgroup wl-watch "$MCPF" attest --watch --attest-socket "$ATTEST_SOCK" --token-file "$WORK/watched.jwt" \
+	--credential "api://downstream-b=$WORK/creds/b.jwt" >"$WORK/watch.out" 2>&1 &
+BG_PIDS+=($!)
+wait_for 10 test -s "$WORK/creds/b.jwt" || fail "credentials: --watch wrote no credential"
+jti1=$(jwt_claim "$WORK/creds/b.jwt" jti)
+tok workload-a 900 '"repository":"acme/mcp-server"' rotated >/dev/null
+mv "$WORK/rotated.jwt" "$WORK/watched.jwt" # the kubelet's way: a rename over the old file
+wait_for 15 eval '[ "$(jwt_claim "$WORK/creds/b.jwt" jti)" != "$jti1" ]'
+check "credentials: attest --watch replaces the file (atomically, a rename) when the binding is renewed" "api://downstream-b yes" \
+	"$($PY "$CHECK" verify "$WORK/pub" api://downstream-b "$(cat "$WORK/creds/b.jwt")" | jq -r .aud) $([ "$(jwt_claim "$WORK/creds/b.jwt" jti)" != "$jti1" ] && echo yes || echo no)"
+mkdir -p "$WORK/run-creds"
+out=$("$MCPF" run --config "$CONFIG" --policy static-c --credential "https://127.0.0.4:9000=$WORK/run-creds/c.jwt" -- \
+	bash -c 'cat "$0"; ls -A "$(dirname "$0")"' "$WORK/run-creds/c.jwt" 2>&1)
+check "credentials: run --credential: the command finds its credential at start" "mcpfence:static-c" \
+	"$($PY "$CHECK" verify "$WORK/pub" https://127.0.0.4:9000 "$(echo "$out" | head -1)" | jq -r .sub | cut -d: -f1,2)"
+check "credentials: ... in a private tmpfs: the host's directory stays empty" "c.jwt|" \
+	"$(echo "$out" | tail -1)|$(ls -A "$WORK/run-creds")"
+
 # --- status shows the keys; they survive a restart
 kid=$("$MCPF" status --config "$CONFIG" --json | jq -r '.agent.issuer.keys[] | select(.signing) | .kid')
 check "credentials: status names the signing key (the exported set's)" "$(jq -r '.keys[0].kid' "$WORK/pub/.well-known/jwks.json")" "$kid"

@@ -111,7 +111,15 @@ int cli_options(int argc, char **argv, const struct cli_opt *opts, unsigned flag
 				o = &opts[i];
 		if (!o)
 			return -1;
-		if (o->takes_value)
+		if (o->many) {
+			struct cli_values *vs = o->dst;
+
+			if (vs->n == CLI_VALUES_MAX) {
+				fprintf(stderr, "--%s: at most %d times\n", o->name, CLI_VALUES_MAX);
+				return -1;
+			}
+			vs->v[vs->n++] = optarg;
+		} else if (o->takes_value)
 			*(const char **)o->dst = optarg;
 		else
 			*(bool *)o->dst = true;

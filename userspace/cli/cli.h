@@ -24,6 +24,13 @@ struct cli_opt {
 	char key;
 	bool takes_value;
 	void *dst;
+	bool many; /* repeatable: dst is a struct cli_values */
+};
+
+#define CLI_VALUES_MAX 8
+struct cli_values {
+	const char *v[CLI_VALUES_MAX];
+	size_t n;
 };
 #define CLI_STOP_AT_ARG 1u /* options end at the first argument (run: CMD's own options) */
 /* Returns the index of the first argument, 0 after printing help, -1 on a bad option (getopt

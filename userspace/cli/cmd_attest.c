@@ -14,6 +14,7 @@
 
 #include "b64url.h"
 #include "cli.h"
+#include "credfile.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
@@ -68,8 +69,8 @@ static void attest_text(json_t *doc)
 
 static void attest_help(void)
 {
-	printf("Usage: mcpfence attest --token-file F [--watch] [--attest-socket PATH | --config FILE]"
-	       " [--json]\n\n"
+	printf("Usage: mcpfence attest --token-file F [--watch] [--credential AUD=PATH]...\n"
+	       "                       [--attest-socket PATH | --config FILE] [--json]\n\n"
 	       "Present a workload identity token (Kubernetes projected token, GitHub OIDC\n"
 	       "token, SPIFFE JWT-SVID) to the agent. The agent binds the one policy the\n"
 	       "token's claims select to the caller's own cgroup, taken from the kernel,\n"
@@ -79,7 +80,11 @@ static void attest_help(void)
 	       "         the file changes (the kubelet rotates projected tokens by swapping\n"
 	       "         the volume's ..data link) and at 80%% of its remaining lifetime;\n"
 	       "         retry failures with backoff (1 s doubling to 30 s). One line per\n"
-	       "         attestation; exits 0 on SIGTERM or SIGINT.\n",
+	       "         attestation; exits 0 on SIGTERM or SIGINT.\n"
+	       "--credential AUD=PATH  after attesting, ask the agent for a credential for AUD\n"
+	       "         (the bound policy's spec.credentials) and write it to PATH (0644,\n"
+	       "         replaced atomically); with --watch, again before 80%% of its lifetime.\n"
+	       "         Up to 8 times.\n",
 	       CONFIG_DEFAULT_ATTEST_SOCKET);
 }
 
@@ -132,7 +137,7 @@ static int64_t ms_now(void)
  * backoff has passed. The agent keeps the old binding until the new one is in place, so renewal
  * has no gap.
  */
-static int attest_watch(const char *file, const char *sock)
+static int attest_watch(const char *file, const char *sock, struct credfile *cf, size_t ncf)
 {
 	_cleanup_free_ char *dir = strdup(file), *last = NULL;
 	_cleanup_close_ int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -183,6 +188,8 @@ static int attest_watch(const char *file, const char *sock)
 				}
 				fflush(stdout);
 				backoff = WATCH_BACKOFF_MIN_MS;
+				for (size_t i = 0; i < ncf; i++) /* a new binding: fresh credentials now */
+					cf[i].due_ms = 0;
 				left = exp ? (exp - (int64_t)time(NULL)) * 1000 : 0;
 				/* 80% of what is left, as the kubelet refreshes at 80% of the lifetime */
 				due = now + (left > 0 ? left * 4 / 5 : WATCH_NO_EXP_MS);
@@ -191,6 +198,11 @@ static int attest_watch(const char *file, const char *sock)
 			last = TAKE_PTR(token);
 		}
 		wait_ms = due - ms_now();
+		if (ncf) { /* the credentials, once bound; each on its own schedule */
+			int64_t next = credfiles_refresh(cf, ncf, sock);
+
+			wait_ms = next < wait_ms ? next : wait_ms;
+		}
 		wait_ms = wait_ms < 0 ? 0 : wait_ms > WATCH_POLL_MS ? WATCH_POLL_MS : wait_ms;
 		if (poll(&pfd, ino >= 0 ? 1 : 0, (int)wait_ms) > 0) {
 			char buf[4096];
@@ -206,14 +218,17 @@ static int attest_watch(const char *file, const char *sock)
 int cmd_attest(int argc, char **argv)
 {
 	const char *file = NULL, *sock = NULL, *config = NULL;
+	struct cli_values creds = {};
 	bool watch = false;
 	const struct cli_opt opts[] = {
 		{ "token-file", 't', true, &file },
 		{ "watch", 'w', false, &watch },
 		{ "attest-socket", 's', true, &sock },
 		{ "config", 'c', true, &config },
+		{ "credential", 'C', true, &creds, true },
 		{},
 	};
+	struct credfile cf[CLI_VALUES_MAX] = {};
 	_cleanup_free_ char *token = NULL, *sock_owned = NULL;
 	json_t *reply = NULL;
 	char why[1024];
@@ -227,16 +242,35 @@ int cmd_attest(int argc, char **argv)
 	sock = cli_attest_socket(sock, config, &sock_owned);
 	if (!sock)
 		return 1;
-	if (watch)
-		return attest_watch(file, sock);
+	for (size_t i = 0; i < creds.n; i++) {
+		const char *bad;
+
+		if (credfile_parse(creds.v[i], &cf[i], &bad) < 0) {
+			r = cli_fail("attest: --credential %s: %s", creds.v[i], bad);
+			goto out;
+		}
+	}
+	if (watch) {
+		r = attest_watch(file, sock, cf, creds.n);
+		goto out;
+	}
 	r = attest_token_load(file, &token);
-	if (r < 0)
-		return cli_fail("attest: %s: %s", file, strerror(-r));
+	if (r < 0) {
+		r = cli_fail("attest: %s: %s", file, strerror(-r));
+		goto out;
+	}
 	r = attest_request(sock, token, &reply, why, sizeof(why));
 	if (r < 0) {
 		json_decref(reply);
-		return cli_fail("attest: %s", why);
+		r = cli_fail("attest: %s", why);
+		goto out;
 	}
 	cli_print(reply, attest_text);
-	return 0;
+	for (size_t i = 0; i < creds.n && r == 0; i++)
+		if (credfile_fetch(&cf[i], sock, why, sizeof(why)) < 0)
+			r = cli_fail("attest: credential %s: %s", cf[i].audience, why);
+out:
+	for (size_t i = 0; i < creds.n; i++)
+		credfile_clear(&cf[i]);
+	return r;
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "sandbox.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "credfile.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
@@ -35,7 +37,61 @@ struct run_opts {
 	const char *cg_abs, *sock, *token;
 	bool keep_caps, keep_setuid;
 	struct sandbox_opts sandbox;
+	const char *attest_sock; /* credentials are asked for here: the control socket is hidden */
+	struct credfile creds[CLI_VALUES_MAX];
+	size_t ncreds;
 };
+
+static void run_opts_clear(struct run_opts *o)
+{
+	for (size_t i = 0; i < o->ncreds; i++)
+		credfile_clear(&o->creds[i]);
+}
+
+static void on_alarm(int sig)
+{
+	/* only to interrupt wait(): a credential is due */
+}
+
+/*
+ * In the workload's mount namespace: each credential's directory becomes a private tmpfs (only
+ * this namespace sees the files), and the first credentials are written before the command
+ * starts, so a server finds them as it would a projected token.
+ */
+static int credentials_place(const struct run_opts *o, char *why, size_t len)
+{
+	for (size_t i = 0; i < o->ncreds; i++) {
+		_cleanup_free_ char *dir = strdup(o->creds[i].path);
+		bool mounted = false;
+		int r;
+
+		if (!dir)
+			return -ENOMEM;
+		*strrchr(dir, '/') = '\0';
+		for (size_t j = 0; j < i; j++) /* one tmpfs per directory */
+			mounted |= !strncmp(o->creds[j].path, dir, strlen(dir)) &&
+				   o->creds[j].path[strlen(dir)] == '/' &&
+				   !strchr(o->creds[j].path + strlen(dir) + 1, '/');
+		if (!*dir) {
+			snprintf(why, len, "%s: put credentials in a directory of their own", o->creds[i].path);
+			return -EINVAL;
+		}
+		if (!mounted) {
+			r = mkdir_p(dir, 0755);
+			if (r == 0 && mount("mcpfence-credentials", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+					    "mode=0755,size=1m") < 0)
+				r = -errno;
+			if (r < 0) {
+				snprintf(why, len, "a private tmpfs on %s: %s", dir, strerror(-r));
+				return r;
+			}
+		}
+		r = credfile_fetch((struct credfile *)&o->creds[i], o->attest_sock, why, len);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 
 static void run_help(void)
 {
@@ -60,6 +116,10 @@ static void run_help(void)
 	       "                        an unprivileged user itself)\n"
 	       "  --allow-io-uring      allow io_uring (its connects are checked like connect(), but\n"
 	       "                        its SOCKET op bypasses the address-family filter)\n"
+	       "  --credential AUD=PATH a credential for AUD (the policy's spec.credentials), minted\n"
+	       "                        by the agent, in file PATH before CMD starts and replaced\n"
+	       "                        before 80%% of its lifetime; PATH's directory is a private\n"
+	       "                        tmpfs only CMD's mount namespace sees (up to 8 times)\n"
 	       "  --json                errors as {\"error\": ...}\n"
 	       "Exit status: CMD's, 128+N if it died of signal N, 125 if mcpfence failed, 127 if\n"
 	       "CMD could not be executed.\n",
@@ -135,6 +195,16 @@ static void init_main(const struct run_opts *o, char **argv, int errpipe)
 		dprintf(errpipe, "%d %s", err, step);
 		_exit(125);
 	}
+	if (o->ncreds) {
+		char why[512];
+		struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: wait() returns */
+
+		if (credentials_place(o, why, sizeof(why)) < 0) {
+			dprintf(errpipe, "A credential: %s", why);
+			_exit(125);
+		}
+		sigaction(SIGALRM, &sa, NULL);
+	}
 	child_pid = fork();
 	if (child_pid < 0) {
 		dprintf(errpipe, "%d starting the command", errno);
@@ -144,6 +214,11 @@ static void init_main(const struct run_opts *o, char **argv, int errpipe)
 		command_exec(o, argv, errpipe);
 	close(errpipe);
 	for (;;) {
+		if (o->ncreds) {
+			int64_t next = credfiles_refresh((struct credfile *)o->creds, o->ncreds, o->attest_sock);
+
+			alarm((unsigned)(next / 1000 + 1));
+		}
 		pid = wait(&status);
 		if (pid < 0 && errno == EINTR)
 			continue;
@@ -161,7 +236,9 @@ int cmd_run(int argc, char **argv)
 	struct agent_config cfg = {};
 	json_t *ping = NULL, *bound = NULL;
 	json_int_t cg_id = 0;
-	struct run_opts ro = {};
+	_cleanup_(run_opts_clear) struct run_opts ro = {};
+	struct cli_values creds = {};
+	_cleanup_free_ char *attest_sock = NULL;
 	_cleanup_(strv_freep) char **hide = NULL;
 	size_t nhide = 0;
 	int args, r, status, pipefd[2];
@@ -175,6 +252,7 @@ int cmd_run(int argc, char **argv)
 		{ "keep-caps", 'k', false, &ro.keep_caps },
 		{ "allow-setuid", 'u', false, &ro.keep_setuid },
 		{ "allow-io-uring", 'i', false, &ro.sandbox.allow_io_uring },
+		{ "credential", 'C', true, &creds, true },
 		{},
 	};
 
@@ -187,6 +265,12 @@ int cmd_run(int argc, char **argv)
 		return cli_fail("run: %s: %s", token_file, strerror(-r)) ? 125 : 0;
 	if (args >= argc)
 		return cli_fail("run: no command given after --") ? 125 : 0;
+	for (; ro.ncreds < creds.n; ro.ncreds++) {
+		const char *bad;
+
+		if (credfile_parse(creds.v[ro.ncreds], &ro.creds[ro.ncreds], &bad) < 0)
+			return cli_fail("run: --credential %s: %s", creds.v[ro.ncreds], bad) ? 125 : 0;
+	}
 	if (!sock) {
 		if (cli_config_load(config, &cfg) < 0)
 			return 125;
@@ -215,6 +299,17 @@ int cmd_run(int argc, char **argv)
 		json_array_foreach(paths, i, v)
 			if (hide && json_is_string(v))
 				hide[nhide++] = strdup(json_string_value(v)); /* NULL on ENOMEM ends it */
+	}
+	if (ro.ncreds) {
+		const char *as = json_string_value(json_object_get(ping, "attest_socket"));
+
+		if (!as || !json_is_object(json_object_get(ping, "issuer"))) {
+			json_decref(ping);
+			return cli_fail("run: --credential: the agent mints no credentials (no issuer section in its "
+					"configuration)") ? 125 : 0;
+		}
+		attest_sock = strdup(as);
+		ro.attest_sock = attest_sock;
 	}
 	json_decref(ping);
 	if (!cg_abs || !hide)
