@@ -16,6 +16,7 @@ echo "{\"keys\":[$(jwt_jwk RS256 "$WORK/k1.pem" k1)]}" >"$WORK/issuer.jwks"
 ATTEST_SOCK="$WORK/attest.sock"
 write_config '"attest_socket": "'"$ATTEST_SOCK"'",
   "issuer": { "url": "'"$MINT_ISS"'", "keys": "issuer-keys", "requests_per_second": 20 },
+  "metrics": { "listen": "'"$WORK/metrics.sock"'" },
   "bindings": [ { "cgroup": "'"$ROOT_REL"'/held", "hold": true },
                 { "cgroup": "'"$ROOT_REL"'/static", "policy": "static-c" } ],
   "trust": { "issuers": [ { "issuer": "'"$ISS"'", "jwks_file": "issuer.jwks", "algorithms": ["RS256"] } ] }'
@@ -25,7 +26,18 @@ cat >"$WORK/policies/a.json" <<JSON
             "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ],
             "credentials": [
               { "audience": "https://127.0.0.2:8080", "lifetime": "10m", "claims": ["repository", "environment"] },
-              { "audience": "api://downstream-b", "lifetime": "5m", "hosts": ["127.0.0.2:8080"] } ] } }
+              { "audience": "api://downstream-b", "lifetime": "5m", "hosts": ["127.0.0.2:8080"] },
+              { "audience": "https://sts.test/subject", "hosts": ["127.0.0.2:8080"],
+                "exchange": { "token_endpoint": "https://127.0.0.8:8443/token", "audience": "//iam.test/pools/p",
+                              "scope": "read", "ca_file": "../ds.crt" } },
+              { "audience": "api://AzureADTokenExchange", "hosts": ["127.0.0.2:8080"],
+                "exchange": { "token_endpoint": "https://127.0.0.8:8443/token", "form": "client-assertion",
+                              "client_id": "entra-client", "scope": "https://graph.test/.default", "ca_file": "../ds.crt" } },
+              { "audience": "https://sts.test/other-target", "hosts": ["127.0.0.2:8080"],
+                "exchange": { "token_endpoint": "https://127.0.0.8:8443/token", "audience": "//iam.test/pools/other",
+                              "ca_file": "../ds.crt" } },
+              { "audience": "https://sts.test/down", "hosts": ["127.0.0.2:8080"],
+                "exchange": { "token_endpoint": "https://127.0.0.9:8443/token", "ca_file": "../ds.crt" } } ] } }
 JSON
 cat >"$WORK/policies/e2e.json" <<JSON
 { "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "e2e" },
@@ -55,6 +67,8 @@ echo "$out" | grep -q "bad.json: spec.credentials\[0\]: 127.0.0.9 port 443 is no
 check "credentials: the same policy's reachable credentials pass (control)" 0 \
 	"$("$MCPF" policy check "$WORK/policies/a.json" "$WORK/policies/c.json" >/dev/null 2>&1; echo $?)"
 
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=downstream \
+	-addext "subjectAltName=IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.3,IP:127.0.0.8" -keyout "$WORK/ds.key" -out "$WORK/ds.crt" 2>/dev/null
 agent_start || { fail "credentials: agent start"; exit 1; }
 "$MCPF" issuer export "$WORK/pub" --config "$CONFIG" >/dev/null || fail "credentials: issuer export"
 check "credentials: signing keys are private to the agent (0700 directory, 0600 keys)" "700 600" \
@@ -124,6 +138,27 @@ else
 	skip "credentials: Node jose rows: no node, or npm could not install jose into build/npm"
 fi
 
+# --- exchanges: the agent trades the minted token at a token endpoint (an independent STS)
+$PY "$REPO/tests/sts.py" 127.0.0.8 8443 "$WORK/pub" "https://sts.test/subject,api://AzureADTokenExchange,https://sts.test/other-target" \
+	//iam.test/pools/p entra-client "$WORK/ds.crt" "$WORK/ds.key" >"$WORK/sts.out" 2>&1 &
+BG_PIDS+=($!)
+wait_ready "$WORK/sts.out" || fail "credentials: the STS did not start: $(cat "$WORK/sts.out")"
+r=$(get wl-a https://sts.test/subject)
+check "credentials: RFC 8693 exchange: the workload gets only the STS's access token and its lifetime" \
+	"true sts- true 300 urn:ietf:params:oauth:token-type:access_token" \
+	"$(echo "$r" | jq -r '"\(.ok) \(.token[0:4]) \(.exchanged) \(.expires_in) \(.token_type)"')"
+r=$(get wl-a api://AzureADTokenExchange)
+check "credentials: RFC 7523 client assertion (Entra's form): the same" "true sts-" \
+	"$(echo "$r" | jq -r '"\(.ok) \(.token[0:4])"')"
+r=$(get wl-a https://sts.test/other-target)
+check "credentials: an STS error reaches the workload by its OAuth code" "false invalid_target" \
+	"$(echo "$r" | jq -r '"\(.ok) \(.error)"')"
+check "credentials: ... with a credential event naming it" 1 \
+	"$(wait_events '.type == "credential" and .result == "exchange_failed" and .oauth_error == "invalid_target"' 1)"
+r=$(get wl-a https://sts.test/down)
+check "credentials: a token endpoint that does not answer: exchange_failed" "false exchange_failed" \
+	"$(echo "$r" | jq -r '"\(.ok) \(.error)"')"
+
 # --- a non-URL audience, and an operator binding
 r=$(get wl-a api://downstream-b)
 check "credentials: a non-URL audience (its hosts reachable) is granted" "api://downstream-b" \
@@ -183,8 +218,6 @@ check "credentials: malformed requests are refused as malformed" \
 	fail "credentials: agent gone"
 
 # --- end to end: a server with no secret calls a downstream with its minted credential
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=downstream \
-	-addext "subjectAltName=IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.3" -keyout "$WORK/ds.key" -out "$WORK/ds.crt" 2>/dev/null
 for ds in "127.0.0.6 https://127.0.0.6:8443" "127.0.0.7 https://127.0.0.7:8443" "127.0.0.3 https://127.0.0.3:8443"; do
 	set -- $ds
 	$PY "$REPO/tests/downstream.py" "$1" 8443 "$2" "$WORK/pub" "$WORK/ds.crt" "$WORK/ds.key" >"$WORK/ds.$1.out" 2>&1 &
@@ -209,6 +242,13 @@ check "credentials: ... and the downstream saw the workload's subject" 1 \
 	"$(wait_events '.type == "credential" and .result == "ok" and .policy == "e2e" and .audience == "https://127.0.0.6:8443"' 1)"
 out=$(curl -s --cacert "$WORK/ds.crt" -o /dev/null -w "%{http_code}" https://127.0.0.3:8443/)
 check "credentials: ... the denied host answers outside the fence (control: 401 without a token)" 401 "$out"
+
+# --- metrics: per policy, audience and result; the audience only where a policy grants it
+m=$(curl -s --unix-socket "$WORK/metrics.sock" http://agent/metrics)
+check "credentials: metrics count by policy, audience and result" "ok ok ok" \
+	"$(echo "$m" | grep -q '^mcpfence_credentials_total{policy="creds-a",audience="https://127.0.0.2:8080",result="ok"} [1-9]' && echo ok)\
+ $(echo "$m" | grep -q '^mcpfence_credentials_total{policy="creds-a",audience="",result="audience_not_granted"} 2$' && echo ok)\
+ $(echo "$m" | grep -q '^mcpfence_issuer_key_age_seconds{kid="[A-Za-z0-9_-]*",signing="true"} [0-9]' && echo ok)"
 
 # --- credentials kept in files for long-running servers
 mkdir -p "$WORK/creds"
@@ -238,7 +278,8 @@ check "credentials: ... in a private tmpfs: the host's directory stays empty" "c
 # --- status shows the keys; they survive a restart
 kid=$("$MCPF" status --config "$CONFIG" --json | jq -r '.agent.issuer.keys[] | select(.signing) | .kid')
 check "credentials: status names the signing key (the exported set's)" "$(jq -r '.keys[0].kid' "$WORK/pub/.well-known/jwks.json")" "$kid"
-agent_stop || fail "credentials: the agent exits cleanly (no sanitizer report)"
+agent_stop || { fail "credentials: the agent exits cleanly (no sanitizer report)"
+	grep -E -A25 "ERROR: |runtime error|LeakSanitizer" "$WORK/agent.log" | head -60; }
 agent_start || fail "credentials: agent restart"
 in_cgroup wl-a "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" >/dev/null 2>&1
 T3=$(get wl-a https://127.0.0.2:8080 | jq -r .token)

@@ -368,6 +368,7 @@ static int agent_loop_setup(struct agent *a, struct agent_sources *src)
 	if (src->signals.fd < 0 || src->tick.fd < 0 || loop_new(&a->loop) < 0 ||
 	    loop_add(a->loop, &src->ring, EPOLLIN) < 0 || loop_add(a->loop, &src->signals, EPOLLIN) < 0 ||
 	    loop_add(a->loop, &src->tick, EPOLLIN) < 0 || keys_worker_start(a, agent_clients_keys_ready) < 0 ||
+	    exchange_worker_start(a, agent_clients_keys_ready) < 0 ||
 	    pods_feed_start(a) < 0 || docker_feed_start(a) < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(errno));
 		return -1;
@@ -413,6 +414,7 @@ static void agent_free(struct agent *a, struct agent_sources *src)
 		feed_stop(a, &a->pods);
 		feed_stop(a, &a->docker);
 		keys_worker_stop(a);
+		exchange_worker_stop(a);
 	}
 	loop_free(a->loop);
 	credentials_stop(a);

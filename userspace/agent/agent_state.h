@@ -24,6 +24,8 @@
  *   docker.c      the Docker events feed: containers bound by label
  *   credentials.c the agent as an issuer: per-audience credentials for bound workloads (the
  *                 token op), its signing keys; owns struct agent_credentials
+ *   exchange.c    token exchanges (RFC 8693, client assertions) on a worker thread; owns
+ *                 struct exchange_worker
  *   canary.c      the proof, before ready, that the kernel guards the root
  *   config.c, config.h: the agent's configuration file, parsed and checked (no agent state)
  *   loop.c, loop.h: one epoll loop: descriptors with handlers, nothing that blocks
@@ -67,6 +69,7 @@ struct loaded_policy {
 struct loop;
 struct agent_clients;
 struct agent_credentials;
+struct exchange_worker;
 struct keys_worker;
 struct feed;
 
@@ -120,6 +123,7 @@ struct agent {
 	struct feed *pods;	       /* pods.c: Kubernetes API selection, when configured */
 	struct feed *docker;	       /* docker.c: Docker Engine API selection, when configured */
 	struct agent_credentials *creds; /* credentials.c: the issuer, when configured */
+	struct exchange_worker *exchanges; /* exchange.c: token exchanges on a thread */
 
 	/* metrics.c */
 	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
@@ -159,6 +163,7 @@ void agent_gc(struct agent *a);
 
 /* ops.c: a request's reply, or NULL with *wait_keys set when it must wait for a key fetch. */
 struct op_caller {
+	uint64_t serial; /* this connection's, unique for the agent's life */
 	int fd;
 	uid_t uid;
 	pid_t pid;
@@ -213,17 +218,37 @@ void keys_worker_kick(struct agent *a);
 /* The running trust set: fetches deferred to the worker, key files read, remote keys asked for. */
 void keys_warm(struct agent *a);
 
+/* exchange.c: a POST to a token endpoint per job, keyed by the asking client's serial */
+struct exchange_result {
+	int r;	     /* 0: a 200 reply; -errno otherwise */
+	long status; /* HTTP */
+	char *body;  /* the reply's body (an OAuth error's too); the taker frees it */
+	char error[256];
+	bool running;
+};
+int exchange_worker_start(struct agent *a, void (*on_done)(struct agent *a));
+void exchange_worker_stop(struct agent *a);
+/* form: owned by the job from here */
+int exchange_submit(struct agent *a, uint64_t serial, const char *url, const char *ca_file, char *form);
+/* 1 with the finished result, 0 while it runs, -ENOENT when serial has none. */
+int exchange_take(struct agent *a, uint64_t serial, struct exchange_result *ret);
+
 /* credentials.c: nothing without an issuer section */
 int credentials_start(struct agent *a);
 void credentials_stop(struct agent *a);
 /* Every second: keys published ahead of their turn, retired ones dropped when safe. */
 void credentials_tick(struct agent *a);
-/* The token op: a credential for the caller on fd, or the reason it gets none. */
-json_t *credentials_op_token(struct agent *a, int fd, json_t *req);
+/* The token op: a credential for the caller, or the reason it gets none; NULL with *wait set
+ * while an exchange for it runs. */
+json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t *req, bool *wait);
 /* An attested identity's source claims, kept for the claims its policy passes on; and gone. */
 void credentials_remember(struct agent *a, uint32_t identity_id, json_t *claims);
 void credentials_forget(struct agent *a, uint32_t identity_id);
 /* For status: the issuer's URL, its keys and their ages, counts; null without an issuer. */
 json_t *credentials_keys(struct agent *a);
+/* For metrics: each (policy, audience, result) count; the audience only where granted. */
+typedef void (*credentials_row_fn)(void *ud, const char *policy, const char *audience, const char *result,
+				   uint64_t n);
+void credentials_metrics(struct agent *a, credentials_row_fn row, void *ud);
 
 #endif

@@ -54,6 +54,7 @@ struct agent_clients {
 	struct client *list; /* connected, in no particular order */
 	unsigned n[KIND_MAX];
 	struct loop_source listen[KIND_MAX]; /* one listening socket per kind (fd -1: none); .ud: the agent */
+	uint64_t serial;		     /* of the last accepted connection */
 };
 
 static uint64_t deadline_in(unsigned ms)
@@ -358,7 +359,7 @@ static void accept_clients(struct loop_source *s, uint32_t events)
 		}
 		c->src = (struct loop_source){ .fd = fd, .fn = client_event, .ud = a };
 		c->kind = kind;
-		c->who = (struct op_caller){ .fd = fd, .uid = cred.uid, .pid = cred.pid, .attest_socket = kind == KIND_ATTEST };
+		c->who = (struct op_caller){ .serial = ++a->clients->serial, .fd = fd, .uid = cred.uid, .pid = cred.pid, .attest_socket = kind == KIND_ATTEST };
 		c->deadline_ns = deadline_in(CLIENT_DEADLINE_MS);
 		if (loop_add(a->loop, &c->src, EPOLLIN) < 0) {
 			close(fd);

@@ -8,6 +8,7 @@
  */
 #include "agent_state.h"
 
+#include <curl/curl.h>
 #include <openssl/rand.h>
 
 #include "attest.h"
@@ -18,6 +19,15 @@
 
 #define CREDENTIAL_EXPIRING_S 30 /* a binding about to expire gets nothing */
 #define CREDENTIAL_SOURCE_MAX 16384
+#define CREDENTIAL_METRIC_ROWS 256 /* (policy, audience, result) rows; the rest count as one */
+
+/* One row of mcpfence_credentials_total. The audience is labelled only where a policy grants
+ * it: a caller's made-up audiences must not grow the label set. */
+struct credential_count {
+	char *policy, *audience;
+	int result;
+	uint64_t n;
+};
 
 struct agent_credentials {
 	struct issuer issuer;
@@ -26,6 +36,8 @@ struct agent_credentials {
 	char node[256];	      /* this host, named in the act claim */
 	unsigned per_second;
 	uint64_t minted, refused;
+	struct credential_count counts[CREDENTIAL_METRIC_ROWS];
+	size_t ncounts;
 };
 
 /* Why a request gets no credential: stable names, for events, metrics and callers. */
@@ -38,6 +50,7 @@ struct agent_credentials {
 	X(BINDING_EXPIRING, "binding_expiring")                                                    \
 	X(RATE_LIMITED, "rate_limited")                                                            \
 	X(MALFORMED, "malformed")                                                                  \
+	X(EXCHANGE_FAILED, "exchange_failed")                                                      \
 	X(INTERNAL, "internal")
 
 enum credential_result {
@@ -92,6 +105,10 @@ void credentials_stop(struct agent *a)
 	issuer_clear(&c->issuer);
 	idmap_clear(&c->source);
 	idmap_clear(&c->windows);
+	for (size_t i = 0; i < c->ncounts; i++) {
+		free(c->counts[i].policy);
+		free(c->counts[i].audience);
+	}
 	free(c);
 	a->creds = NULL;
 }
@@ -200,16 +217,60 @@ struct credential_request {
 	int64_t exp;
 	char jti[32];
 	char detail[256];
+	const char *oauth_error; /* an exchange's: the token endpoint's error code */
 };
+
+static void count_result(struct agent_credentials *c, const char *policy, const char *audience, int result)
+{
+	size_t i;
+
+	policy = policy ?: "";
+	audience = audience ?: "";
+	for (i = 0; i < c->ncounts; i++)
+		if (c->counts[i].result == result && !strcmp(c->counts[i].policy, policy) &&
+		    !strcmp(c->counts[i].audience, audience))
+			break;
+	if (i == c->ncounts && i < CREDENTIAL_METRIC_ROWS - 1) {
+		c->counts[i] = (struct credential_count){ .policy = strdup(policy), .audience = strdup(audience),
+							  .result = result };
+		if (!c->counts[i].policy || !c->counts[i].audience) {
+			free(c->counts[i].policy);
+			free(c->counts[i].audience);
+			i = CREDENTIAL_METRIC_ROWS - 1;
+		} else {
+			c->ncounts++;
+		}
+	} else if (i == c->ncounts) {
+		i = CREDENTIAL_METRIC_ROWS - 1; /* the overflow row: no labels */
+	}
+	c->counts[i].result = i == CREDENTIAL_METRIC_ROWS - 1 ? -1 : result;
+	c->counts[i].n++;
+}
+
+void credentials_metrics(struct agent *a, credentials_row_fn row, void *ud)
+{
+	struct agent_credentials *c = a->creds;
+
+	for (size_t i = 0; c && i < CREDENTIAL_METRIC_ROWS; i++) {
+		const struct credential_count *k = &c->counts[i];
+
+		if (i < c->ncounts)
+			row(ud, k->policy, k->audience, result_names[k->result], k->n);
+		else if (i == CREDENTIAL_METRIC_ROWS - 1 && k->n)
+			row(ud, "", "", "other", k->n);
+	}
+}
 
 static void emit_credential(struct agent *a, const struct credential_request *q, int result)
 {
 	json_t *ev = event_new("credential");
+	bool granted = result == CRED_OK || result == CRED_LIFETIME_OVER_CAP || result == CRED_BINDING_EXPIRING;
 
 	if (result == CRED_OK)
 		a->creds->minted++;
 	else
 		a->creds->refused++;
+	count_result(a->creds, q->policy, granted ? q->audience : NULL, result);
 	if (!ev)
 		return;
 	json_object_set_new(ev, "result", json_string(result_names[result]));
@@ -217,6 +278,8 @@ static void emit_credential(struct agent *a, const struct credential_request *q,
 		json_object_set_new(ev, "audience", json_string(q->audience));
 	if (q->detail[0])
 		json_object_set_new(ev, "detail", json_string(q->detail));
+	if (q->oauth_error)
+		json_object_set_new(ev, "oauth_error", json_string(q->oauth_error));
 	if (q->peer) {
 		json_object_set_new(ev, "pid", json_integer(q->peer->pid));
 		json_object_set_new(ev, "cgroup", json_string(cgroup_path_display(a->mount, q->peer->cgroup_abs)));
@@ -352,20 +415,115 @@ static json_t *reply_refused(int result, const char *detail)
 			 detail && *detail ? detail : result_names[result]);
 }
 
-json_t *credentials_op_token(struct agent *a, int fd, json_t *req)
+/* out += "&name=value", value form-escaped unless it is already (a JWT is base64url). */
+static int form_add(CURL *c, char **out, const char *name, const char *value, bool escape)
+{
+	char *v = escape ? curl_easy_escape(c, value, 0) : (char *)value;
+	char *next = v ? strdup_printf("%s%s%s=%s", *out ? *out : "", *out ? "&" : "", name, v) : NULL;
+
+	if (escape)
+		curl_free(v);
+	free(*out);
+	*out = next;
+	return next ? 0 : -ENOMEM;
+}
+
+/* The form body of an exchange: the minted token as the subject (RFC 8693) or as the client's
+ * assertion (RFC 7523), with the configured audience and scope. */
+static char *exchange_form(const struct policy_credential *pc, const char *token)
+{
+	CURL *c = curl_easy_init();
+	char *out = NULL;
+	int r;
+
+	if (!c)
+		return NULL;
+	if (pc->form == EXCHANGE_CLIENT_ASSERTION) {
+		r = form_add(c, &out, "grant_type", "client_credentials", false);
+		if (r == 0)
+			r = form_add(c, &out, "client_assertion_type",
+				     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", true);
+		if (r == 0)
+			r = form_add(c, &out, "client_id", pc->client_id, true);
+		if (r == 0)
+			r = form_add(c, &out, "client_assertion", token, false);
+	} else {
+		r = form_add(c, &out, "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", true);
+		if (r == 0)
+			r = form_add(c, &out, "subject_token_type", "urn:ietf:params:oauth:token-type:jwt", true);
+		if (r == 0)
+			r = form_add(c, &out, "requested_token_type", "urn:ietf:params:oauth:token-type:access_token",
+				     true);
+		if (r == 0)
+			r = form_add(c, &out, "subject_token", token, false);
+		if (r == 0 && pc->exchange_audience)
+			r = form_add(c, &out, "audience", pc->exchange_audience, true);
+	}
+	if (r == 0 && pc->scope)
+		r = form_add(c, &out, "scope", pc->scope, true);
+	curl_easy_cleanup(c);
+	if (r < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* What the token endpoint said, as the workload's reply: only its access token, or its
+ * OAuth error code. */
+static json_t *exchange_reply(struct agent *a, struct credential_request *q, struct exchange_result *x)
+{
+	json_t *body = x->body ? json_loads(x->body, 0, NULL) : NULL, *reply;
+	const char *at = json_string_value(json_object_get(body, "access_token"));
+	const char *err = json_string_value(json_object_get(body, "error"));
+	json_int_t in = json_integer_value(json_object_get(body, "expires_in"));
+	int64_t now = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
+
+	if (x->r == 0 && at) {
+		q->exp = now + (in > 0 ? in : 0);
+		emit_credential(a, q, CRED_OK);
+		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "ok", 1, "token", at, "token_type",
+				  json_string_value(json_object_get(body, "issued_token_type")) ?:
+					  "urn:ietf:params:oauth:token-type:access_token",
+				  "audience", q->audience, "exp", (json_int_t)q->exp, "expires_in", in, "policy",
+				  q->policy, "exchanged", 1);
+	} else {
+		/* an OAuth error reaches the workload by its code; anything else is exchange_failed */
+		const char *why = err ? (json_string_value(json_object_get(body, "error_description")) ?: err)
+				      : x->error[0] ? x->error : "the token endpoint's reply has no access_token";
+
+		snprintf(q->detail, sizeof(q->detail), "%s%.200s", err ? "token endpoint: " : "", why);
+		q->oauth_error = err;
+		emit_credential(a, q, CRED_EXCHANGE_FAILED);
+		reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", err && strlen(err) < 64 ? err : "exchange_failed",
+				  "detail", q->detail);
+	}
+	json_decref(body);
+	free(x->body);
+	return reply;
+}
+
+json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t *req, bool *wait)
 {
 	struct credential_request q = { .audience = json_string_value(json_object_get(req, "audience")) };
 	const struct policy_credential *pc = NULL;
 	int64_t now = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
 	json_t *life = json_object_get(req, "lifetime"), *claims, *reply = NULL;
 	_cleanup_free_ char *sub = NULL, *token = NULL;
+	struct exchange_result x = {};
 	struct attest_peer peer;
 	int r;
 
 	if (!a->creds)
 		return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "no_issuer", "detail",
 				 "this agent mints no credentials (no issuer section in its configuration)");
-	if (attest_peer_get(fd, a->mount, &peer) < 0) {
+	r = exchange_take(a, c->serial, &x);
+	if (r == 0) { /* its exchange is still on the worker */
+		*wait = true;
+		return NULL;
+	}
+	if (attest_peer_get(c->fd, a->mount, &peer) < 0) {
+		free(x.body);
 		snprintf(q.detail, sizeof(q.detail), "cannot identify the caller");
 		emit_credential(a, &q, CRED_INTERNAL);
 		return reply_refused(CRED_INTERNAL, q.detail);
@@ -377,6 +535,18 @@ json_t *credentials_op_token(struct agent *a, int fd, json_t *req)
 						     "positive \"lifetime\" in seconds)");
 		r = CRED_MALFORMED;
 		q.audience = NULL;
+	} else if (r == 1) { /* the exchange came back: its binding is looked up again for the event */
+		q.lifetime_s = life ? json_integer_value(life) : 0;
+		if (binding_nearest(a, peer.cgroup_abs, &q.cgroup_id, &q.b) == 0) {
+			const struct loaded_policy *lp = agent_policy_by_slot(a, q.b.slot);
+
+			q.policy = lp ? lp->name : NULL;
+			if (q.b.identity_id)
+				fence_identity_get(a->f, q.b.identity_id, &q.ident);
+		}
+		reply = exchange_reply(a, &q, &x);
+		attest_peer_clear(&peer);
+		return reply;
 	} else {
 		q.lifetime_s = life ? json_integer_value(life) : 0;
 		r = credential_check(a, &q, peer.cgroup_abs, &pc, now);
@@ -391,6 +561,17 @@ json_t *credentials_op_token(struct agent *a, int fd, json_t *req)
 		if (!claims || issuer_sign(&a->creds->issuer, now, claims, &token) < 0)
 			r = CRED_INTERNAL;
 		json_decref(claims);
+	}
+	if (r == CRED_OK && pc->form != EXCHANGE_NONE) {
+		/* the minted token goes to the token endpoint, never to the workload */
+		char *form = exchange_form(pc, token);
+
+		if (form && exchange_submit(a, c->serial, pc->token_endpoint, pc->ca_file, form) == 0) {
+			attest_peer_clear(&peer);
+			*wait = true;
+			return NULL;
+		}
+		r = CRED_INTERNAL;
 	}
 	emit_credential(a, &q, r);
 	if (r == CRED_OK)

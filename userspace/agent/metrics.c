@@ -226,6 +226,40 @@ static void put_maps(struct agent *a, struct text *t)
 	put(t, "mcpfence_map_capacity{map=\"learned_addresses\"} %u\n", fence_map_capacity(a->f->fd[FENCE_MAP_LEARNED]));
 }
 
+static void credential_row(void *ud, const char *policy, const char *audience, const char *result, uint64_t n)
+{
+	struct text *t = ud;
+
+	put(t, "mcpfence_credentials_total{policy=\"");
+	put_label(t, policy);
+	put(t, "\",audience=\"");
+	put_label(t, audience);
+	put(t, "\",result=\"%s\"} %llu\n", result, (unsigned long long)n);
+}
+
+/* The issuer's requests by policy, audience and result, and its keys' ages (with an issuer). */
+static void put_credentials(struct agent *a, struct text *t)
+{
+	json_t *keys = credentials_keys(a), *k;
+	size_t i;
+
+	if (!json_is_object(keys)) {
+		json_decref(keys);
+		return;
+	}
+	family(t, "mcpfence_credentials_total", "counter",
+	       "Credential requests (the token op) by policy, audience (where the policy grants it) and result.");
+	credentials_metrics(a, credential_row, t);
+	family(t, "mcpfence_issuer_key_age_seconds", "gauge",
+	       "Age of each published signing key, by kid; signing=\"true\" on the one that signs.");
+	json_array_foreach(json_object_get(keys, "keys"), i, k)
+		put(t, "mcpfence_issuer_key_age_seconds{kid=\"%s\",signing=\"%s\"} %lld\n",
+		    json_string_value(json_object_get(k, "kid")),
+		    json_is_true(json_object_get(k, "signing")) ? "true" : "false",
+		    (long long)json_integer_value(json_object_get(k, "age_s")));
+	json_decref(keys);
+}
+
 static void put_agent(struct agent *a, struct text *t)
 {
 	const struct agent_stats *s = &a->stats;
@@ -282,6 +316,7 @@ char *metrics_text(struct agent *a, size_t *ret_len)
 	put_kernel_counters(a, &t);
 	put_maps(a, &t);
 	put_agent(a, &t);
+	put_credentials(a, &t);
 	if (t.failed) {
 		free(t.buf);
 		return NULL;

@@ -451,7 +451,7 @@ static json_t *op_events(struct agent *a, const struct op_caller *c, json_t *req
 /* A credential for one downstream audience (credentials.c): who asks is the kernel's word. */
 static json_t *op_token(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
-	return credentials_op_token(a, c->fd, req);
+	return credentials_op_token(a, c, req, wait_keys);
 }
 
 static const struct op {

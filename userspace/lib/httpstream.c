@@ -99,6 +99,10 @@ int http_get(const struct http_request *req, struct http_body *b, char *err, siz
 	if (auth)
 		hdr = curl_slist_append(hdr, auth);
 	hdr = curl_slist_append(hdr, "Accept: application/json");
+	if (req->form) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/x-www-form-urlencoded");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	if (req->unix_socket) {
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);

@@ -21,6 +21,7 @@ struct http_request {
 	const char *bearer;	 /* an Authorization: Bearer token, or NULL */
 	long timeout_ms;	 /* the whole transfer */
 	atomic_bool *stop;
+	const char *form; /* POST this application/x-www-form-urlencoded body (else GET) */
 };
 
 struct http_body {
@@ -35,7 +36,8 @@ struct http_body {
 
 /* libcurl's global state, once per process (any thread; http_get calls it too). */
 void http_global_init(void);
-/* 0 for a 200 reply; otherwise -errno with err set (status kept in b->status). */
+/* 0 for a 200 reply; otherwise -errno with err set (status kept in b->status, and a reply's
+ * body in b->buf: an OAuth error is read from it). */
 int http_get(const struct http_request *req, struct http_body *b, char *err, size_t errlen);
 void http_body_clear(struct http_body *b);
 

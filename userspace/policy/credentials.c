@@ -18,6 +18,11 @@ void policy_credentials_free(struct policy_credential *c, size_t n)
 		for (size_t j = 0; j < c[i].nclaims; j++)
 			free(c[i].claims[j]);
 		free(c[i].claims);
+		free(c[i].token_endpoint);
+		free(c[i].exchange_audience);
+		free(c[i].scope);
+		free(c[i].client_id);
+		free(c[i].ca_file);
 	}
 	free(c);
 }
@@ -191,6 +196,55 @@ static void take_claims(const char *file, struct diag *errs, json_t *v, const ch
 	}
 }
 
+static char *dup_string(json_t *v)
+{
+	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+/*
+ * exchange: {"token_endpoint": https URL, "audience", "scope", "client_id", "form", "ca_file"}.
+ * The agent makes the exchange itself: the workload needs no route to the endpoint, so the
+ * endpoint is not coupled to egress.
+ */
+static void take_exchange(const char *file, struct diag *errs, json_t *v, const char *path,
+			  struct policy_credential *c)
+{
+	const char *form, *ep;
+	int k;
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		BAD("%s.exchange: must be an object", path);
+		return;
+	}
+	diag_unknown_fields(errs, file, v, path,
+			    (const char *const[]){ "token_endpoint", "audience", "scope", "client_id", "form",
+						   "ca_file", NULL });
+	ep = json_string_value(json_object_get(v, "token_endpoint"));
+	if (!ep || strncmp(ep, "https://", 8) || strlen(ep) < 9 || strlen(ep) > 1024)
+		BAD("%s.exchange.token_endpoint: required, an https URL", path);
+	form = json_string_value(json_object_get(v, "form"));
+	k = form ? str_choice(form, (const char *const[]){ "token-exchange", "client-assertion", NULL }) : 0;
+	if (k < 0 || (json_object_get(v, "form") && !form))
+		BAD("%s.exchange.form: \"token-exchange\" (RFC 8693) or \"client-assertion\" (RFC 7523)", path);
+	for (const char *const *f = (const char *const[]){ "audience", "scope", "client_id", "ca_file", NULL }; *f; f++) {
+		json_t *s = json_object_get(v, *f);
+
+		if (s && (!json_is_string(s) || !json_string_length(s) || json_string_length(s) > 1024))
+			BAD("%s.exchange.%s: must be a string of 1-1024 characters", path, *f);
+	}
+	c->form = k == 1 ? EXCHANGE_CLIENT_ASSERTION : EXCHANGE_TOKEN_EXCHANGE;
+	if (c->form == EXCHANGE_CLIENT_ASSERTION && !json_object_get(v, "client_id"))
+		BAD("%s.exchange.client_id: required for the client-assertion form", path);
+	c->token_endpoint = ep ? strdup(ep) : NULL;
+	c->exchange_audience = dup_string(json_object_get(v, "audience"));
+	c->scope = dup_string(json_object_get(v, "scope"));
+	c->client_id = dup_string(json_object_get(v, "client_id"));
+	if (json_is_string(json_object_get(v, "ca_file")))
+		path_join_relative(file, json_string_value(json_object_get(v, "ca_file")), &c->ca_file);
+}
+
 static void take_one(const char *file, struct diag *errs, json_t *item, size_t i, struct policy *p)
 {
 	struct policy_credential *c = &p->credentials[p->ncredentials];
@@ -209,9 +263,7 @@ static void take_one(const char *file, struct diag *errs, json_t *item, size_t i
 		return;
 	}
 	diag_unknown_fields(errs, file, item, path,
-			    (const char *const[]){ "audience", "lifetime", "claims", "hosts", NULL });
-	if (json_object_get(item, "exchange"))
-		BAD("%s.exchange: token exchange is not supported by this version of mcpfence", path);
+			    (const char *const[]){ "audience", "lifetime", "claims", "hosts", "exchange", NULL });
 	if (!a || !*a || strlen(a) > CREDENTIAL_AUDIENCE_MAX) {
 		BAD("%s.audience: required, a string of 1-%d characters", path, CREDENTIAL_AUDIENCE_MAX);
 		return;
@@ -224,13 +276,14 @@ static void take_one(const char *file, struct diag *errs, json_t *item, size_t i
 		BAD("%s.lifetime: must be a duration from \"1m\" to \"1h\"", path);
 	else if (life)
 		c->lifetime_s = (int64_t)(ns / 1000000000ULL);
-	if (url_host_port(a, host, sizeof(host), &port) == 0) {
+	if (!json_object_get(item, "exchange") && url_host_port(a, host, sizeof(host), &port) == 0) {
 		if (hosts)
 			BAD("%s.hosts: the audience is a URL: its own host is where the credential goes", path);
 		check_reach(file, errs, p, path, host, port);
 	} else if (!json_is_array(hosts) || !json_array_size(hosts)) {
-		BAD("%s.hosts: required for an audience that is not an http(s) URL: the \"host:port\" "
-		    "entries the credential is meant for",
+		BAD("%s.hosts: required for an audience that is not an http(s) URL, and for an exchanged "
+		    "credential: the \"host:port\" entries the credential (or the token it is exchanged "
+		    "for) is meant for",
 		    path);
 	} else {
 		json_array_foreach(hosts, j, h) {
@@ -243,6 +296,7 @@ static void take_one(const char *file, struct diag *errs, json_t *item, size_t i
 		}
 	}
 	take_claims(file, errs, json_object_get(item, "claims"), path, c);
+	take_exchange(file, errs, json_object_get(item, "exchange"), path, c);
 	c->audience = strdup(a);
 	if (c->audience)
 		p->ncredentials++;

@@ -22,11 +22,21 @@
 
 struct policy;
 
+enum credential_exchange_form {
+	EXCHANGE_NONE = 0,
+	EXCHANGE_TOKEN_EXCHANGE,   /* RFC 8693: the minted token as subject_token */
+	EXCHANGE_CLIENT_ASSERTION, /* RFC 7523 client credentials (Entra ID federated credentials) */
+};
+
 struct policy_credential {
 	char *audience;
 	int64_t lifetime_s;
 	size_t nclaims;
 	char **claims; /* source claims passed on, under the "src" claim */
+	/* exchange: the agent trades the minted token at token_endpoint and hands back only the
+	 * access token it gets */
+	uint8_t form; /* enum credential_exchange_form */
+	char *token_endpoint, *exchange_audience, *scope, *client_id, *ca_file;
 };
 
 /* Parse spec.credentials (v may be NULL) into p, checking every host against p's egress rules,
