@@ -10,15 +10,19 @@ OUT=${1:-bench/RESULTS.md}
 MCPF=${MCPF:-build/mcpfence}
 before=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
 probe=$("$MCPF" probe --json --no-attach || true)
-python3 - "$OUT" "$before" "$probe" <<'PY'
+# the figures before: the committed file's (bench/run.sh rewrites the working copy first)
+committed=$(git show "HEAD:$OUT" 2>/dev/null || cat "$OUT" 2>/dev/null || true)
+python3 - "$OUT" "$before" "$probe" "$committed" <<'PY'
 import json, re, sys
-out, rev, probe = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out, rev, probe, committed = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 text = open(out).read() if __import__("os").path.exists(out) else ""
 prev = {}
-m = re.search(r"\n## Verifier\n.*?(?=\n## |\Z)", text, re.S)
+m = re.search(r"\n## Verifier\n.*?(?=\n## |\Z)", committed, re.S)
 if m:
     for row in re.findall(r"^\| `([^`]+)` \| ([0-9]+) \| ([0-9]+) \|", m.group(0), re.M):
         prev[row[0]] = (int(row[1]), int(row[2]))
+m = re.search(r"\n## Verifier\n.*?(?=\n## |\Z)", text, re.S)
+if m:
     text = text[:m.start()] + text[m.end():]
 v = probe.get("verifier", {})
 L = ["", "## Verifier", "",

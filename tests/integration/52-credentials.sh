@@ -250,6 +250,11 @@ check "credentials: metrics count by policy, audience and result" "ok ok ok" \
  $(echo "$m" | grep -q '^mcpfence_credentials_total{policy="creds-a",audience="",result="audience_not_granted"} 2$' && echo ok)\
  $(echo "$m" | grep -q '^mcpfence_issuer_key_age_seconds{kid="[A-Za-z0-9_-]*",signing="true"} [0-9]' && echo ok)"
 
+served=$(curl -s --unix-socket "$WORK/metrics.sock" http://agent/.well-known/jwks.json | jq -c '[.keys[].kid]')
+check "credentials: the agent serves its key set and discovery document beside the metrics (for a TLS proxy)" \
+	"$(jq -c '[.keys[].kid]' "$WORK/pub/.well-known/jwks.json") $MINT_ISS" \
+	"$served $(curl -s --unix-socket "$WORK/metrics.sock" http://agent/.well-known/openid-configuration | jq -r .issuer)"
+
 # --- credentials kept in files for long-running servers
 mkdir -p "$WORK/creds"
 in_cgroup wl-file "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$A" \

@@ -246,6 +246,8 @@ void credentials_remember(struct agent *a, uint32_t identity_id, json_t *claims)
 void credentials_forget(struct agent *a, uint32_t identity_id);
 /* For status: the issuer's URL, its keys and their ages, counts; null without an issuer. */
 json_t *credentials_keys(struct agent *a);
+/* The discovery document (or the key set): served beside the metrics, for a reverse proxy. */
+json_t *credentials_document(struct agent *a, bool discovery);
 /* For metrics: each (policy, audience, result) count; the audience only where granted. */
 typedef void (*credentials_row_fn)(void *ud, const char *policy, const char *audience, const char *result,
 				   uint64_t n);

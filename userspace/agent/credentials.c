@@ -170,6 +170,13 @@ json_t *credentials_keys(struct agent *a)
 			 "minted", (json_int_t)c->minted, "refused", (json_int_t)c->refused);
 }
 
+json_t *credentials_document(struct agent *a, bool discovery)
+{
+	if (!a->creds)
+		return NULL;
+	return discovery ? issuer_discovery(&a->creds->issuer) : issuer_jwks(&a->creds->issuer);
+}
+
 /* The binding of the caller's cgroup or its nearest bound ancestor below the root. */
 static int binding_nearest(struct agent *a, const char *cgroup_abs, uint64_t *ret_id,
 			   struct mcpf_binding *ret)
@@ -302,10 +309,20 @@ static void emit_credential(struct agent *a, const struct credential_request *q,
  */
 static char *subject_of(struct agent *a, const struct credential_request *q, const char *cgroup_abs)
 {
-	struct idmap_entry *w;
+	struct idmap_entry *src = q->b.identity_id ? idmap_get(&a->creds->source, q->b.identity_id) : NULL, *w;
 
+	if (src && src->str) { /* whole: the kernel's copy stops at 255 bytes */
+		json_t *j = json_loads(src->str, 0, NULL);
+		char *s = json_is_string(json_object_get(j, "sub")) ? strdup(json_string_value(json_object_get(j, "sub"))) : NULL;
+
+		json_decref(j);
+		if (s)
+			return s;
+	}
+	/* after a restart only the kernel's copy is left: refused where it may be cut short (two
+	 * long subjects must not mint the same sub); the next attestation brings the claims back */
 	if (q->ident.sub[0])
-		return strdup(q->ident.sub);
+		return strlen(q->ident.sub) < sizeof(q->ident.sub) - 1 ? strdup(q->ident.sub) : NULL;
 	w = idmap_get(&a->workloads, q->cgroup_id);
 	if (w && w->str) {
 		json_t *j = json_loads(w->str, 0, NULL);

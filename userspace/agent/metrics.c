@@ -333,16 +333,33 @@ char *metrics_http_reply(struct agent *a, const char *req, size_t len, size_t *r
 	size_t blen = 0;
 	char *reply;
 
+	size_t plen = len > 4 ? strcspn(req + 4, " ?\r\n") : 0;
+	const char *path = req + 4;
+
+#define PATH_IS(p) (plen == strlen(p) && !strncmp(path, (p), plen))
 	if (len < 4 || strncmp(req, "GET ", 4)) {
 		status = "405 Method Not Allowed";
-	} else if (len < 13 || strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?')) {
+	} else if (a->creds && (PATH_IS("/.well-known/openid-configuration") || PATH_IS("/.well-known/jwks.json"))) {
+		/* the issuer's documents, for a reverse proxy that publishes them at the issuer URL */
+		json_t *doc = credentials_document(a, PATH_IS("/.well-known/openid-configuration"));
+
+		type = "application/json";
+		body = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		blen = body ? strlen(body) : 0;
+		json_decref(doc);
+		if (!body)
+			status = "500 Internal Server Error";
+	} else if (!PATH_IS("/metrics")) {
 		status = "404 Not Found";
 	} else if (!(body = metrics_text(a, &blen))) {
 		status = "500 Internal Server Error";
 	}
+#undef PATH_IS
 	if (!body) {
 		type = "text/plain; charset=utf-8";
-		body = strdup_printf("%s: GET /metrics is all there is\n", status);
+		body = strdup_printf("%s: GET /metrics%s\n", status,
+				     a->creds ? ", /.well-known/openid-configuration or /.well-known/jwks.json"
+					      : " is all there is");
 		blen = body ? strlen(body) : 0;
 	}
 	reply = strdup_printf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
