@@ -60,7 +60,8 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct mcpf_query *q
 		q->family = AF_INET6;
 		__builtin_memcpy(q->addr, &ip6.daddr, 16);
 		l4_off = sizeof(ip6);
-		ipv6_skip_ext(skb, &nexthdr, &l4_off);
+		if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && nexthdr != IPPROTO_UDPLITE)
+			ipv6_skip_ext(skb, &nexthdr, &l4_off); /* a call: only where headers chain */
 		q->protocol = nexthdr;
 	} else {
 		return -1;

@@ -8,10 +8,11 @@ DIR (discovery document and key set, as `mcpfence issuer export` wrote them), 40
 """
 import http.server
 import json
-import ssl
 import sys
 
 import jwt
+
+import httpsd
 
 addr, port, audience, base, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 
@@ -40,9 +41,4 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.HTTPServer((addr, port), Handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("READY", flush=True)
-srv.serve_forever()
+httpsd.serve(Handler, addr, port, cert, key)

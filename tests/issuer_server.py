@@ -4,9 +4,9 @@ answers 500 while DIR/fail exists, sends Cache-Control max-age from DIR/max-age,
 every request path to DIR/hits.log. Loopback only; stops by itself after 300 s."""
 import http.server
 import os
-import ssl
 import sys
-import threading
+
+import httpsd
 
 directory, cert, key = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -37,10 +37,4 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # any free port
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-server.socket = ctx.wrap_socket(server.socket, server_side=True)
-threading.Timer(300, server.shutdown).start()
-print("READY %d" % server.server_address[1], flush=True)
-server.serve_forever()
+httpsd.serve(Handler, "127.0.0.1", 0, cert, key, threaded=True, lifetime=300)  # any free port

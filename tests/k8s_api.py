@@ -10,9 +10,11 @@
 # /test/close (end every watch),
 # /test/compact (forget the history: resumed watches get 410), GET /test/log (the requests).
 # Usage: k8s_api.py PORT CERT KEY TOKEN_FILE
-import json, ssl, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json, sys, threading, time
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlparse, parse_qs
+
+import httpsd
 
 PORT, CERT, KEY, TOKEN_FILE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 lock = threading.Condition()
@@ -123,10 +125,4 @@ class Api(BaseHTTPRequestHandler):
                 return
 
 
-srv = ThreadingHTTPServer(("127.0.0.1", PORT), Api)
-srv.daemon_threads = True
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(CERT, KEY)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("READY", flush=True)
-srv.serve_forever()
+httpsd.serve(Api, "127.0.0.1", PORT, CERT, KEY, threaded=True)

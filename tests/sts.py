@@ -17,11 +17,12 @@ The JWT's aud must be one of SUBJECT_AUD (comma-separated). Success: {"access_to
 import http.server
 import json
 import secrets
-import ssl
 import sys
 import urllib.parse
 
 import jwt
+
+import httpsd
 
 addr, port, base, subject_aud, audience, client_id, cert, key = sys.argv[1:9]
 TE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -76,9 +77,4 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.HTTPServer((addr, int(port)), Handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("READY", flush=True)
-srv.serve_forever()
+httpsd.serve(Handler, addr, int(port), cert, key)

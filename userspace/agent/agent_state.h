@@ -18,17 +18,17 @@
  *                 and the display caches
  *   events.c, events.h: one kernel record or agent happening as a JSON event (no agent state)
  *   metrics.c     the verdict counters' rows per policy, and the Prometheus text of a scrape
- *   keys.c        JWKS fetching on a worker thread; owns struct keys_worker
+ *   keys.c        JWKS fetching on a worker thread
  *   feed.c        an API client's thread whose JSON lines reach the loop; owns struct feed
  *   pods.c        the Kubernetes list/watch feed: pods bound by annotation
  *   docker.c      the Docker events feed: containers bound by label
  *   credentials.c the agent as an issuer: per-audience credentials for bound workloads (the
  *                 token op), its signing keys; owns struct agent_credentials
- *   exchange.c    token exchanges (RFC 8693, client assertions) on a worker thread; owns
- *                 struct exchange_worker
+ *   exchange.c    token exchanges (RFC 8693, client assertions) on a worker thread
  *   canary.c      the proof, before ready, that the kernel guards the root
  *   config.c, config.h: the agent's configuration file, parsed and checked (no agent state)
  *   loop.c, loop.h: one epoll loop: descriptors with handlers, nothing that blocks
+ *   worker.c, worker.h: a thread for the loop's blocking jobs (no agent state)
  *   agent.h       the entry point for the CLI: agent_run()
  *   agent_state.h this file
  */
@@ -69,8 +69,7 @@ struct loaded_policy {
 struct loop;
 struct agent_clients;
 struct agent_credentials;
-struct exchange_worker;
-struct keys_worker;
+struct worker;
 struct feed;
 
 /* The agent's own counters, for metrics. */
@@ -98,6 +97,8 @@ struct agent {
 	struct loop *loop;
 	struct ring_buffer *rb;
 	void (*on_event)(struct agent *a, json_t *ev); /* the events op's feed (clients.c) */
+	void (*on_keys_ready)(struct agent *a);	       /* parked requests go on (clients.c) */
+	void (*on_exchange_done)(struct agent *a);     /* the same, after a token exchange */
 	bool watchdog; /* systemd asked for WATCHDOG=1 pings */
 	bool stop;
 
@@ -119,11 +120,11 @@ struct agent {
 
 	/* opaque, each owned by its file */
 	struct agent_clients *clients; /* clients.c: the sockets and their clients */
-	struct keys_worker *keys;      /* keys.c */
+	struct worker *keys;	       /* keys.c: JWKS fetches on a thread */
 	struct feed *pods;	       /* pods.c: Kubernetes API selection, when configured */
 	struct feed *docker;	       /* docker.c: Docker Engine API selection, when configured */
 	struct agent_credentials *creds; /* credentials.c: the issuer, when configured */
-	struct exchange_worker *exchanges; /* exchange.c: token exchanges on a thread */
+	struct worker *exchanges;	 /* exchange.c: token exchanges on a thread */
 
 	/* metrics.c */
 	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
@@ -224,7 +225,6 @@ struct exchange_result {
 	long status; /* HTTP */
 	char *body;  /* the reply's body (an OAuth error's too); the taker frees it */
 	char error[256];
-	bool running;
 };
 int exchange_worker_start(struct agent *a, void (*on_done)(struct agent *a));
 void exchange_worker_stop(struct agent *a);

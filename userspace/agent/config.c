@@ -234,6 +234,8 @@ static void take_dns(const char *file, struct diag *errs, json_t *v, struct agen
 
 static void take_string(const char *file, struct diag *errs, json_t *obj, const char *key,
 			const char *path, char **dst);
+static void take_path(const char *file, struct diag *errs, json_t *obj, const char *key, const char *path,
+		      char **dst);
 
 /* kubernetes: the API (in-cluster defaults from the pod's environment), the node, the driver */
 static void take_kubernetes(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
@@ -262,8 +264,8 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	if (node)
 		k->node = strdup(node);
 	take_string(file, errs, v, "api", "kubernetes.api", &k->api);
-	take_string(file, errs, v, "token_file", "kubernetes.token_file", &k->token_file);
-	take_string(file, errs, v, "ca_file", "kubernetes.ca_file", &k->ca_file);
+	take_path(file, errs, v, "token_file", "kubernetes.token_file", &k->token_file);
+	take_path(file, errs, v, "ca_file", "kubernetes.ca_file", &k->ca_file);
 	take_string(file, errs, v, "node_name", "kubernetes.node_name", &k->node);
 	take_string(file, errs, v, "cgroup_driver", "kubernetes.cgroup_driver", &driver);
 	if (!k->api || strncmp(k->api, "https://", 8))
@@ -273,14 +275,6 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	if (driver && strcmp(driver, "cgroupfs") && strcmp(driver, "systemd"))
 		BAD("kubernetes.cgroup_driver: \"cgroupfs\" or \"systemd\"");
 	cfg->k8s_systemd = driver && !strcmp(driver, "systemd");
-	for (char **f = &k->token_file; f; f = f == &k->token_file ? &k->ca_file : NULL) {
-		char *abs = NULL;
-
-		if (*f && (*f)[0] != '/' && path_join_relative(file, *f, &abs) == 0) {
-			free(*f);
-			*f = abs;
-		}
-	}
 	ns = json_object_get(v, "namespaces");
 	if (ns && !json_is_array(ns)) {
 		BAD("kubernetes.namespaces: must be an array of namespace names");
@@ -365,6 +359,19 @@ static void take_string(const char *file, struct diag *errs, json_t *obj, const 
 	*dst = strdup(json_string_value(v));
 }
 
+/* A string naming a file: a relative one is relative to the config file. */
+static void take_path(const char *file, struct diag *errs, json_t *obj, const char *key, const char *path,
+		      char **dst)
+{
+	char *abs = NULL;
+
+	take_string(file, errs, obj, key, path, dst);
+	if (*dst && (*dst)[0] != '/' && path_join_relative(file, *dst, &abs) == 0) {
+		free(*dst);
+		*dst = abs;
+	}
+}
+
 /* A "deny" | "allow" member: *deny set accordingly, untouched when absent. */
 static void take_deny(const char *file, struct diag *errs, json_t *obj, const char *key, bool *deny)
 {
@@ -416,15 +423,7 @@ static void take_events(const char *file, struct diag *errs, json_t *v, struct a
 			BAD("events.stdout: must be true or false");
 		else if (s)
 			cfg->events_stdout = json_is_true(s);
-		take_string(file, errs, v, "file", "events.file", &cfg->events_file);
-		if (cfg->events_file && cfg->events_file[0] != '/') {
-			char *abs = NULL;
-
-			if (path_join_relative(file, cfg->events_file, &abs) == 0) {
-				free(cfg->events_file);
-				cfg->events_file = abs;
-			}
-		}
+		take_path(file, errs, v, "file", "events.file", &cfg->events_file);
 		rl = json_object_get(v, "rate_limit_per_cgroup");
 		if (rl && (!json_is_integer(rl) || json_integer_value(rl) < 0 ||
 			   json_integer_value(rl) > 1000000))
@@ -454,15 +453,7 @@ static void take_issuer(const char *file, struct diag *errs, json_t *v, struct a
 	    strlen(cfg->issuer_url) > 255 || strpbrk(cfg->issuer_url, "?# "))
 		BAD("issuer.url: required, an https URL without query or fragment (the \"iss\" of "
 		    "minted credentials, where relying parties find its discovery document)");
-	take_string(file, errs, v, "keys", "issuer.keys", &cfg->issuer_keys);
-	if (cfg->issuer_keys && cfg->issuer_keys[0] != '/') {
-		char *abs = NULL;
-
-		if (path_join_relative(file, cfg->issuer_keys, &abs) == 0) {
-			free(cfg->issuer_keys);
-			cfg->issuer_keys = abs;
-		}
-	}
+	take_path(file, errs, v, "keys", "issuer.keys", &cfg->issuer_keys);
 	if (!cfg->issuer_keys && !(cfg->issuer_keys = strdup(CONFIG_ISSUER_KEYS)))
 		BAD("issuer.keys: out of memory");
 	alg = json_object_get(v, "algorithm");
@@ -579,18 +570,10 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", "issuer", NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
-	take_string(file, errs, root, "socket", "socket", &cfg->socket);
-	take_string(file, errs, root, "attest_socket", "attest_socket", &cfg->attest_socket);
+	take_path(file, errs, root, "socket", "socket", &cfg->socket);
+	take_path(file, errs, root, "attest_socket", "attest_socket", &cfg->attest_socket);
 	if (cfg->bpffs && cfg->bpffs[0] != '/')
 		BAD("bpffs: must be an absolute path under a bpf filesystem");
-	for (char **s = &cfg->socket; s; s = s == &cfg->socket ? &cfg->attest_socket : NULL) {
-		char *abs = NULL;
-
-		if (*s && (*s)[0] != '/' && path_join_relative(file, *s, &abs) == 0) {
-			free(*s);
-			*s = abs;
-		}
-	}
 
 	take_policies(file, errs, json_object_get(root, "policies"), cfg);
 

@@ -78,6 +78,7 @@ int credentials_start(struct agent *a)
 	if (!c)
 		return -ENOMEM;
 	c->per_second = a->cfg.issuer_per_second;
+	c->windows.cache = true; /* one second's counts: losing them when full costs nothing */
 	if (gethostname(c->node, sizeof(c->node) - 1) < 0)
 		snprintf(c->node, sizeof(c->node), "localhost");
 	r = issuer_open(a->cfg.issuer_url, a->cfg.issuer_keys,
@@ -307,18 +308,14 @@ static void emit_credential(struct agent *a, const struct credential_request *q,
  * issuer when that issuer is not the usual one for its kind; an operator binding's policy and
  * the container or pod it runs, else its cgroup.
  */
-static char *subject_of(struct agent *a, const struct credential_request *q, const char *cgroup_abs)
+static char *subject_of(struct agent *a, const struct credential_request *q, json_t *source,
+			const char *cgroup_abs)
 {
-	struct idmap_entry *src = q->b.identity_id ? idmap_get(&a->creds->source, q->b.identity_id) : NULL, *w;
+	struct idmap_entry *w;
 
-	if (src && src->str) { /* whole: the kernel's copy stops at 255 bytes */
-		json_t *j = json_loads(src->str, 0, NULL);
-		char *s = json_is_string(json_object_get(j, "sub")) ? strdup(json_string_value(json_object_get(j, "sub"))) : NULL;
-
-		json_decref(j);
-		if (s)
-			return s;
-	}
+	/* whole: the kernel's copy stops at 255 bytes */
+	if (json_is_string(json_object_get(source, "sub")))
+		return strdup(json_string_value(json_object_get(source, "sub")));
 	/* after a restart only the kernel's copy is left: refused where it may be cut short (two
 	 * long subjects must not mint the same sub); the next attestation brings the claims back */
 	if (q->ident.sub[0])
@@ -339,16 +336,14 @@ static char *subject_of(struct agent *a, const struct credential_request *q, con
 
 /* The claims of the minted token: never the source token, only what the policy lists. */
 static json_t *claims_of(struct agent *a, struct credential_request *q, const struct policy_credential *pc,
-			 const char *sub, int64_t now)
+			 json_t *source, const char *sub, int64_t now)
 {
-	struct idmap_entry *src = q->b.identity_id ? idmap_get(&a->creds->source, q->b.identity_id) : NULL;
-	json_t *source = src && src->str ? json_loads(src->str, 0, NULL) : NULL, *picked = json_object();
+	json_t *picked = json_object();
 	uint8_t rnd[16];
 	_cleanup_free_ char *jti = NULL;
 	json_t *claims;
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || !(jti = b64url_encode(rnd, sizeof(rnd))) || !picked) {
-		json_decref(source);
 		json_decref(picked);
 		return NULL;
 	}
@@ -359,7 +354,6 @@ static json_t *claims_of(struct agent *a, struct credential_request *q, const st
 		if (v)
 			json_object_set(picked, pc->claims[i], v);
 	}
-	json_decref(source);
 	claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:{s:s}, s:s}", "iss", a->creds->issuer.url,
 			   "aud", q->audience, "sub", sub, "iat", (json_int_t)now, "nbf", (json_int_t)now,
 			   "exp", (json_int_t)q->exp, "jti", q->jti, "act", "sub", a->creds->node,
@@ -383,15 +377,37 @@ static int64_t binding_exp_unix(const struct mcpf_binding *b)
 	return b->expires_ns <= boot ? now : now + (int64_t)((b->expires_ns - boot) / 1000000000ULL);
 }
 
+/* The caller's binding, its policy's name and its identity into q; -1 when it has none. */
+static int request_binding(struct agent *a, struct credential_request *q, const char *cgroup_abs)
+{
+	const struct loaded_policy *lp;
+
+	if (binding_nearest(a, cgroup_abs, &q->cgroup_id, &q->b) < 0)
+		return -1;
+	lp = agent_policy_by_slot(a, q->b.slot);
+	q->policy = lp ? lp->name : NULL;
+	if (q->b.identity_id)
+		fence_identity_get(a->f, q->b.identity_id, &q->ident);
+	return 0;
+}
+
+/* The source token's claims, whole, as the attestation left them (NULL for operator bindings
+ * and after a restart). */
+static json_t *source_claims(struct agent *a, const struct credential_request *q)
+{
+	struct idmap_entry *src = q->b.identity_id ? idmap_get(&a->creds->source, q->b.identity_id) : NULL;
+
+	return src && src->str ? json_loads(src->str, 0, NULL) : NULL;
+}
+
 /* Which of the refusals applies, or CRED_OK with q filled for minting. */
 static int credential_check(struct agent *a, struct credential_request *q, const char *cgroup_abs,
 			    const struct policy_credential **ret, int64_t now)
 {
-	const struct loaded_policy *lp;
 	const struct policy *p;
 	int64_t bexp;
 
-	if (binding_nearest(a, cgroup_abs, &q->cgroup_id, &q->b) < 0) {
+	if (request_binding(a, q, cgroup_abs) < 0) {
 		snprintf(q->detail, sizeof(q->detail), "cgroup %s is not bound",
 			 cgroup_path_display(a->mount, cgroup_abs));
 		return CRED_NOT_BOUND;
@@ -400,13 +416,9 @@ static int credential_check(struct agent *a, struct credential_request *q, const
 		return CRED_RATE_LIMITED;
 	if (fence_binding_is_hold(&q->b))
 		return CRED_HELD;
-	lp = agent_policy_by_slot(a, q->b.slot);
-	p = lp ? policy_set_find(&a->policies, lp->name) : NULL;
+	p = q->policy ? policy_set_find(&a->policies, q->policy) : NULL;
 	if (!p)
 		return CRED_INTERNAL;
-	q->policy = lp->name;
-	if (q->b.identity_id)
-		fence_identity_get(a->f, q->b.identity_id, &q->ident);
 	*ret = policy_credential_find(p, q->audience);
 	if (!*ret) {
 		snprintf(q->detail, sizeof(q->detail), "policy %s grants no credential for this audience", p->name);
@@ -554,13 +566,7 @@ json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t 
 		q.audience = NULL;
 	} else if (r == 1) { /* the exchange came back: its binding is looked up again for the event */
 		q.lifetime_s = life ? json_integer_value(life) : 0;
-		if (binding_nearest(a, peer.cgroup_abs, &q.cgroup_id, &q.b) == 0) {
-			const struct loaded_policy *lp = agent_policy_by_slot(a, q.b.slot);
-
-			q.policy = lp ? lp->name : NULL;
-			if (q.b.identity_id)
-				fence_identity_get(a->f, q.b.identity_id, &q.ident);
-		}
+		request_binding(a, &q, peer.cgroup_abs);
 		reply = exchange_reply(a, &q, &x);
 		attest_peer_clear(&peer);
 		return reply;
@@ -573,11 +579,14 @@ json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t 
 		r = CRED_INTERNAL;
 	}
 	if (r == CRED_OK) {
-		sub = subject_of(a, &q, peer.cgroup_abs);
-		claims = sub ? claims_of(a, &q, pc, sub, now) : NULL;
+		json_t *source = source_claims(a, &q);
+
+		sub = subject_of(a, &q, source, peer.cgroup_abs);
+		claims = sub ? claims_of(a, &q, pc, source, sub, now) : NULL;
 		if (!claims || issuer_sign(&a->creds->issuer, now, claims, &token) < 0)
 			r = CRED_INTERNAL;
 		json_decref(claims);
+		json_decref(source);
 	}
 	if (r == CRED_OK && pc->form != EXCHANGE_NONE) {
 		/* the minted token goes to the token endpoint, never to the workload */

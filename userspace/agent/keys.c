@@ -2,108 +2,61 @@
 /*
  * JWKS fetching off the loop. Verification on the loop never touches the network: an issuer
  * whose keys are missing, stale or lack a kid marks itself `fetch_wanted`, the request waits,
- * and this worker thread runs the HTTPS part of the fetch (trust_fetch_run, which touches
+ * and a worker thread (worker.c) runs the HTTPS part of the fetch (trust_fetch_run, which touches
  * nothing shared). The result comes back through an eventfd; the loop installs the keys and
  * re-runs the requests that waited. One fetch per issuer in flight at a time.
  */
 #include "agent_state.h"
 
-#include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 
 #include "https.h"
 #include "httpstream.h"
-#include "loop.h"
+#include "worker.h"
 
 struct fetch_job {
-	struct fetch_job *next;
+	struct worker_job job;
 	struct trust_fetch f;
 };
 
-struct keys_worker {
-	struct loop_source src; /* the eventfd: done jobs are waiting */
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct fetch_job *todo, *done;
-	bool stop;
-	void (*on_ready)(struct agent *a); /* requests parked for keys go on */
-};
-
-static void *worker_main(void *arg)
+static void fetch_run(struct worker_job *job)
 {
-	struct keys_worker *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		struct fetch_job *j;
-
-		while (!w->todo && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->stop)
-			break;
-		j = w->todo;
-		w->todo = j->next;
-		pthread_mutex_unlock(&w->mu);
-		trust_fetch_run(&j->f);
-		pthread_mutex_lock(&w->mu);
-		j->next = w->done;
-		w->done = j;
-		if (eventfd_write(w->src.fd, 1) < 0)
-			log_error("keys worker: eventfd: %s", strerror(errno));
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	trust_fetch_run(&((struct fetch_job *)job)->f);
 }
 
-static void jobs_free(struct fetch_job *j)
+static void fetch_free(struct worker_job *job)
 {
-	while (j) {
-		struct fetch_job *next = j->next;
+	struct fetch_job *j = (struct fetch_job *)job;
 
-		trust_fetch_clear(&j->f);
-		free(j);
-		j = next;
-	}
+	trust_fetch_clear(&j->f);
+	free(j);
 }
 
 /* On the loop: install what the worker fetched, then wake the requests that waited. */
-static void worker_done(struct loop_source *s, uint32_t events)
+static void fetches_done(void *ud)
 {
-	struct agent *a = s->ud;
-	struct keys_worker *w = a->keys;
-	struct fetch_job *done;
+	struct agent *a = ud;
 	int64_t now = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
-	eventfd_t n;
+	struct worker_job *done = worker_take(a->keys, NULL, NULL);
 
-	if (eventfd_read(s->fd, &n) < 0)
-		return;
-	pthread_mutex_lock(&w->mu);
-	done = w->done;
-	w->done = NULL;
-	pthread_mutex_unlock(&w->mu);
-	for (struct fetch_job *j = done; j; j = j->next) {
+	while (done) {
+		struct fetch_job *j = (struct fetch_job *)done;
 		/* a reload may have replaced the trust set meanwhile: match by issuer */
 		struct trust_issuer *is = trust_find(&a->trust, j->f.issuer);
 
-		if (!is)
-			continue;
-		if (trust_fetch_finish(is, &j->f, now) < 0)
+		done = done->next;
+		if (is && trust_fetch_finish(is, &j->f, now) < 0)
 			log_warning("Keys of issuer %s: %s", is->issuer, is->last_error);
-		else
+		else if (is)
 			log_info("Fetched the keys of issuer %s (%zu keys)", is->issuer, is->keys.n);
+		fetch_free(&j->job);
 	}
-	jobs_free(done);
-	w->on_ready(a);
+	a->on_keys_ready(a);
 }
 
 void keys_worker_kick(struct agent *a)
 {
-	struct keys_worker *w = a->keys;
-
-	for (size_t i = 0; w && i < a->trust.n; i++) {
+	for (size_t i = 0; a->keys && i < a->trust.n; i++) {
 		struct trust_issuer *is = &a->trust.issuers[i];
 		struct fetch_job *j;
 
@@ -116,11 +69,9 @@ void keys_worker_kick(struct agent *a)
 			continue;
 		}
 		is->fetch_inflight = true;
-		pthread_mutex_lock(&w->mu);
-		j->next = w->todo;
-		w->todo = j;
-		pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
+		j->job.run = fetch_run;
+		j->job.free = fetch_free;
+		worker_submit(a->keys, &j->job);
 	}
 }
 
@@ -142,51 +93,13 @@ void keys_warm(struct agent *a)
 
 int keys_worker_start(struct agent *a, void (*on_ready)(struct agent *a))
 {
-	struct keys_worker *w = calloc(1, sizeof(*w));
-	int r;
-
-	if (!w)
-		return -ENOMEM;
-	w->on_ready = on_ready;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	w->src = (struct loop_source){ .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .fn = worker_done, .ud = a };
-	r = w->src.fd < 0 ? -errno : loop_add(a->loop, &w->src, EPOLLIN);
-	if (r < 0) {
-		if (w->src.fd >= 0)
-			close(w->src.fd);
-		free(w);
-		return r;
-	}
+	a->on_keys_ready = on_ready;
 	http_global_init();
-	r = -pthread_create(&w->thread, NULL, worker_main, w);
-	if (r < 0) {
-		loop_del(a->loop, &w->src);
-		close(w->src.fd);
-		free(w);
-		return r;
-	}
-	a->keys = w;
-	return 0;
+	return worker_start(a->loop, fetches_done, a, &a->keys);
 }
 
+/* At most one fetch runs: bounded by its 5 s timeout. */
 void keys_worker_stop(struct agent *a)
 {
-	struct keys_worker *w = a->keys;
-
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL); /* at most one fetch: bounded by its 5 s timeout */
-	loop_del(a->loop, &w->src);
-	close(w->src.fd);
-	jobs_free(w->todo);
-	jobs_free(w->done);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-	free(w);
-	a->keys = NULL;
+	worker_stop(&a->keys);
 }

@@ -37,7 +37,8 @@ struct run_opts {
 	const char *cg_abs, *sock, *token;
 	bool keep_caps, keep_setuid;
 	struct sandbox_opts sandbox;
-	const char *attest_sock; /* credentials are asked for here: the control socket is hidden */
+	char **hide;	   /* owned: the sandbox's list of what the workload must not reach */
+	char *attest_sock; /* credentials are asked for here: the control socket is hidden */
 	struct credfile creds[CLI_VALUES_MAX];
 	size_t ncreds;
 };
@@ -46,6 +47,8 @@ static void run_opts_clear(struct run_opts *o)
 {
 	for (size_t i = 0; i < o->ncreds; i++)
 		credfile_clear(&o->creds[i]);
+	strv_free(o->hide);
+	free(o->attest_sock);
 }
 
 static void on_alarm(int sig)
@@ -229,21 +232,97 @@ static void init_main(const struct run_opts *o, char **argv, int errpipe)
 	}
 }
 
+/* What the agent's ping tells `run`: where the cgroup goes (*ret_cg_abs), what the workload
+ * must not reach, and where credentials are asked for. 0, or 125 once reported. */
+static int run_prepare(const char *sock, struct run_opts *ro, char **ret_cg_abs)
+{
+	json_t *ping = NULL, *paths, *v;
+	const char *as;
+	char name[64];
+	size_t i, n = 0;
+
+	if (agent_call(sock, json_pack("{s:s}", "op", "ping"), &ping))
+		return 125;
+	snprintf(name, sizeof(name), "run-%d-%llx", (int)getpid(),
+		 (unsigned long long)(now_ns(CLOCK_MONOTONIC) & 0xffffff));
+	*ret_cg_abs = strdup_printf("%s/%s", json_string_value(json_object_get(ping, "cgroup_root")), name);
+	/* what the workload must not reach: the agent's files and its control socket */
+	paths = json_object_get(ping, "protected_paths");
+	ro->hide = calloc(json_array_size(paths) + 1, sizeof(*ro->hide));
+	json_array_foreach(paths, i, v)
+		if (ro->hide && json_is_string(v))
+			ro->hide[n++] = strdup(json_string_value(v)); /* NULL on ENOMEM ends it */
+	ro->sandbox.hide = ro->hide;
+	as = json_string_value(json_object_get(ping, "attest_socket"));
+	if (ro->ncreds && (!as || !json_is_object(json_object_get(ping, "issuer")))) {
+		json_decref(ping);
+		return cli_fail("run: --credential: the agent mints no credentials (no issuer section in its "
+				"configuration)") ? 125 : 0;
+	}
+	if (ro->ncreds)
+		ro->attest_sock = strdup(as);
+	json_decref(ping);
+	return !*ret_cg_abs || !ro->hide || (ro->ncreds && !ro->attest_sock) ? 125 : 0;
+}
+
+/* The namespace's init started, its failure to start reported: CMD's exit status, or -errno. */
+static int run_command(struct run_opts *ro, char **argv)
+{
+	int status, pipefd[2];
+	char errbuf[1100];
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	signal(SIGHUP, forward_signal);
+	/*
+	 * The child is the first process of a new PID namespace. clone() rather than
+	 * unshare(CLONE_NEWPID) + fork(): `run` itself keeps making its threads and children in
+	 * its own namespace (a sanitizer's leak checker, for one, must see its parent).
+	 */
+	child_pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (child_pid < 0) {
+		int r = -errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (child_pid == 0) {
+		close(pipefd[0]);
+		init_main(ro, argv, pipefd[1]);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
+	close(pipefd[0]);
+	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0 && errbuf[0] == 'A') {
+		errbuf[n] = '\0';
+		cli_fail("run: attestation refused: %s", errbuf + 2);
+	} else if (n > 0) {
+		int err = 0;
+		char *step;
+
+		errbuf[n] = '\0';
+		err = (int)strtol(errbuf, &step, 10);
+		cli_fail("run: %s failed while %s: %s", argv[0], step + 1, strerror(err));
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *policy = NULL, *sock = NULL, *config = NULL, *token_file = NULL;
 	_cleanup_free_ char *cg_abs = NULL, *sock_owned = NULL, *token = NULL;
 	struct agent_config cfg = {};
-	json_t *ping = NULL, *bound = NULL;
+	json_t *bound = NULL;
 	json_int_t cg_id = 0;
 	_cleanup_(run_opts_clear) struct run_opts ro = {};
 	struct cli_values creds = {};
-	_cleanup_free_ char *attest_sock = NULL;
-	_cleanup_(strv_freep) char **hide = NULL;
-	size_t nhide = 0;
-	int args, r, status, pipefd[2];
-	char errbuf[1100];
-	ssize_t n;
+	int args, r;
 	const struct cli_opt opts[] = {
 		{ "policy", 'p', true, &policy },
 		{ "agent-socket", 's', true, &sock },
@@ -278,43 +357,8 @@ int cmd_run(int argc, char **argv)
 		sock = sock_owned;
 		config_clear(&cfg);
 	}
-
-	if (agent_call(sock, json_pack("{s:s}", "op", "ping"), &ping))
+	if (run_prepare(sock, &ro, &cg_abs))
 		return 125;
-	{
-		char name[64];
-
-		snprintf(name, sizeof(name), "run-%d-%llx", (int)getpid(),
-			 (unsigned long long)(now_ns(CLOCK_MONOTONIC) & 0xffffff));
-		cg_abs = strdup_printf("%s/%s",
-				       json_string_value(json_object_get(ping, "cgroup_root")), name);
-	}
-	{
-		/* what the workload must not reach: the agent's files and its control socket */
-		json_t *paths = json_object_get(ping, "protected_paths");
-		size_t i;
-		json_t *v;
-
-		hide = calloc(json_array_size(paths) + 1, sizeof(*hide));
-		json_array_foreach(paths, i, v)
-			if (hide && json_is_string(v))
-				hide[nhide++] = strdup(json_string_value(v)); /* NULL on ENOMEM ends it */
-	}
-	if (ro.ncreds) {
-		const char *as = json_string_value(json_object_get(ping, "attest_socket"));
-
-		if (!as || !json_is_object(json_object_get(ping, "issuer"))) {
-			json_decref(ping);
-			return cli_fail("run: --credential: the agent mints no credentials (no issuer section in its "
-					"configuration)") ? 125 : 0;
-		}
-		attest_sock = strdup(as);
-		ro.attest_sock = attest_sock;
-	}
-	json_decref(ping);
-	if (!cg_abs || !hide)
-		return 125;
-	ro.sandbox.hide = hide;
 	if (!ro.keep_caps) {
 		_cleanup_free_ char *mount = NULL;
 
@@ -342,52 +386,11 @@ int cmd_run(int argc, char **argv)
 		cg_id = json_integer_value(json_object_get(bound, "cgroup_id"));
 		json_decref(bound);
 	}
+	ro.cg_abs = cg_abs;
+	ro.sock = sock;
+	ro.token = token;
+	r = run_command(&ro, argv + args);
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto cleanup;
-	}
-	signal(SIGINT, forward_signal);
-	signal(SIGTERM, forward_signal);
-	signal(SIGHUP, forward_signal);
-	/*
-	 * The child is the first process of a new PID namespace. clone() rather than
-	 * unshare(CLONE_NEWPID) + fork(): `run` itself keeps making its threads and children in
-	 * its own namespace (a sanitizer's leak checker, for one, must see its parent).
-	 */
-	child_pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
-	if (child_pid < 0) {
-		r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		goto cleanup;
-	}
-	if (child_pid == 0) {
-		close(pipefd[0]);
-		ro.cg_abs = cg_abs;
-		ro.sock = sock;
-		ro.token = token;
-		init_main(&ro, argv + args, pipefd[1]);
-	}
-	close(pipefd[1]);
-	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
-	close(pipefd[0]);
-	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n > 0 && errbuf[0] == 'A') {
-		errbuf[n] = '\0';
-		cli_fail("run: attestation refused: %s", errbuf + 2);
-	} else if (n > 0) {
-		int err = 0;
-		char *step;
-
-		errbuf[n] = '\0';
-		err = (int)strtol(errbuf, &step, 10);
-		cli_fail("run: %s failed while %s: %s", argv[args], step + 1, strerror(err));
-	}
-	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-
-cleanup:
 	/* leftovers first: the binding must outlive every process of the cgroup */
 	cgroup_kill_all(cg_abs);
 	{

@@ -439,6 +439,26 @@ struct typed_walk {
 	void *ud;
 };
 
+/* name(f, fn, ud): fn(id, value, ud) for each entry of a map keyed by an integer id (the
+ * declarations, with what each walks, are in fence.h). */
+#define FENCE_FOREACH(name, map, id_t, value_t)                                                    \
+	static int name##_one(const void *key, const void *value, void *ud)                        \
+	{                                                                                          \
+		const struct typed_walk *w = ud;                                                   \
+		int (*fn)(id_t, const value_t *, void *) = w->fn;                                  \
+		id_t id;                                                                           \
+                                                                                                   \
+		memcpy(&id, key, sizeof(id));                                                      \
+		return fn(id, value, w->ud);                                                       \
+	}                                                                                          \
+	int name(struct fence *f, int (*fn)(id_t, const value_t *, void *), void *ud)             \
+	{                                                                                          \
+		value_t v;                                                                         \
+                                                                                                   \
+		return map_walk(f->fd[map], sizeof(id_t), &v, name##_one,                          \
+				&(struct typed_walk){ .fn = (void *)fn, .ud = ud });                \
+	}
+
 static void bindings_changed(struct fence *f)
 {
 	uint32_t zero = 0, gen = 0;
@@ -472,25 +492,7 @@ int fence_binding_del(struct fence *f, uint64_t cgroup_id)
 	return 0;
 }
 
-static int binding_walk(const void *key, const void *value, void *ud)
-{
-	const struct typed_walk *w = ud;
-	int (*fn)(uint64_t, const struct mcpf_binding *, void *) = w->fn;
-	uint64_t id;
-
-	memcpy(&id, key, sizeof(id));
-	return fn(id, value, w->ud);
-}
-
-int fence_binding_foreach(struct fence *f,
-			  int (*fn)(uint64_t cgroup_id, const struct mcpf_binding *b, void *ud),
-			  void *ud)
-{
-	struct mcpf_binding b;
-
-	return map_walk(f->fd[FENCE_MAP_BINDINGS], sizeof(uint64_t), &b, binding_walk,
-			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
-}
+FENCE_FOREACH(fence_binding_foreach, FENCE_MAP_BINDINGS, uint64_t, struct mcpf_binding)
 
 int fence_identity_put(struct fence *f, uint32_t id, const struct mcpf_identity *ident)
 {
@@ -533,25 +535,7 @@ void fence_ratelimit_del(struct fence *f, uint64_t cgroup_id)
 	bpf_map_delete_elem(f->fd[FENCE_MAP_RATELIMIT], &cgroup_id);
 }
 
-static int ratelimit_walk(const void *key, const void *value, void *ud)
-{
-	const struct typed_walk *w = ud;
-	int (*fn)(uint64_t, const struct mcpf_ratelimit *, void *) = w->fn;
-	uint64_t id;
-
-	memcpy(&id, key, sizeof(id));
-	return fn(id, value, w->ud);
-}
-
-int fence_ratelimit_foreach(struct fence *f,
-			    int (*fn)(uint64_t cgroup_id, const struct mcpf_ratelimit *rl, void *ud),
-			    void *ud)
-{
-	struct mcpf_ratelimit rl;
-
-	return map_walk(f->fd[FENCE_MAP_RATELIMIT], sizeof(uint64_t), &rl, ratelimit_walk,
-			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
-}
+FENCE_FOREACH(fence_ratelimit_foreach, FENCE_MAP_RATELIMIT, uint64_t, struct mcpf_ratelimit)
 
 static void key4_fill(struct mcpf_trie4_key *k, uint32_t slot, uint8_t plen, const uint8_t *addr)
 {
@@ -693,24 +677,7 @@ int fence_meta_del(struct fence *f, uint32_t slot)
 	return 0;
 }
 
-static int meta_walk(const void *key, const void *value, void *ud)
-{
-	const struct typed_walk *w = ud;
-	int (*fn)(uint32_t, const struct mcpf_policy_meta *, void *) = w->fn;
-	uint32_t slot;
-
-	memcpy(&slot, key, sizeof(slot));
-	return fn(slot, value, w->ud);
-}
-
-int fence_meta_foreach(struct fence *f,
-		       int (*fn)(uint32_t slot, const struct mcpf_policy_meta *m, void *ud), void *ud)
-{
-	struct mcpf_policy_meta m;
-
-	return map_walk(f->fd[FENCE_MAP_META], sizeof(uint32_t), &m, meta_walk,
-			&(struct typed_walk){ .fn = (void *)fn, .ud = ud });
-}
+FENCE_FOREACH(fence_meta_foreach, FENCE_MAP_META, uint32_t, struct mcpf_policy_meta)
 
 /* The programs count verdicts once, by policy and hook: the totals are their sums. */
 static int fence_verdict_totals(struct fence *f, uint64_t out[MCPF_CNT_MAX])
