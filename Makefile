@@ -143,7 +143,12 @@ $(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) -ljansson -lssl -lcrypto -lcurl -lm -o $@
 
-fuzz: $(OUT)/fuzz_policy $(OUT)/fuzz_jws
+FUZZ_TOKENOP_SRCS := userspace/identity/tokenop.c userspace/lib/control.c userspace/lib/util.c
+$(OUT)/fuzz_tokenop: tests/fuzz/fuzz_tokenop.c $(FUZZ_TOKENOP_SRCS) $(USER_HDRS) | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_tokenop.c $(FUZZ_TOKENOP_SRCS) -ljansson -o $@
+
+fuzz: $(OUT)/fuzz_policy $(OUT)/fuzz_jws $(OUT)/fuzz_tokenop
 
 # The whole suite: unit tests, then the root integration suite on this kernel.
 test: deps

@@ -63,6 +63,7 @@ lint_suite() {
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	[ -x build/fuzz_policy ] && tally fuzz-policy fuzz_suite fuzz_policy
 	[ -x build/fuzz_jws ] && tally fuzz-jws fuzz_suite fuzz_jws
+	[ -x build/fuzz_tokenop ] && tally fuzz-tokenop fuzz_suite fuzz_tokenop
 	tally lint lint_suite
 fi
 

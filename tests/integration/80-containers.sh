@@ -11,7 +11,8 @@
 #   - held by annotation (attest required) and never attesting: denied everything
 #   - not selected: left alone
 # A token replayed from another pod is refused; the agent's container killed and restarted
-# changes nothing. (The systemd driver's cgroups are made by runc's cgroupfs driver with the
+# changes nothing. The attested MCP server, with no secret of its own, calls an HTTPS API with a
+# credential the agent mints for it (issue 19). (The systemd driver's cgroups are made by runc's cgroupfs driver with the
 # systemd driver's names: this machine has no systemd to own them. The kubelet itself, which
 # cannot be installed here, is not part of it: runc plays its part.)
 source "$(dirname "$0")/lib.sh"
@@ -43,7 +44,9 @@ check "containers: the image's entrypoint is the agent" '[["/usr/bin/mcpfence"],
 netns_setup || { fail "containers: netns"; exit 1; }
 http_servers 198.51.100.1 8080 8081 || { fail "containers: the HTTP servers did not start"; exit 1; }
 ISS="https://kubernetes.default.svc.mcpfence.test"
-mkdir -p "$WORK/etc/policies" "$WORK/run" "$WORK/attest" "$WORK/log" "$WORK/tokens"
+mkdir -p "$WORK/etc/policies" "$WORK/run" "$WORK/attest" "$WORK/log" "$WORK/tokens" "$WORK/lib" "$WORK/ca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=downstream \
+	-addext "subjectAltName=IP:198.51.100.1" -keyout "$WORK/ds.key" -out "$WORK/ca/ds.crt" 2>/dev/null
 jwt_keygen RS256 "$WORK/k1.pem"
 echo "{\"keys\":[$(jwt_jwk RS256 "$WORK/k1.pem" k1)]}" >"$WORK/etc/issuer.jwks"
 cat >"$WORK/etc/config.json" <<JSON
@@ -51,13 +54,15 @@ cat >"$WORK/etc/config.json" <<JSON
   "socket": "/run/mcpfence/agent.sock", "attest_socket": "/run/mcpfence-attest/attest.sock",
   "policies": ["policies/"],
   "events": { "stdout": false, "file": "/var/log/mcpfence/events.jsonl" },
+  "issuer": { "url": "https://mcpfence.test/node" },
   "trust": { "issuers": [ { "issuer": "$ISS", "jwks_file": "issuer.jwks", "kubernetes": true } ] } }
 JSON
 cat >"$WORK/etc/policies/github-mcp.json" <<JSON
 { "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "github-mcp" },
   "spec": { "identity": { "issuer": "$ISS", "audience": "mcpfence",
               "claims": { "kubernetes.io.namespace": "mcp", "kubernetes.io.serviceaccount.name": "github-mcp" } },
-            "egress": [ { "to": ["198.51.100.1"], "ports": ["8080"], "protocol": "tcp" } ] } }
+            "egress": [ { "to": ["198.51.100.1"], "ports": ["8080", "8443-8444"], "protocol": "tcp" } ],
+            "credentials": [ { "audience": "https://198.51.100.1:8443", "lifetime": "5m" } ] } }
 JSON
 cat >"$WORK/etc/policies/annotated.json" <<JSON
 { "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "annotated" },
@@ -66,7 +71,7 @@ JSON
 SOCK="$WORK/run/agent.sock" # the control socket, as the host sees it
 EVENTS="$WORK/log/events.jsonl"
 CONFIG="$WORK/config.host.json" # for status and uninstall from the host
-sed "s|/run/mcpfence/agent.sock|$SOCK|; s|/run/mcpfence-attest/attest.sock|$WORK/attest/attest.sock|; s|\"policies/\"|\"$WORK/etc/policies/\"|; s|\"issuer.jwks\"|\"$WORK/etc/issuer.jwks\"|; s|/var/log/mcpfence/events.jsonl|$EVENTS|" \
+sed "s|/run/mcpfence/agent.sock|$SOCK|; s|/run/mcpfence-attest/attest.sock|$WORK/attest/attest.sock|; s|\"policies/\"|\"$WORK/etc/policies/\"|; s|\"issuer.jwks\"|\"$WORK/etc/issuer.jwks\"|; s|/var/log/mcpfence/events.jsonl|$EVENTS|; s|\"url\": \"https://mcpfence.test/node\"|&, \"keys\": \"$WORK/lib/issuer\"|" \
 	"$WORK/etc/config.json" >"$CONFIG"
 
 # bundle IMAGE_DIR NAME: an OCI bundle of the image, for runc
@@ -103,6 +108,7 @@ agent_container() {
 			{destination: "/run/mcpfence-attest", type: "bind", source: ($work + "/attest"), options: ["rbind", "rw"]},
 			{destination: "/etc/mcpfence", type: "bind", source: ($work + "/etc"), options: ["rbind", "ro"]},
 			{destination: "/var/log/mcpfence", type: "bind", source: ($work + "/log"), options: ["rbind", "rw"]},
+			{destination: "/var/lib/mcpfence", type: "bind", source: ($work + "/lib"), options: ["rbind", "rw"]},
 			{destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["rbind", "ro"]}]
 		' "$WORK/b/agent/config.json" >"$WORK/b/agent/c.json" && mv "$WORK/b/agent/c.json" "$WORK/b/agent/config.json"
 	CTRS+=(mcpf-agent-$$)
@@ -134,10 +140,14 @@ k8s_token() { # POD_UID -> a projected service-account token for pod POD_UID
 	jwt_sign RS256 "$WORK/k1.pem" k1 "$(jwt_claims "$ISS" "system:serviceaccount:mcp:github-mcp" 600 \
 		'"kubernetes.io":{"namespace":"mcp","serviceaccount":{"name":"github-mcp"},"pod":{"name":"gh","uid":"'"$1"'"}}')"
 }
-# mcp_call POD_CGROUP CTR TOKEN_POD ANNOTATIONS_JSON: run the MCP server in a new container of
-# the pod; it attests when TOKEN_POD is set; ask it to fetch the allowed and the denied endpoint
+FETCHES=('http_get {"url":"http://198.51.100.1:8080/"}' 'http_get {"url":"http://198.51.100.1:8081/"}')
+# mcp_call POD_CGROUP CTR TOKEN_POD ANNOTATIONS_JSON [CALL...]: run the MCP server in a new
+# container of the pod; it attests when TOKEN_POD is set; each CALL ("TOOL ARGS_JSON") is a tool
+# call, by default: fetch the allowed and the denied endpoint. Prints each call's text.
 mcp_call() {
-	local cg=$1 ctr=$2 tok=$3 ann=$4 id="mcpf-$$-$2"
+	local cg=$1 ctr=$2 tok=$3 ann=$4 id="mcpf-$$-$2" n=1 call
+	shift 4
+	[ $# -gt 0 ] || set -- "${FETCHES[@]}"
 	bundle "$REPO/build/image-mcp" "$ctr"
 	mkdir -p "$WORK/tokens/$ctr"
 	[ -n "$tok" ] && k8s_token "$tok" >"$WORK/tokens/$ctr/mcpfence"
@@ -145,27 +155,33 @@ mcp_call() {
 		--arg hook "$MCPF" --argjson ann "$ann" --arg tok "$tok" '
 		.process.terminal = false | .process.user = {uid: 1000, gid: 1000}
 		| .process.capabilities = {bounding: [], effective: [], permitted: []}
-		| .process.env += (if $tok != "" then ["MCPF_ATTEST_SOCKET=/run/mcpfence-attest/attest.sock",
-			"MCPF_TOKEN_FILE=/var/run/secrets/tokens/mcpfence"] else [] end)
+		| .process.env += ["MCPF_ATTEST_SOCKET=/run/mcpfence-attest/attest.sock",
+			"NODE_EXTRA_CA_CERTS=/etc/downstream-ca/ds.crt"]
+		| .process.env += (if $tok != "" then ["MCPF_TOKEN_FILE=/var/run/secrets/tokens/mcpfence"] else [] end)
 		| .linux.namespaces = [.linux.namespaces[] | select(.type != "network")] + [{type: "network", path: $netns}, {type: "cgroup"}]
 		| .linux.cgroupsPath = $cg | .annotations = $ann
 		| .hooks.createRuntime = [{path: $hook, args: ["mcpfence", "oci-hook", "--agent-socket", ($work + "/run/agent.sock")]}]
 		| .mounts += [
 			{destination: "/run/mcpfence-attest", type: "bind", source: ($work + "/attest"), options: ["rbind", "ro"]},
-			{destination: "/var/run/secrets/tokens", type: "bind", source: ($work + "/tokens/" + $ctr), options: ["rbind", "ro"]}]
+			{destination: "/var/run/secrets/tokens", type: "bind", source: ($work + "/tokens/" + $ctr), options: ["rbind", "ro"]},
+			{destination: "/etc/downstream-ca", type: "bind", source: ($work + "/ca"), options: ["rbind", "ro"]}]
 		' "$WORK/b/$ctr/config.json" >"$WORK/b/$ctr/c.json" && mv "$WORK/b/$ctr/c.json" "$WORK/b/$ctr/config.json"
 	CTRS+=("$id")
-	printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' \
-		'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"http_get","arguments":{"url":"http://198.51.100.1:8080/"}}}' \
-		'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"http_get","arguments":{"url":"http://198.51.100.1:8081/"}}}' |
-		timeout 30 "${RUNC[@]}" run --bundle "$WORK/b/$ctr" "$id" >"$WORK/$ctr.out" 2>"$WORK/$ctr.err"
+	{
+		echo '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}'
+		for call in "$@"; do
+			n=$((n + 1))
+			jq -cn --argjson id $n --arg tool "${call%% *}" --argjson args "${call#* }" \
+				'{jsonrpc: "2.0", id: $id, method: "tools/call", params: {name: $tool, arguments: $args}}'
+		done
+	} | timeout 30 "${RUNC[@]}" run --bundle "$WORK/b/$ctr" "$id" >"$WORK/$ctr.out" 2>"$WORK/$ctr.err"
 	local rc=$?
 	"${RUNC[@]}" delete -f "$id" >/dev/null 2>&1
 	if [ "$rc" -ne 0 ]; then
 		echo "exit=$rc $(tr '\n' ' ' <"$WORK/$ctr.err" | head -c 300)"
 		return
 	fi
-	jq -s -r 'map(select(.id == 2 or .id == 3)) | sort_by(.id)[] | .result.content[0].text' "$WORK/$ctr.out" | xargs
+	jq -s -r 'map(select(.id >= 2)) | sort_by(.id)[] | .result.content[0].text' "$WORK/$ctr.out" | xargs
 }
 # as containerd and CRI-O annotate a pod's containers: the hook names the pod in its events
 ANN_POLICY='{"mcpfence.io/policy": "annotated", "io.kubernetes.pod.namespace": "mcp", "io.kubernetes.pod.name": "annotated"}'
@@ -198,6 +214,29 @@ echo "$ev" | jq -e --arg id "$ANN_CTR" '(.cgroup | endswith($id)) and .workload.
 [ "$(events_where '.type == "egress" and (.cgroup | contains("'"$NONE_CG"'"))')" -eq 0 ] &&
 	pass "pods: the pod nobody selected left no event" || fail "pods: events from an unselected pod"
 
+# --- no secrets past the fence: the attested server calls an HTTPS API with a minted credential
+"$MCPF" issuer export "$WORK/pub" --config "$CONFIG" >/dev/null || fail "credentials: issuer export"
+for port in 8443 8444; do
+	/usr/bin/python3 "$REPO/tests/downstream.py" 198.51.100.1 $port "https://198.51.100.1:$port" "$WORK/pub" \
+		"$WORK/ca/ds.crt" "$WORK/ds.key" >"$WORK/ds.$port.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_ready "$WORK/ds.$port.out" || fail "credentials: downstream $port did not start"
+done
+A8443='{"url":"https://198.51.100.1:8443/","audience":"https://198.51.100.1:8443"}'
+CALLS=("api_get $A8443" 'api_get {"url":"https://198.51.100.1:8444/","audience":"https://198.51.100.1:8443"}'
+	'api_get {"url":"https://198.51.100.1:8443/"}' 'http_get {"url":"http://198.51.100.1:8081/"}')
+check "credentials: the MCP server image with no secret: its credential opens its API (200), the same token is refused by another API (401), forwarding its own token is refused (401), a host outside the policy is denied by the kernel" \
+	"HTTP 200 HTTP 401 HTTP 401 EPERM" "$(mcp_call "$TOKEN_CG" cred "$TOKEN_POD" "$ANN_HOLD" "${CALLS[@]}")"
+env=$(jq -r '.process.env[] | split("=")[0]' "$WORK/b/cred/config.json" | grep -viE '^(PATH|TERM|HOME|MCPF_ATTEST_SOCKET|MCPF_TOKEN_FILE|NODE_EXTRA_CA_CERTS)$' | xargs)
+aud=$(cut -d. -f2 "$WORK/tokens/cred/mcpfence" | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .aud)
+check "credentials: ... its environment holds no other variable, its only token is its projected identity (aud mcpfence)" \
+	" mcpfence" "$env $aud"
+check "credentials: ... both credentials it asked for have their event, naming the pod's identity and policy" 2 \
+	"$(events_where '.type == "credential" and .result == "ok" and .policy == "github-mcp" and .audience == "https://198.51.100.1:8443" and .identity.sub == "system:serviceaccount:mcp:github-mcp" and (.cgroup | contains("'"$TOKEN_CG"'"))')"
+check "credentials: another pod cannot obtain it: bound to a policy without it, unselected" \
+	"refused audience_not_granted refused not_bound" \
+	"$(mcp_call "$ANN_CG" cred-ann "" '{}' "api_get $A8443") $(mcp_call "$NONE_CG" cred-none "" '{}' "api_get $A8443")"
+
 # a token replayed from another pod: refused, and that pod stays where it was (left alone)
 other=$(pod_path cgroupfs burstable "$(cat /proc/sys/kernel/random/uuid)")
 got=$(mcp_call "$other" replay "$TOKEN_POD" '{}')
@@ -222,6 +261,8 @@ pass "restart: the agent's container is back, enforcing after $(( ($(date +%s%N)
 check "restart: the bindings are the same as before" "$before" \
 	"$(jq -c '[.bindings[] | {cgroup, policy}] | sort' <<<"$("$MCPF" status --config "$CONFIG" --json)")"
 check "restart: the attested pod: unchanged" "HTTP 200 EPERM" "$(mcp_call "$TOKEN_CG" tok-3 "" '{}')"
+check "restart: the attested pod's credential still opens its API: the signing keys survived in /var/lib/mcpfence" \
+	"HTTP 200" "$(mcp_call "$TOKEN_CG" cred-2 "" '{}' "api_get $A8443")"
 check "restart: the pod nobody selected: still left alone" "HTTP 200 HTTP 200" "$(mcp_call "$NONE_CG" none-2 "" '{}')"
 "${RUNC[@]}" kill "mcpf-agent-$$" TERM
 wait_for 10 eval '! running' && pass "containers: the agent's container stops on SIGTERM" || fail "containers: the agent did not stop"

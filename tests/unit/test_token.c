@@ -17,6 +17,7 @@
 #include "b64url.h"
 #include "identity.h"
 #include "issuer.h"
+#include "tokenop.h"
 #include "jws.h"
 #include "podcgroup.h"
 #include "trust.h"
@@ -864,6 +865,63 @@ static void test_pod_cgroups(void)
 }
 
 /* The issuer's key schedule at chosen times, and what it signs verified against its own set. */
+/* The token op's untrusted inputs: a workload's request, a token endpoint's answer. */
+static void test_tokenop(void)
+{
+	static const struct {
+		const char *req;
+		int want;
+		long long lifetime;
+	} asks[] = {
+		{ "{\"audience\":\"https://api.example.com\"}", 0, 0 },
+		{ "{\"audience\":\"api://x\",\"lifetime\":300}", 0, 300 },
+		{ "{}", -EINVAL, 0 },
+		{ "{\"audience\":\"\"}", -EINVAL, 0 },
+		{ "{\"audience\":7}", -EINVAL, 0 },
+		{ "{\"audience\":\"a\\u0000b\"}", -EINVAL, 0 }, /* a NUL would cut it short */
+		{ "{\"audience\":\"a\",\"lifetime\":0}", -EINVAL, 0 },
+		{ "{\"audience\":\"a\",\"lifetime\":\"300\"}", -EINVAL, 0 },
+	};
+	static const struct {
+		const char *body, *token, *error;
+		long long expires_in;
+	} answers[] = {
+		{ "{\"access_token\":\"t.k.s\",\"expires_in\":3599}", "t.k.s", NULL, 3599 },
+		{ "{\"access_token\":\"t\",\"expires_in\":9223372036854775807}", "t", NULL, TOKEN_ANSWER_EXPIRES_MAX },
+		{ "{\"access_token\":\"t\",\"expires_in\":-5}", "t", NULL, 0 },
+		{ "{\"access_token\":\"a b\"}", NULL, NULL, 0 },
+		{ "{\"access_token\":\"a\\nb\"}", NULL, NULL, 0 },
+		{ "{\"error\":\"invalid_grant\",\"error_description\":\"expired\"}", NULL, "invalid_grant", 0 },
+		{ "{\"error\":\"x\\\"y\"}", NULL, NULL, 0 },
+		{ "not json", NULL, NULL, 0 },
+	};
+	char why[256];
+
+	TEST("tokenop: requests: an audience of 1-1024 characters, an optional positive lifetime");
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		json_t *req = json_loads(asks[i].req, 0, NULL);
+		struct token_ask ask;
+		int r = token_ask_parse(req, &ask, why, sizeof(why));
+
+		CHECK(r == asks[i].want && (r < 0 || ask.lifetime_s == asks[i].lifetime), "%s: %d", asks[i].req, r);
+		json_decref(req);
+	}
+	TEST_END();
+	TEST("tokenop: answers: a usable token, an OAuth error code, expires_in bounded; else nothing");
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		struct token_answer a;
+
+		token_answer_parse(answers[i].body, strlen(answers[i].body), &a);
+		CHECK(!answers[i].token == !a.access_token && (!a.access_token || !strcmp(a.access_token, answers[i].token)) &&
+			      !answers[i].error == !a.error && (!a.error || !strcmp(a.error, answers[i].error)) &&
+			      a.expires_in == answers[i].expires_in,
+		      "%s: token %s error %s expires_in %lld", answers[i].body, a.access_token ?: "-", a.error ?: "-",
+		      (long long)a.expires_in);
+		token_answer_clear(&a);
+	}
+	TEST_END();
+}
+
 static void test_issuer(void)
 {
 	_cleanup_free_ char *dir = strdup_printf("%s/issuer-keys", tmpdir);
@@ -949,6 +1007,7 @@ int main(void)
 	test_pod_cgroups();
 	test_rotation();
 	test_issuer();
+	test_tokenop();
 	test_config_errors();
 	trust_clear(&trust);
 	for (int a = 0; a < JWS_ALG_MAX; a++) {

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "events.h"
 #include "issuer.h"
+#include "tokenop.h"
 
 #define CREDENTIAL_EXPIRING_S 30 /* a binding about to expire gets nothing */
 #define CREDENTIAL_SOURCE_MAX 16384
@@ -502,42 +503,40 @@ static char *exchange_form(const struct policy_credential *pc, const char *token
  * OAuth error code. */
 static json_t *exchange_reply(struct agent *a, struct credential_request *q, struct exchange_result *x)
 {
-	json_t *body = x->body ? json_loads(x->body, 0, NULL) : NULL, *reply;
-	const char *at = json_string_value(json_object_get(body, "access_token"));
-	const char *err = json_string_value(json_object_get(body, "error"));
-	json_int_t in = json_integer_value(json_object_get(body, "expires_in"));
+	struct token_answer ans;
 	int64_t now = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
+	json_t *reply;
 
-	if (x->r == 0 && at) {
-		q->exp = now + (in > 0 ? in : 0);
+	token_answer_parse(x->body, x->body ? strlen(x->body) : 0, &ans);
+	if (x->r == 0 && ans.access_token) {
+		q->exp = now + ans.expires_in;
 		emit_credential(a, q, CRED_OK);
-		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "ok", 1, "token", at, "token_type",
-				  json_string_value(json_object_get(body, "issued_token_type")) ?:
-					  "urn:ietf:params:oauth:token-type:access_token",
-				  "audience", q->audience, "exp", (json_int_t)q->exp, "expires_in", in, "policy",
-				  q->policy, "exchanged", 1);
+		reply = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "ok", 1, "token", ans.access_token,
+				  "token_type", ans.token_type, "audience", q->audience, "exp", (json_int_t)q->exp,
+				  "expires_in", (json_int_t)ans.expires_in, "policy", q->policy, "exchanged", 1);
 	} else {
 		/* an OAuth error reaches the workload by its code; anything else is exchange_failed */
-		const char *why = err ? (json_string_value(json_object_get(body, "error_description")) ?: err)
-				      : x->error[0] ? x->error : "the token endpoint's reply has no access_token";
+		const char *why = ans.error ? (ans.error_description ?: ans.error)
+			      : x->error[0]  ? x->error
+					     : "the token endpoint's reply has no usable access_token";
 
-		snprintf(q->detail, sizeof(q->detail), "%s%.200s", err ? "token endpoint: " : "", why);
-		q->oauth_error = err;
+		snprintf(q->detail, sizeof(q->detail), "%s%.200s", ans.error ? "token endpoint: " : "", why);
+		q->oauth_error = ans.error;
 		emit_credential(a, q, CRED_EXCHANGE_FAILED);
-		reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", err && strlen(err) < 64 ? err : "exchange_failed",
-				  "detail", q->detail);
+		reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", ans.error ?: "exchange_failed", "detail", q->detail);
 	}
-	json_decref(body);
+	token_answer_clear(&ans);
 	free(x->body);
 	return reply;
 }
 
 json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t *req, bool *wait)
 {
-	struct credential_request q = { .audience = json_string_value(json_object_get(req, "audience")) };
+	struct credential_request q = {};
 	const struct policy_credential *pc = NULL;
 	int64_t now = (int64_t)(now_ns(CLOCK_REALTIME) / 1000000000ULL);
-	json_t *life = json_object_get(req, "lifetime"), *claims, *reply = NULL;
+	struct token_ask ask;
+	json_t *claims, *reply = NULL;
 	_cleanup_free_ char *sub = NULL, *token = NULL;
 	struct exchange_result x = {};
 	struct attest_peer peer;
@@ -558,20 +557,18 @@ json_t *credentials_op_token(struct agent *a, const struct op_caller *c, json_t 
 		return reply_refused(CRED_INTERNAL, q.detail);
 	}
 	q.peer = &peer;
-	if (!q.audience || !*q.audience || strlen(q.audience) > CREDENTIAL_AUDIENCE_MAX ||
-	    (life && (!json_is_integer(life) || json_integer_value(life) < 1))) {
-		snprintf(q.detail, sizeof(q.detail), "the request needs \"audience\" (and an optional "
-						     "positive \"lifetime\" in seconds)");
+	if (token_ask_parse(req, &ask, q.detail, sizeof(q.detail)) < 0) {
 		r = CRED_MALFORMED;
-		q.audience = NULL;
 	} else if (r == 1) { /* the exchange came back: its binding is looked up again for the event */
-		q.lifetime_s = life ? json_integer_value(life) : 0;
+		q.audience = ask.audience;
+		q.lifetime_s = ask.lifetime_s;
 		request_binding(a, &q, peer.cgroup_abs);
 		reply = exchange_reply(a, &q, &x);
 		attest_peer_clear(&peer);
 		return reply;
 	} else {
-		q.lifetime_s = life ? json_integer_value(life) : 0;
+		q.audience = ask.audience;
+		q.lifetime_s = ask.lifetime_s;
 		r = credential_check(a, &q, peer.cgroup_abs, &pc, now);
 	}
 	if (r == CRED_OK && attest_peer_still_same(&peer) < 0) {
