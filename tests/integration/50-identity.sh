@@ -31,6 +31,23 @@ cat >"$WORK/policies/k8s.json" <<JSON
               "claims": { "kubernetes.io.namespace": "mcp", "kubernetes.io.serviceaccount.name": "github-mcp" } },
             "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
 JSON
+# scoped policies (issue 20) whose identity blocks forget the namespace: scope still holds
+cat >"$WORK/policies/team-x.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "api", "namespace": "team-x" },
+  "spec": { "identity": { "issuer": "$K8S_ISS", "audience": "mcpfence", "claims": { "kubernetes.io.serviceaccount.name": "api" } },
+            "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
+cat >"$WORK/policies/workers.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "ClusterEgressPolicy", "metadata": { "name": "workers" },
+  "spec": { "namespaces": ["team-x"],
+            "identity": { "issuer": "$K8S_ISS", "audience": "mcpfence", "claims": { "kubernetes.io.serviceaccount.name": "worker" } },
+            "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
+cat >"$WORK/policies/ns-sub.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "by-subject", "namespace": "team-x" },
+  "spec": { "identity": { "issuer": "$ISS", "audience": "mcpfence", "subject": "workload-ns" },
+            "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
 agent_start || { fail "identity: agent start"; exit 1; }
 listen 127.0.0.2 8080 8090
 listen 127.0.0.3 8080
@@ -98,6 +115,37 @@ out=$(in_cgroup "kubepods/besteffort/pod00000000-9999-2222-3333-444455556666/ctr
 echo "$out" | grep -q "pod_mismatch" &&
 	pass "identity: a cgroup named after the victim's pod below the attacker's pod: pod_mismatch" ||
 	fail "identity: nested impostor: $out"
+# --- scope: a namespaced policy binds pods of its namespace only, a cluster one those it admits
+sa_token() { # NAMESPACE SA POD_UID -> token file
+	jwt_sign RS256 "$WORK/k1.pem" k1 "$(jwt_claims "$K8S_ISS" "system:serviceaccount:$1:$2" 600 \
+		'"kubernetes.io":{"namespace":"'"$1"'","serviceaccount":{"name":"'"$2"'"},"pod":{"name":"p","uid":"'"$3"'"}}')" >"$WORK/sa-$3.jwt"
+	echo "$WORK/sa-$3.jwt"
+}
+attest_in() { # CGROUP TOKEN -> the policy bound, or the reason refused
+	local out p
+	out=$(in_cgroup "$1" "$MCPF" attest --attest-socket "$ATTEST_SOCK" --token-file "$2" --json 2>&1)
+	p=$(jq -r 'select(.ok == true) | .policy' <<<"$out" 2>/dev/null)
+	[ -n "$p" ] && echo "$p" || grep -o '([a-z_]*)' <<<"$out" | head -1 | tr -d '()'
+}
+rows=""
+for r in "team-x api" "team-y api" "team-x worker" "team-y worker"; do
+	set -- $r
+	uid=$(cat /proc/sys/kernel/random/uuid)
+	rows="$rows $(attest_in "kubepods/burstable/pod$uid/ctr" "$(sa_token "$1" "$2" "$uid")")"
+done
+check "identity: scope: service accounts of team-x and team-y: team-x/api only for team-x's, cluster workers only for the namespace it admits" \
+	" team-x/api namespace_not_admitted workers namespace_not_admitted" "$rows"
+Y=$(cat /proc/sys/kernel/random/uuid)
+tv() { "$MCPF" token verify --json --trust "$CONFIG" --policies "$WORK/policies" "$@" | jq -r '.policy // .error'; }
+check "identity: scope: token verify says the same: team-y's token selects nothing in its namespace, team-x/api from team-x" \
+	"namespace_not_admitted team-x/api" "$(tv --token-file "$(sa_token team-y api "$Y")") $(tv --namespace team-x --token-file "$WORK/sa-$Y.jwt")"
+NS_TOKEN=$(token workload-ns 600)
+out="$(attest_in plain-ns "$NS_TOKEN") $(attest_in "kubepods/burstable/pod$(cat /proc/sys/kernel/random/uuid)/ctr" "$NS_TOKEN")"
+check "identity: scope: a non-Kubernetes token matching a namespaced policy, from outside any pod and from a pod nobody named: refused" \
+	"namespace_not_admitted namespace_not_admitted" "$out"
+check "identity: scope: ... each with its event, saying why" 4 \
+	"$(events_where '.type == "attest" and .result == "rejected" and .reason == "namespace_not_admitted" and (.detail | test("binds only pods of namespace team-x|does not admit namespace team-y")) and .policy == null')"
+
 for row in "kubepods/pod%s/c" "kubepods/burstable/pod%s/c" \
 	"kubepods.slice/kubepods-pod%u.slice/cri-containerd-c.scope" \
 	"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%u.slice/cri-containerd-c.scope" \

@@ -65,7 +65,7 @@ cat >"$WORK/etc/policies/github-mcp.json" <<JSON
             "credentials": [ { "audience": "https://198.51.100.1:8443", "lifetime": "5m" } ] } }
 JSON
 cat >"$WORK/etc/policies/annotated.json" <<JSON
-{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "annotated" },
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "annotated", "namespace": "mcp" },
   "spec": { "egress": [ { "to": ["198.51.100.1"], "ports": ["8080"], "protocol": "tcp" } ] } }
 JSON
 SOCK="$WORK/run/agent.sock" # the control socket, as the host sees it
@@ -236,6 +236,17 @@ check "credentials: ... both credentials it asked for have their event, naming t
 check "credentials: another pod cannot obtain it: bound to a policy without it, unselected" \
 	"refused audience_not_granted refused not_bound" \
 	"$(mcp_call "$ANN_CG" cred-ann "" '{}' "api_get $A8443") $(mcp_call "$NONE_CG" cred-none "" '{}' "api_get $A8443")"
+
+# --- the hook keeps what identity established, and scopes an annotation to the pod's namespace
+check "hook: a later container of the attested pod, annotated attest=required: the pod keeps its attested binding" \
+	"HTTP 200 EPERM" "$(mcp_call "$TOKEN_CG" second "" "$ANN_HOLD")"
+check "hook: ... status still shows the identity" "github-mcp system:serviceaccount:mcp:github-mcp" \
+	"$("$MCPF" status --config "$CONFIG" --json | jq -r --arg cg "/$ROOT_REL/$TOKEN_CG" '.bindings[] | select(.cgroup == $cg) | [.policy, .identity.sub] | join(" ")')"
+OTHER_CG=$(pod_path cgroupfs burstable "$(cat /proc/sys/kernel/random/uuid)")
+check "hook: a pod of namespace other annotated with mcp's policy is held, not bound to it" "EPERM EPERM" \
+	"$(mcp_call "$OTHER_CG" other "" '{"mcpfence.io/policy": "annotated", "io.kubernetes.cri.sandbox-namespace": "other"}')"
+check "hook: ... its hold event says why (the namespace from containerd's annotation)" 1 \
+	"$(events_where '.type == "policy" and .action == "hold" and .reason == "no policy \"annotated\" in namespace other" and (.cgroup | contains("'"$OTHER_CG"'"))')"
 
 # a token replayed from another pod: refused, and that pod stays where it was (left alone)
 other=$(pod_path cgroupfs burstable "$(cat /proc/sys/kernel/random/uuid)")

@@ -4,7 +4,9 @@
 # pods of its node and binds the pod cgroups of those selected by namespace (held until they
 # attest) or by annotation (their policy), making the cgroup first when the kubelet has not.
 # The API is tests/k8s_api.py over HTTPS: the real list/watch formats, bookmarks, 410 Gone,
-# ended watches. A real API server cannot be installed here.
+# ended watches. A real API server cannot be installed here. An annotation is scoped (issue 20):
+# NAME is a policy of the pod's own namespace, cluster/NAME a ClusterEgressPolicy admitting it;
+# anything else, or a namespace held for attestation, leaves the pod held with a reason.
 source "$(dirname "$0")/lib.sh"
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=kube-apiserver" \
@@ -32,7 +34,20 @@ write_config '"unbound": "allow",
   "kubernetes": { "api": "'"$API"'", "token_file": "'"$WORK/sa.token"'", "ca_file": "'"$WORK/api.crt"'",
                   "node_name": "node-a", "namespaces": ["mcp"] }'
 sed -i "s|\"cgroup_root\": \"$ROOT_REL\"|\"cgroup_root\": \"$ROOT_REL/kubepods\"|" "$CONFIG"
-write_policy annotated enforce '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'
+ns_policy() { # NAMESPACE NAME
+	cat >"$WORK/policies/$1-$2.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "EgressPolicy", "metadata": { "name": "$2", "namespace": "$1" },
+  "spec": { "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
+}
+ns_policy default annotated
+ns_policy team-b wide
+ns_policy mcp annotated
+write_policy hostwide enforce '[ { "to": ["0.0.0.0/0"], "protocol": "any" } ]'
+cat >"$WORK/policies/shared.json" <<JSON
+{ "apiVersion": "mcpfence/v1", "kind": "ClusterEgressPolicy", "metadata": { "name": "shared" },
+  "spec": { "namespaces": ["team-a"], "egress": [ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ] } }
+JSON
 listen 127.0.0.2 8080 8081
 
 A=$(pod server-a mcp node-a Burstable)
@@ -49,7 +64,7 @@ check "k8s-api: ... a container in it is denied before the pod attests" EPERM \
 	pass "k8s-api: a pod of another node is not touched (fieldSelector spec.nodeName)"
 
 B=$(pod server-b default node-a BestEffort '{"mcpfence.io/policy": "annotated"}')
-wait_for 10 bound "besteffort/pod$B" annotated && pass "k8s-api: watched: an annotated pod is bound to its policy" ||
+wait_for 10 bound "besteffort/pod$B" default/annotated && pass "k8s-api: watched: an annotated pod is bound to the policy of that name in its namespace" ||
 	fail "k8s-api: pod B not bound: $(grep Kubernetes "$WORK/agent.log" | tail -3)"
 check "k8s-api: ... allowed where its policy allows, denied elsewhere" "OK EPERM" \
 	"$(in_cgroup "kubepods/besteffort/pod$B/ctr" bash -c "'$NETPROBE' tcp 127.0.0.2 8080; '$NETPROBE' tcp 127.0.0.2 8081" | xargs)"
@@ -64,6 +79,46 @@ wait_for 10 held "pod$D" && pass "k8s-api: a Guaranteed pod of a selected namesp
 	pass "k8s-api: a pod nobody selected is left alone"
 check "k8s-api: ... its containers reach anything" "OK OK" \
 	"$(in_cgroup "kubepods/pod$C/ctr" bash -c "'$NETPROBE' tcp 127.0.0.2 8080; '$NETPROBE' tcp 127.0.0.2 8081" | xargs)"
+
+# --- scope: rows of (namespace, annotation) -> bound policy or held, with the hold's reason
+scope_rows=(
+	"team-a wide -"	# team-b's policy, by its short name: none in team-a
+	"team-a team-b/wide -"	# ... or by its full name
+	"team-a hostwide -"	# a host policy: never chosen by a pod
+	"team-a cluster/shared shared"
+	"team-b cluster/shared -"	# the cluster policy does not admit team-b
+	"team-b wide team-b/wide"
+	"mcp annotated -"	# a namespace held for attestation: the annotation cannot lift it
+)
+declare -A SCOPE_UID
+i=0
+for row in "${scope_rows[@]}"; do
+	set -- $row
+	i=$((i + 1))
+	SCOPE_UID[$i]=$(pod "scope-$i" "$1" node-a Burstable '{"mcpfence.io/policy": "'"$2"'"}')
+done
+got=""
+for j in $(seq 1 $i); do
+	set -- ${scope_rows[$((j - 1))]}
+	cg="burstable/pod${SCOPE_UID[$j]}"
+	if [ "$3" = - ]; then
+		wait_for 10 held "$cg" && got="$got held" || got="$got not-held"
+	else
+		wait_for 10 bound "$cg" "$3" && got="$got $3" || got="$got not-bound"
+	fi
+done
+check "k8s-api: scope: (namespace, annotation) -> ${scope_rows[*]}" \
+	" held held held shared held team-b/wide held" "$got"
+reasons=$(jq -r 'select(.type == "policy" and .action == "hold" and .reason != null) | .reason' "$EVENTS")
+n=0
+for want in 'no policy "wide" in namespace team-a' '"team-b/wide" is not a policy of namespace team-a' \
+	'no policy "hostwide" in namespace team-a' 'cluster policy shared does not admit namespace team-b' \
+	'namespace mcp is held for attestation (kubernetes.namespaces): the annotation mcpfence.io/policy=annotated cannot lift the hold'; do
+	grep -qF "$want" <<<"$reasons" && n=$((n + 1)) || echo "    missing hold reason: $want"
+done
+check "k8s-api: scope: each held pod's policy event says why" 5 "$n"
+check "k8s-api: scope: a pod annotated with another namespace's policy is denied what that policy allows" EPERM \
+	"$(in_cgroup "kubepods/burstable/pod${SCOPE_UID[1]}/ctr" "$NETPROBE" tcp 127.0.0.2 8080)"
 
 # a watch that ends is resumed from the last resourceVersion (a bookmark's), without a relist
 sleep 1.5 # deliberate: a bookmark is sent after a second of quiet

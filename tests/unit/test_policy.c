@@ -6,6 +6,7 @@
 
 #include "testlib.h"
 #include "policy.h"
+#include "scope.h"
 
 static const char *wrap_fmt =
 	"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"t\"},"
@@ -203,7 +204,7 @@ static void test_document_errors(void)
 		  "apiVersion: must be \"mcpfence/v1\"" },
 		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"Policy\",\"metadata\":{\"name\":\"a\"},"
 		  "\"spec\":{\"egress\":[]}}",
-		  "kind: must be \"EgressPolicy\"" },
+		  "kind: must be \"EgressPolicy\" or \"ClusterEgressPolicy\"" },
 		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":"
 		  "\"Bad Name\"},\"spec\":{\"egress\":[]}}",
 		  "metadata.name: required" },
@@ -533,6 +534,108 @@ static void test_names(void)
 	TEST_END();
 }
 
+/* Namespaced and cluster policies: parsed, and which pods an annotation may bind them to. */
+static void test_scope(void)
+{
+	static const char *const docs[] = {
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"web\","
+		"\"namespace\":\"team-a\"},\"spec\":{\"egress\":[]}}",
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"web\","
+		"\"namespace\":\"team-b\"},\"spec\":{\"egress\":[]}}",
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"ClusterEgressPolicy\",\"metadata\":{\"name\":"
+		"\"shared\"},\"spec\":{\"namespaces\":[\"team-a\"],\"egress\":[]}}",
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"ClusterEgressPolicy\",\"metadata\":{\"name\":"
+		"\"everyone\"},\"spec\":{\"namespaces\":[\"*\"],\"egress\":[]}}",
+		"{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"hostwide\"},"
+		"\"spec\":{\"egress\":[]}}",
+	};
+	static const struct {
+		const char *ns, *ref, *want; /* want NULL: held */
+	} rows[] = {
+		{ "team-a", "web", "team-a/web" },
+		{ "team-b", "web", "team-b/web" },
+		{ "team-c", "web", NULL },	      /* no such policy in its namespace */
+		{ "team-b", "team-a/web", NULL },     /* another namespace's, named in full */
+		{ "team-a", "hostwide", NULL },	      /* a host policy: never by annotation */
+		{ "team-a", "cluster/shared", "shared" },
+		{ "team-b", "cluster/shared", NULL }, /* not admitted */
+		{ "team-b", "cluster/everyone", "everyone" },
+		{ "team-a", "cluster/hostwide", NULL }, /* not a cluster policy */
+		{ NULL, "web", NULL },		      /* namespace unknown */
+	};
+	static const struct bad_case bad[] = {
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"a\","
+		  "\"namespace\":\"Team_A\"},\"spec\":{\"egress\":[]}}",
+		  "metadata.namespace: a namespace name" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":"
+		  "\"a-policy-name-that-is-long-enough-to-overflow\",\"namespace\":\"and-a-namespace-that-is-long-too\"},"
+		  "\"spec\":{\"egress\":[]}}",
+		  "NAMESPACE/NAME is at most 63 characters" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"ClusterEgressPolicy\",\"metadata\":{\"name\":\"a\"},"
+		  "\"spec\":{\"egress\":[]}}",
+		  "spec.namespaces: required for a ClusterEgressPolicy" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"ClusterEgressPolicy\",\"metadata\":{\"name\":\"a\","
+		  "\"namespace\":\"x\"},\"spec\":{\"namespaces\":[\"x\"],\"egress\":[]}}",
+		  "metadata.namespace: a ClusterEgressPolicy has none" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"ClusterEgressPolicy\",\"metadata\":{\"name\":\"a\"},"
+		  "\"spec\":{\"namespaces\":[\"ok\", \"-bad\"],\"egress\":[]}}",
+		  "spec.namespaces[1]: a namespace name" },
+		{ "{\"apiVersion\":\"mcpfence/v1\",\"kind\":\"EgressPolicy\",\"metadata\":{\"name\":\"a\"},"
+		  "\"spec\":{\"namespaces\":[\"x\"],\"egress\":[]}}",
+		  "spec.namespaces: only a ClusterEgressPolicy lists namespaces" },
+	};
+	struct policy_set set = {};
+	char why[256];
+
+	TEST("scope: namespaced, cluster and host policies parse, a namespaced one named NAMESPACE/NAME");
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct policy *p = NULL, **n;
+		struct diag e = {};
+
+		CHECK(policy_parse("s.json", docs[i], strlen(docs[i]), &p, &e) == 0, "doc %zu: %s", i,
+		      e.n ? e.msgs[0] : "?");
+		n = p ? realloc(set.items, (set.n + 1) * sizeof(*n)) : NULL;
+		if (n) {
+			set.items = n;
+			set.items[set.n++] = p;
+		} else {
+			policy_free(p);
+		}
+		diag_clear(&e);
+	}
+	CHECK(set.n == 5 && !strcmp(set.items[0]->name, "team-a/web") && set.items[0]->scope == POLICY_NAMESPACED &&
+		      set.items[2]->scope == POLICY_CLUSTER && set.items[4]->scope == POLICY_HOST,
+	      "names and scopes");
+	TEST_END();
+	TEST("scope: an annotation binds a policy of the pod's namespace or a cluster policy admitting it, else holds");
+	for (size_t i = 0; set.n == 5 && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct policy *p = policy_for_pod(&set, rows[i].ns, rows[i].ref, why, sizeof(why));
+
+		CHECK(rows[i].want ? p && !strcmp(p->name, rows[i].want) : !p && why[0], "%s in %s: %s (%s)", rows[i].ref,
+		      rows[i].ns ?: "?", p ? p->name : "held", why);
+	}
+	TEST_END();
+	TEST("scope: a token's policy: namespaced ones admit their namespace only, host ones anyone");
+	CHECK(set.n == 5 && policy_admits(set.items[0], "team-a", why, sizeof(why)) &&
+		      !policy_admits(set.items[0], "team-b", why, sizeof(why)) && strstr(why, "team-b") &&
+		      !policy_admits(set.items[0], NULL, why, sizeof(why)) && policy_admits(set.items[4], NULL, why, sizeof(why)) &&
+		      !policy_admits(set.items[2], "team-b", why, sizeof(why)) && policy_admits(set.items[3], "any", why, sizeof(why)),
+	      "admission");
+	TEST_END();
+	policy_set_clear(&set);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct policy *p = NULL;
+		struct diag e = {};
+		int r = policy_parse("doc.json", bad[i].spec, strlen(bad[i].spec), &p, &e);
+
+		TEST("scope: a malformed scope is refused, naming the field");
+		CHECK(r < 0 && !p && has_error(&e, bad[i].error), "case %zu: %s", i, e.n ? e.msgs[0] : "accepted");
+		policy_free(p);
+		diag_clear(&e);
+		TEST_END();
+	}
+}
+
 int main(void)
 {
 	test_valid_example();
@@ -543,5 +646,6 @@ int main(void)
 	test_large();
 	test_dir_loading();
 	test_names();
+	test_scope();
 	return test_summary();
 }

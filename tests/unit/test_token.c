@@ -678,7 +678,7 @@ static void test_matching(void)
 	TEST("identity: nested claims select exactly one policy and report what matched");
 	CHECK(r == VERIFY_OK, "verify %s", verify_error_name(r));
 	if (r == VERIFY_OK) {
-		r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+		r = identity_select(&set, &tok, NULL, &p, &matched, detail, sizeof(detail));
 		CHECK(r == VERIFY_OK && p && !strcmp(p->name, "k8s"), "select: %s %s", verify_error_name(r), detail);
 		CHECK(matched && !strcmp(json_string_value(json_object_get(matched, "kubernetes.io.namespace")), "mcp"),
 		      "matched claims");
@@ -687,7 +687,7 @@ static void test_matching(void)
 		/* a glob that also matches makes it ambiguous */
 		policy_free(set.items[2]);
 		set.items[2] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"workload-*\"}}");
-		r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+		r = identity_select(&set, &tok, NULL, &p, &matched, detail, sizeof(detail));
 		TEST("identity: two matching policies -> ambiguous_policy");
 		CHECK(r == VERIFY_AMBIGUOUS_POLICY && strstr(detail, "k8s, glob"), "%s %s", verify_error_name(r), detail);
 		TEST_END();
@@ -699,7 +699,7 @@ static void test_matching(void)
 	policy_free(set.items[2]);
 	set.items[2] = policy_of("glob", "{\"issuer\":\"" ISS "\",\"subject\":{\"glob\":\"other-*\"}}");
 	TEST("identity: valid token whose claims match no policy -> no_matching_policy");
-	CHECK(r == VERIFY_OK && identity_select(&set, &tok, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY,
+	CHECK(r == VERIFY_OK && identity_select(&set, &tok, NULL, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY,
 	      "selected");
 	TEST_END();
 	TEST("identity: exact matching means no prefix or case folding");
@@ -707,7 +707,7 @@ static void test_matching(void)
 		struct policy *q = policy_of("exact", "{\"issuer\":\"" ISS "\",\"subject\":\"WORKLOAD-A\"}");
 		struct policy_set one = { .n = 1, .items = &q };
 
-		CHECK(identity_select(&one, &tok, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY, "case");
+		CHECK(identity_select(&one, &tok, NULL, &p, &matched, detail, sizeof(detail)) == VERIFY_NO_POLICY, "case");
 		policy_free(q);
 	}
 	TEST_END();

@@ -136,7 +136,7 @@ void agent_emit(struct agent *a, json_t *ev);
 const char *agent_cgroup_path(struct agent *a, uint64_t id);
 int agent_record_handle(void *ctx, void *data, size_t size);
 void agent_flush_suppressed(struct agent *a);
-void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *cgroup,
+void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *reason, const char *cgroup,
 		       uint64_t cgroup_id);
 
 /* policies.c */
@@ -144,13 +144,19 @@ const struct loaded_policy *agent_policy_by_slot(struct agent *a, uint32_t slot)
 const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *name);
 /* The binding to a loaded policy, or with none a hold (nothing allowed until attested). */
 struct mcpf_binding agent_binding_of(const struct loaded_policy *lp);
+/* Whether the configuration holds namespace ns for attestation (kubernetes.namespaces). */
+bool agent_namespace_held(struct agent *a, const char *ns);
+/* The policy a pod annotation names, scoped (policy/scope.h); NULL with why: hold the pod. */
+const struct loaded_policy *agent_policy_for_pod(struct agent *a, const char *ns, const char *ref, char *why,
+						 size_t len);
 void agent_policies_free(struct loaded_policy *l, size_t n);
 
 /* apply.c */
-/* Bind what a label or annotation selected (lp NULL: a hold), unless it attested since; logged
- * as `who` ("Docker: container x"), with a policy event. 1 written, 0 kept, -errno. */
+/* Bind what a label or annotation selected (lp NULL: a hold, `why` says why when not asked
+ * for), unless it attested since; logged as `who` ("Docker: container x"), with a policy event.
+ * 1 written, 0 kept, -errno. */
 int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
-			const struct loaded_policy *lp);
+			const struct loaded_policy *lp, const char *why);
 int agent_resolve_cgroup(struct agent *a, const char *path, char **ret_abs, const char **why);
 int agent_apply(struct agent *a, const struct agent_config *cfg, struct policy_set *set,
 		struct diag *errs);

@@ -12,7 +12,7 @@
 #include "notify.h"
 
 int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint64_t id,
-			const struct loaded_policy *lp)
+			const struct loaded_policy *lp, const char *why)
 {
 	struct mcpf_binding b = agent_binding_of(lp), old;
 	int r;
@@ -23,8 +23,9 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 		log_warning("%s: binding %s: %s", who, cgroup_path_display(a->mount, abs), strerror(-r));
 		return r;
 	}
-	log_info("%s: %s %s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests");
-	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
+	log_info("%s: %s %s%s%s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests", why ? ": " : "",
+		 why ?: "");
+	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, why, cgroup_path_display(a->mount, abs), id);
 	return 1;
 }
 
@@ -77,7 +78,7 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 		 agent_cgroup_path(fc->a, cg) ?: "?");
 	fence_binding_del(fc->a->f, cg);
 	agent_binding_forget(fc->a, cg, b->identity_id);
-	agent_emit_policy(fc->a, "unbind", meta.name, agent_cgroup_path(fc->a, cg), cg);
+	agent_emit_policy(fc->a, "unbind", meta.name, NULL, agent_cgroup_path(fc->a, cg), cg);
 	return 0;
 }
 
@@ -145,7 +146,7 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 		r = fence_binding_put(a->f, id, &b);
 		if (r < 0)
 			return r;
-		agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
+		agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, NULL, cgroup_path_display(a->mount, abs), id);
 	}
 	return 0;
 }

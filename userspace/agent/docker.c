@@ -74,7 +74,7 @@ static void container_start(struct agent *a, json_t *m)
 	agent_workload_set(a, cgid, json_pack("{s:s, s:s%, s:s?}", "container", name, "container_id", id, (size_t)12,
 					      "image", json_string_value(json_object_get(m, "image"))));
 	who = strdup_printf("Docker: container %s", name);
-	agent_bind_selected(a, who ?: "Docker", abs, cgid, lp);
+	agent_bind_selected(a, who ?: "Docker", abs, cgid, lp, NULL);
 }
 
 static void docker_msg(struct agent *a, json_t *m)

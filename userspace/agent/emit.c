@@ -114,8 +114,8 @@ void agent_flush_suppressed(struct agent *a)
 	fence_ratelimit_foreach(a->f, report_suppressed, a);
 }
 
-void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *cgroup,
-		       uint64_t cgroup_id)
+void agent_emit_policy(struct agent *a, const char *action, const char *policy, const char *reason,
+		       const char *cgroup, uint64_t cgroup_id)
 {
 	json_t *ev = event_new("policy");
 
@@ -124,6 +124,8 @@ void agent_emit_policy(struct agent *a, const char *action, const char *policy, 
 	json_object_set_new(ev, "action", json_string(action));
 	if (policy)
 		json_object_set_new(ev, "policy", json_string(policy));
+	if (reason)
+		json_object_set_new(ev, "reason", json_string(reason));
 	if (cgroup)
 		json_object_set_new(ev, "cgroup", json_string(cgroup));
 	if (cgroup_id)

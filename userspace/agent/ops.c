@@ -135,14 +135,39 @@ static bool workload_ok(json_t *w)
 	return true;
 }
 
+/*
+ * What a bind request names: a policy by its name (the operator), or, with "pod_namespace", a
+ * pod's annotation, scoped to its namespace; that one never fails: a name that does not
+ * resolve holds the pod, and *held_why says why.
+ */
+static int bind_policy(struct agent *a, json_t *req, const struct loaded_policy **ret, char *held_why, size_t len)
+{
+	const char *policy = json_string_value(json_object_get(req, "policy"));
+	json_t *pod_ns = json_object_get(req, "pod_namespace");
+	const char *ns = json_string_value(pod_ns);
+
+	*ret = NULL;
+	if (pod_ns && !json_is_string(pod_ns))
+		return -EINVAL;
+	if (ns && !*ns)
+		ns = NULL; /* a pod whose runtime did not say */
+	if (policy && pod_ns)
+		*ret = agent_policy_for_pod(a, ns, policy, held_why, len);
+	else if (policy && !(*ret = agent_policy_by_name(a, policy)))
+		return -ENOENT;
+	return 0;
+}
+
 static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
 {
 	const char *path = json_string_value(json_object_get(req, "cgroup"));
 	const char *policy = json_string_value(json_object_get(req, "policy"));
 	bool hold = json_is_true(json_object_get(req, "hold"));
+	bool keep_attested = json_is_true(json_object_get(req, "keep_attested"));
 	json_t *workload = json_object_get(req, "workload");
 	const struct loaded_policy *lp = NULL;
 	_cleanup_free_ char *abs = NULL;
+	char held_why[512] = "";
 	struct mcpf_binding b;
 	const char *why;
 	uint64_t id;
@@ -153,23 +178,31 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 	if (workload && !workload_ok(workload))
 		return reply_error("bind: \"workload\" must be an object of at most %d strings of at most %d bytes",
 				   WORKLOAD_MAX_FIELDS, WORKLOAD_MAX_LEN);
-	lp = policy ? agent_policy_by_name(a, policy) : NULL;
-	if (policy && !lp)
+	r = bind_policy(a, req, &lp, held_why, sizeof(held_why));
+	if (r == -EINVAL)
+		return reply_error("bind: \"pod_namespace\" must be a string");
+	if (r < 0)
 		return reply_error("no policy named \"%s\"", policy);
 	if (agent_resolve_cgroup(a, path, &abs, &why) < 0)
 		return reply_error("cgroup \"%s\" %s", path, why);
 	r = cgroup_id_from_path(abs, &id);
 	if (r < 0)
 		return reply_error("cgroup \"%s\": %s", path, strerror(-r));
-	b = agent_binding_of(lp);
-	r = fence_binding_put(a->f, id, &b);
-	if (r < 0)
-		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
 	if (workload)
 		agent_workload_set(a, id, json_incref(workload));
-	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, cgroup_path_display(a->mount, abs), id);
-	return json_pack("{s:b, s:I, s:s}", "ok", 1, "cgroup_id", (json_int_t)id, "cgroup",
-			 cgroup_path_display(a->mount, abs));
+	if (keep_attested) { /* a selector (the OCI hook): what an attestation established stays */
+		r = agent_bind_selected(a, "OCI hook", abs, id, lp, held_why[0] ? held_why : NULL);
+	} else {
+		b = agent_binding_of(lp);
+		r = fence_binding_put(a->f, id, &b);
+		if (r == 0)
+			agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, NULL,
+					  cgroup_path_display(a->mount, abs), id);
+	}
+	if (r < 0)
+		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
+	return json_pack("{s:b, s:I, s:s, s:s?, s:s?}", "ok", 1, "cgroup_id", (json_int_t)id, "cgroup",
+			 cgroup_path_display(a->mount, abs), "policy", lp ? lp->name : NULL, "held", held_why[0] ? held_why : NULL);
 }
 
 static json_t *op_unbind(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
@@ -201,7 +234,7 @@ static json_t *op_unbind(struct agent *a, const struct op_caller *c, json_t *req
 		return reply_error("unbinding cgroup %llu: %s", (unsigned long long)id, strerror(-r));
 	agent_binding_forget(a, id, old.identity_id);
 	fence_ratelimit_del(a->f, id);
-	agent_emit_policy(a, "unbind", NULL, abs ? cgroup_path_display(a->mount, abs) : NULL, id);
+	agent_emit_policy(a, "unbind", NULL, NULL, abs ? cgroup_path_display(a->mount, abs) : NULL, id);
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -259,6 +292,36 @@ static json_t *attest_reply_error(int r, const char *detail)
  * pod (every container of the pod, so that a sidecar's renewal covers the server), whose uid
  * must be the token's kubernetes.io.pod.uid.
  */
+/*
+ * The caller's pod namespace, for the policies' scope: a Kubernetes token's own (its pod is
+ * checked to be the caller's), else what the pod feed or the OCI hook recorded for the pod
+ * cgroup above the caller; NULL when the caller is no pod or nobody said.
+ */
+static const char *attest_namespace(struct agent *a, const struct attest_peer *peer, const struct token *tok,
+				    char *buf, size_t len)
+{
+	const char *ns = token_pod_namespace(tok);
+	char uid[POD_UID_LEN + 1];
+	struct idmap_entry *w;
+	_cleanup_free_ char *pod = NULL;
+	uint64_t id;
+	json_t *j;
+	int plen;
+
+	if (ns)
+		return ns;
+	plen = pod_cgroup_find(a->root_abs, peer->cgroup_abs, uid);
+	if (plen <= 0 || !(pod = strndup(peer->cgroup_abs, (size_t)plen)) || cgroup_id_from_path(pod, &id) < 0 ||
+	    !(w = idmap_get(&a->workloads, id)) || !w->str)
+		return NULL;
+	j = json_loads(w->str, 0, NULL);
+	ns = json_string_value(json_object_get(j, "pod")); /* "NAMESPACE/NAME" */
+	if (ns && strchr(ns, '/'))
+		snprintf(buf, len, "%.*s", (int)(strchr(ns, '/') - ns), ns);
+	json_decref(j);
+	return ns && strchr(ns, '/') ? buf : NULL;
+}
+
 static int attest_target(struct agent *a, const struct attest_peer *peer, const struct token *tok,
 			 char **ret, char *detail, size_t len)
 {
@@ -352,7 +415,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	const struct loaded_policy *lp;
 	json_t *matched = NULL, *reply;
 	struct mcpf_binding b = {};
-	char detail[512] = "";
+	char detail[512] = "", ns[64];
 	_cleanup_free_ char *target = NULL;
 	uint64_t cg_id = 0;
 	int r;
@@ -385,7 +448,8 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 	}
 	if (r)
 		goto reject;
-	r = identity_select(&a->policies, &tok, &pol, &matched, detail, sizeof(detail));
+	r = identity_select(&a->policies, &tok, attest_namespace(a, &peer, &tok, ns, sizeof(ns)), &pol, &matched,
+			    detail, sizeof(detail));
 	if (r)
 		goto reject;
 	r = attest_target(a, &peer, &tok, &target, detail, sizeof(detail));

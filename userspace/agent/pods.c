@@ -3,9 +3,12 @@
  * Pods selected through the Kubernetes API. A feed runs the list/watch client (k8s/podwatch.c)
  * on its own thread; here, on the loop, each pod of this node that is selected gets its pod
  * cgroup bound:
- *   annotation mcpfence.io/policy: NAME      -> policy NAME (an unknown name: held)
+ *   annotation mcpfence.io/policy: NAME      -> policy NAME of the pod's namespace, or with
+ *                                               cluster/NAME a ClusterEgressPolicy admitting it
+ *                                               (policy/scope.h); none such: held, with why
  *   annotation mcpfence.io/attest: required,
- *   or a namespace in kubernetes.namespaces  -> held: nothing until the pod attests
+ *   or a namespace in kubernetes.namespaces  -> held: nothing until the pod attests (an
+ *                                               annotation naming a policy cannot lift that)
  * The agent makes the pod cgroup itself when the kubelet has not yet (the kubelet accepts one
  * that exists), so a pod the API names before its cgroup exists is held from its first packet.
  * An attested pod keeps its binding. Pods nobody selected are left alone.
@@ -23,12 +26,7 @@ static void pods_run(const void *cfg, int out_fd, atomic_bool *stop)
 
 static bool pod_selected(struct agent *a, const char *ns, const char *policy, const char *attest)
 {
-	if (policy || (attest && !strcmp(attest, "required")))
-		return true;
-	for (size_t i = 0; ns && i < a->cfg.k8s_nnamespaces; i++)
-		if (!strcmp(a->cfg.k8s_namespaces[i], ns))
-			return true;
-	return false;
+	return policy || (attest && !strcmp(attest, "required")) || agent_namespace_held(a, ns);
 }
 
 /* The pod's cgroup as the kubelet names it under our root; NULL for a uid or QoS class the
@@ -49,8 +47,9 @@ static void pod_bind(struct agent *a, json_t *pod)
 	const char *ns = json_string_value(json_object_get(pod, "namespace"));
 	const char *policy = json_string_value(json_object_get(ann, "mcpfence.io/policy"));
 	const char *attest = json_string_value(json_object_get(ann, "mcpfence.io/attest"));
-	const struct loaded_policy *lp = policy ? agent_policy_by_name(a, policy) : NULL;
+	const struct loaded_policy *lp = NULL;
 	_cleanup_free_ char *abs = NULL, *who = NULL;
+	char why[512] = "";
 	uint64_t id;
 	int r;
 
@@ -62,9 +61,8 @@ static void pod_bind(struct agent *a, json_t *pod)
 			    json_string_value(json_object_get(pod, "name")) ?: "?");
 		return;
 	}
-	if (policy && !lp)
-		log_warning("Kubernetes: pod %s/%s names policy \"%s\", which is not loaded: held instead", ns ?: "?",
-			    json_string_value(json_object_get(pod, "name")) ?: "?", policy);
+	if (policy)
+		lp = agent_policy_for_pod(a, ns, policy, why, sizeof(why));
 	if ((r = cgroup_create(abs)) < 0 || (r = cgroup_id_from_path(abs, &id)) < 0) {
 		log_warning("Kubernetes: pod cgroup %s: %s", abs, strerror(-r));
 		return;
@@ -73,7 +71,7 @@ static void pod_bind(struct agent *a, json_t *pod)
 					    json_string_value(json_object_get(pod, "name")) ?: "?", "pod_uid",
 					    json_string_value(json_object_get(pod, "uid"))));
 	who = strdup_printf("Kubernetes: pod %s/%s", ns ?: "?", json_string_value(json_object_get(pod, "name")) ?: "?");
-	agent_bind_selected(a, who ?: "Kubernetes", abs, id, lp);
+	agent_bind_selected(a, who ?: "Kubernetes", abs, id, lp, why[0] ? why : NULL);
 }
 
 /* A deleted pod: the kubelet removes the cgroups it made, and GC drops their bindings; one we

@@ -5,6 +5,8 @@
  */
 #include "agent_state.h"
 
+#include "scope.h"
+
 struct mcpf_binding agent_binding_of(const struct loaded_policy *lp)
 {
 	struct mcpf_binding b = { .slot = FENCE_SLOT_HOLD, .mode = MCPF_MODE_ENFORCE };
@@ -32,6 +34,28 @@ const struct loaded_policy *agent_policy_by_name(struct agent *a, const char *na
 		if (!strcmp(a->loaded[i].name, name))
 			return &a->loaded[i];
 	return NULL;
+}
+
+bool agent_namespace_held(struct agent *a, const char *ns)
+{
+	for (size_t i = 0; ns && i < a->cfg.k8s_nnamespaces; i++)
+		if (!strcmp(a->cfg.k8s_namespaces[i], ns))
+			return true;
+	return false;
+}
+
+const struct loaded_policy *agent_policy_for_pod(struct agent *a, const char *ns, const char *ref, char *why,
+						 size_t len)
+{
+	const struct policy *p;
+
+	if (agent_namespace_held(a, ns)) {
+		snprintf(why, len, "namespace %s is held for attestation (kubernetes.namespaces): the annotation "
+				   "%s=%s cannot lift the hold", ns, "mcpfence.io/policy", ref);
+		return NULL;
+	}
+	p = policy_for_pod(&a->policies, ns, ref, why, len);
+	return p ? agent_policy_by_name(a, p->name) : NULL;
 }
 
 void agent_policies_free(struct loaded_policy *l, size_t n)

@@ -6,8 +6,12 @@
  * not started. An annotation names what the container gets:
  *   mcpfence.io/policy: NAME       bound to policy NAME
  *   mcpfence.io/attest: required   held: allowed nothing until it attests with a token
- * A container in a kubelet-shaped pod cgroup is bound as its pod. Without either annotation
- * the hook does nothing. When it cannot do what the annotation asks it fails, and the runtime
+ * A container in a kubelet-shaped pod cgroup is bound as its pod, and its annotation is the
+ * pod's: the agent resolves NAME in the pod's namespace (the runtime's annotation says which)
+ * or, as cluster/NAME, a ClusterEgressPolicy admitting it, and holds the pod when neither
+ * resolves (policy/scope.h). A pod that has attested keeps its binding: the hook runs for
+ * every container start, the sidecar's attestation must outlive them. Without either
+ * annotation the hook does nothing. When it cannot do what the annotation asks it fails, and the runtime
  * then refuses to start the container: an annotated container never runs unconfined.
  */
 #include <stdio.h>
@@ -24,6 +28,13 @@
 #define ANNOTATION_POLICY "mcpfence.io/policy"
 #define ANNOTATION_ATTEST "mcpfence.io/attest"
 
+/* The pod's namespace as the runtime wrote it (CRI-O's key, then containerd's), or NULL. */
+static const char *pod_namespace(json_t *ann)
+{
+	return json_string_value(json_object_get(ann, "io.kubernetes.pod.namespace")) ?:
+	       json_string_value(json_object_get(ann, "io.kubernetes.cri.sandbox-namespace"));
+}
+
 static void oci_hook_help(void)
 {
 	printf("Usage: mcpfence oci-hook [--agent-socket PATH | --config FILE] [--json] < STATE\n\n"
@@ -32,7 +43,11 @@ static void oci_hook_help(void)
 	       "  %s=NAME        binds the container to policy NAME\n"
 	       "  %s=required    holds it: nothing is allowed until it attests\n"
 	       "before the container's process starts. A container in a kubelet-shaped pod\n"
-	       "cgroup is bound as its pod. No annotation: nothing to do (exit 0). Any failure\n"
+	       "cgroup is bound as its pod: NAME is a policy of the pod's namespace (from the\n"
+	       "runtime's io.kubernetes.pod.namespace or io.kubernetes.cri.sandbox-namespace),\n"
+	       "cluster/NAME a ClusterEgressPolicy admitting it; a name neither resolves holds\n"
+	       "the pod. A pod that attested keeps its binding across container starts.\n"
+	       "No annotation: nothing to do (exit 0). Any failure\n"
 	       "exits 1, and the runtime refuses to start the container. Talks to the agent's\n"
 	       "control socket (default: the config's, else %s).\n",
 	       ANNOTATION_POLICY, ANNOTATION_ATTEST, CONFIG_DEFAULT_SOCKET);
@@ -80,7 +95,7 @@ out:
 static json_t *hook_workload(json_t *state, const char *pod_uid)
 {
 	json_t *ann = json_object_get(state, "annotations");
-	const char *ns = json_string_value(json_object_get(ann, "io.kubernetes.pod.namespace"));
+	const char *ns = pod_namespace(ann);
 	const char *name = json_string_value(json_object_get(ann, "io.kubernetes.pod.name"));
 	const char *id = json_string_value(json_object_get(state, "id"));
 
@@ -154,10 +169,14 @@ int cmd_oci_hook(int argc, char **argv)
 			     json_string_value(json_object_get(state, "id")) ?: "?", why);
 		goto out;
 	}
-	req = policy ? json_pack("{s:s, s:s, s:s, s:o}", "op", "bind", "cgroup", target, "policy", policy, "workload",
-				 hook_workload(state, pod_uid))
-		     : json_pack("{s:s, s:s, s:b, s:o}", "op", "bind", "cgroup", target, "hold", 1, "workload",
-				 hook_workload(state, pod_uid));
+	req = json_pack("{s:s, s:s, s:o, s:b}", "op", "bind", "cgroup", target, "workload", hook_workload(state, pod_uid),
+			"keep_attested", 1);
+	if (req && policy)
+		json_object_set_new(req, "policy", json_string(policy));
+	else if (req)
+		json_object_set_new(req, "hold", json_true());
+	if (req && pod_uid[0]) /* the agent scopes the annotation to the pod's namespace */
+		json_object_set_new(req, "pod_namespace", json_string(pod_namespace(ann) ?: ""));
 	r = control_request(sock, req, &reply);
 	if (r < 0 || !json_is_true(json_object_get(reply, "ok"))) {
 		r = cli_fail("oci-hook: container %s: binding %s: %s",
@@ -165,6 +184,9 @@ int cmd_oci_hook(int argc, char **argv)
 			     r < 0 ? strerror(-r) : json_string_value(json_object_get(reply, "error")) ?: "refused");
 		goto out;
 	}
+	if (json_string_value(json_object_get(reply, "held")))
+		log_warning("oci-hook: container %s: held: %s", json_string_value(json_object_get(state, "id")) ?: "?",
+			    json_string_value(json_object_get(reply, "held")));
 	r = 0;
 out:
 	json_decref(reply);

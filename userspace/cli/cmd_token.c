@@ -119,17 +119,20 @@ static int jws_verify_cmd(int argc, char **argv)
 static void token_verify_help(void)
 {
 	printf("Usage: mcpfence token verify --trust FILE (--token-file F | TOKEN)\n"
-	       "                             [--policies DIR] [--now UNIXTIME] [--json]\n\n"
+	       "                             [--policies DIR [--namespace NS]] [--now UNIXTIME] [--json]\n\n"
 	       "Verify a JWT as the agent does: signature with the issuer's keys (JWKS file\n"
 	       "or OIDC discovery) and every claim rule. FILE is an agent config (its\n"
 	       "\"trust\") or {\"issuers\": [...]}. With --policies, also show the policy the\n"
-	       "token selects. Prints the verified claims, or the exact error. Exit 0 only\n"
+	       "token selects, presented from a pod of namespace NS (default: a Kubernetes\n"
+	       "token's own kubernetes.io.namespace; none: from outside any pod, where\n"
+	       "namespaced and cluster policies select nothing).\n"
+	       "Prints the verified claims, or the exact error. Exit 0 only\n"
 	       "for a valid token. The token itself is never printed.\n");
 }
 
 static int token_verify_cmd(int argc, char **argv)
 {
-	const char *trust_file = NULL, *token_file = NULL, *policies = NULL, *now_text = NULL;
+	const char *trust_file = NULL, *token_file = NULL, *policies = NULL, *now_text = NULL, *ns = NULL;
 	_cleanup_free_ char *token = NULL;
 	struct trust trust = {};
 	struct policy_set set = {};
@@ -143,6 +146,7 @@ static int token_verify_cmd(int argc, char **argv)
 		{ "trust", 'T', true, &trust_file },
 		{ "token-file", 't', true, &token_file },
 		{ "policies", 'p', true, &policies },
+		{ "namespace", 'N', true, &ns },
 		{ "now", 'n', true, &now_text },
 		{},
 	};
@@ -190,7 +194,8 @@ static int token_verify_cmd(int argc, char **argv)
 			const struct policy *p = NULL;
 			json_t *matched = NULL;
 
-			r = identity_select(&set, &tok, &p, &matched, detail, sizeof(detail));
+			r = identity_select(&set, &tok, ns ?: token_pod_namespace(&tok), &p, &matched, detail,
+					    sizeof(detail));
 			if (r == VERIFY_OK) {
 				json_object_set_new(doc, "policy", json_string(p->name));
 				json_object_set_new(doc, "matched", matched);

@@ -3,6 +3,8 @@
 
 #include <fnmatch.h>
 
+#include "scope.h"
+
 /* A matcher is a string (byte-exact) or {"glob": PATTERN}. */
 static bool matcher_matches(json_t *m, const char *value)
 {
@@ -55,17 +57,29 @@ static json_t *policy_matches(const struct policy *p, const struct token *tok)
 	return matched;
 }
 
-int identity_select(const struct policy_set *set, const struct token *tok,
+const char *token_pod_namespace(const struct token *tok)
+{
+	if (!(tok->issuer && tok->issuer->kubernetes) && !json_is_string(token_claim(tok->jws.payload, "kubernetes.io.pod.uid")))
+		return NULL;
+	return json_string_value(token_claim(tok->jws.payload, "kubernetes.io.namespace"));
+}
+
+int identity_select(const struct policy_set *set, const struct token *tok, const char *ns,
 		    const struct policy **ret, json_t **ret_matched, char *detail, size_t detail_len)
 {
 	const struct policy *found = NULL;
 	json_t *matched = NULL;
-	size_t n = 0;
-	char names[256] = "";
+	size_t n = 0, refused = 0;
+	char names[256] = "", why[256] = "";
 
 	for (size_t i = 0; i < set->n; i++) {
 		json_t *m = policy_matches(set->items[i], tok);
 
+		if (m && !policy_admits(set->items[i], ns, why, sizeof(why))) {
+			json_decref(m); /* another namespace's: not a candidate */
+			refused++;
+			continue;
+		}
 		if (!m)
 			continue;
 		n++;
@@ -85,6 +99,11 @@ int identity_select(const struct policy_set *set, const struct token *tok,
 		return VERIFY_OK;
 	}
 	json_decref(matched);
+	if (!n && refused) {
+		if (detail)
+			snprintf(detail, detail_len, "%s", why);
+		return VERIFY_NAMESPACE_NOT_ADMITTED;
+	}
 	if (detail)
 		snprintf(detail, detail_len,
 			 n ? "policies %s all match; identity blocks must select exactly one"

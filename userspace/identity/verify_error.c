@@ -28,6 +28,8 @@ static const struct {
 	[VERIFY_NO_POLICY] = { "no_matching_policy", "authenticated, not authorized: no policy matches" },
 	[VERIFY_AMBIGUOUS_POLICY] = { "ambiguous_policy", "authenticated, not authorized: several policies match" },
 	[VERIFY_POD_MISMATCH] = { "pod_mismatch", "authenticated, not authorized: pod UID differs from the caller's" },
+	[VERIFY_NAMESPACE_NOT_ADMITTED] = { "namespace_not_admitted",
+					    "authenticated, not authorized: the policy does not admit the caller's namespace" },
 	[VERIFY_KEYS_UNAVAILABLE] = { "keys_unavailable", "the issuer's keys are unavailable" },
 	[VERIFY_ALREADY_BOUND] = { "already_bound", "authenticated, not authorized: the cgroup is bound already" },
 	[VERIFY_NOT_GUARDED] = { "not_guarded", "the caller is not in a cgroup below the root" },

@@ -31,6 +31,7 @@ enum verify_error {
 	VERIFY_NO_POLICY,	   /* authenticated, not authorized: no policy matches */
 	VERIFY_AMBIGUOUS_POLICY,   /* several policies match */
 	VERIFY_POD_MISMATCH,	   /* Kubernetes pod UID differs from the caller's pod */
+	VERIFY_NAMESPACE_NOT_ADMITTED, /* the policy that matches is another namespace's */
 	VERIFY_KEYS_UNAVAILABLE,   /* the issuer's keys could not be loaded or fetched */
 	VERIFY_ALREADY_BOUND,	   /* the cgroup is bound to another identity, or by the operator */
 	VERIFY_NOT_GUARDED,	   /* the caller's cgroup is not below the cgroup root */

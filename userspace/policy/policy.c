@@ -15,6 +15,8 @@ void policy_free(struct policy *p)
 		return;
 	free(p->name);
 	free(p->file);
+	free(p->namespace);
+	strv_free(p->namespaces);
 	json_decref(p->identity);
 	for (size_t i = 0; i < p->negress; i++)
 		free(p->egress[i].ports);
@@ -400,6 +402,77 @@ static bool name_valid(const char *s)
 	return true;
 }
 
+/* A Kubernetes namespace name: an RFC 1123 DNS label. */
+static bool namespace_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * Who may select the policy: metadata.namespace makes an EgressPolicy namespaced (its name
+ * becomes NAMESPACE/NAME); a ClusterEgressPolicy lists the namespaces whose pods it admits.
+ */
+static int parse_scope(struct walk *w, bool cluster, json_t *meta, json_t *spec, struct policy *p)
+{
+	json_t *ns = json_object_get(meta, "namespace"), *list = json_object_get(spec, "namespaces"), *v;
+	size_t i;
+
+	if (cluster) {
+		p->scope = POLICY_CLUSTER;
+		if (ns)
+			BAD(w, "metadata.namespace: a ClusterEgressPolicy has none (it lists the namespaces it "
+			       "admits in spec.namespaces)");
+		if (!json_is_array(list) || !json_array_size(list) || json_array_size(list) > POLICY_NAMESPACES_MAX) {
+			BAD(w, "spec.namespaces: required for a ClusterEgressPolicy: 1-%d namespace names, or "
+			       "[\"*\"] for every namespace", POLICY_NAMESPACES_MAX);
+			return 0;
+		}
+		p->namespaces = calloc(json_array_size(list) + 1, sizeof(char *));
+		if (!p->namespaces)
+			return -ENOMEM;
+		json_array_foreach(list, i, v) {
+			const char *n = json_string_value(v);
+
+			if (!n || (strcmp(n, "*") && !namespace_name_valid(n)))
+				BAD(w, "spec.namespaces[%zu]: a namespace name (a DNS label of 1-63 characters) or \"*\"", i);
+			else if (!(p->namespaces[i] = strdup(n)))
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	if (list)
+		BAD(w, "spec.namespaces: only a ClusterEgressPolicy lists namespaces (an EgressPolicy "
+		       "names its own in metadata.namespace)");
+	if (!ns)
+		return 0;
+	if (!json_is_string(ns) || !namespace_name_valid(json_string_value(ns))) {
+		BAD(w, "metadata.namespace: a namespace name (a DNS label of 1-63 characters)");
+		return 0;
+	}
+	p->scope = POLICY_NAMESPACED;
+	if (!(p->namespace = strdup(json_string_value(ns))))
+		return -ENOMEM;
+	if (p->name) {
+		char *full = strdup_printf("%s/%s", p->namespace, p->name);
+
+		if (!full)
+			return -ENOMEM;
+		free(p->name);
+		p->name = full;
+		if (strlen(full) >= MCPF_POLICY_NAME_MAX)
+			BAD(w, "metadata: \"%s\": a namespaced policy's NAMESPACE/NAME is at most %d characters",
+			    full, MCPF_POLICY_NAME_MAX - 1);
+	}
+	return 0;
+}
+
 int policy_parse(const char *file, const char *text, size_t len, struct policy **ret,
 		 struct diag *errs)
 {
@@ -408,6 +481,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 	size_t nerr = errs->n;
 	json_error_t jerr;
 	json_t *root, *meta, *spec, *v;
+	bool cluster = false;
 	int r;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -431,15 +505,16 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 	if (!json_is_string(v) || strcmp(json_string_value(v), "mcpfence/v1"))
 		BAD(&w, "apiVersion: must be \"mcpfence/v1\"");
 	v = json_object_get(root, "kind");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "EgressPolicy"))
-		BAD(&w, "kind: must be \"EgressPolicy\"");
+	cluster = json_is_string(v) && !strcmp(json_string_value(v), "ClusterEgressPolicy");
+	if (!cluster && !(json_is_string(v) && !strcmp(json_string_value(v), "EgressPolicy")))
+		BAD(&w, "kind: must be \"EgressPolicy\" or \"ClusterEgressPolicy\"");
 
 	meta = json_object_get(root, "metadata");
 	if (!json_is_object(meta)) {
 		BAD(&w, "metadata: required, an object with a name");
 	} else {
 		diag_unknown_fields(w.errs, w.file, meta, "metadata",
-			      (const char *const[]){ "name", "description", NULL });
+			      (const char *const[]){ "name", "namespace", "description", NULL });
 		v = json_object_get(meta, "name");
 		if (!json_is_string(v) || !name_valid(json_string_value(v)))
 			BAD(&w, "metadata.name: required: 1-%d characters of a-z, 0-9, '-', '_', '.', "
@@ -459,7 +534,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		BAD(&w, "spec: required, an object");
 	} else {
 		diag_unknown_fields(w.errs, w.file, spec, "spec",
-			      (const char *const[]){ "mode", "identity", "egress", "credentials", NULL });
+			      (const char *const[]){ "mode", "identity", "egress", "credentials", "namespaces", NULL });
 		v = json_object_get(spec, "mode");
 		if (json_is_string(v) && !strcmp(json_string_value(v), "audit"))
 			p->mode = MCPF_MODE_AUDIT;
@@ -470,7 +545,9 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 			check_identity(&w, v);
 			p->identity = json_incref(v);
 		}
-		r = parse_egress(&w, json_object_get(spec, "egress"), p);
+		r = parse_scope(&w, cluster, meta, spec, p);
+		if (r == 0)
+			r = parse_egress(&w, json_object_get(spec, "egress"), p);
 		if (r == 0) /* after egress: a credential's hosts are checked against it */
 			r = policy_credentials_parse(file, errs, json_object_get(spec, "credentials"), p);
 		if (r == -ENOMEM) {

@@ -36,9 +36,21 @@ struct policy_prefix {
 	uint32_t egress; /* index into policy.egress */
 };
 
+#define POLICY_NAMESPACES_MAX 64 /* a ClusterEgressPolicy's spec.namespaces */
+
+/* Who may be bound to a policy by selection (policy/scope.c); the operator may bind any. */
+enum policy_scope {
+	POLICY_HOST = 0,   /* EgressPolicy without a namespace: hosts, containers, tokens */
+	POLICY_NAMESPACED, /* EgressPolicy with metadata.namespace: that namespace's pods only */
+	POLICY_CLUSTER,	   /* ClusterEgressPolicy: pods of the namespaces it admits */
+};
+
 struct policy {
-	char *name;
+	char *name; /* NAMESPACE/NAME for a namespaced policy */
 	char *file;
+	uint8_t scope;	     /* enum policy_scope */
+	char *namespace;     /* POLICY_NAMESPACED */
+	char **namespaces;   /* POLICY_CLUSTER: spec.namespaces, NULL-terminated ("*": every one) */
 	uint8_t mode; /* enum mcpf_mode */
 	json_t *identity; /* spec.identity, NULL if bound only statically */
 	size_t negress;
