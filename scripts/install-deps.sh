@@ -9,7 +9,7 @@ PKGS=(
 	libssl-dev openssl libjansson-dev libyaml-dev libcurl4-openssl-dev liburing-dev
 	iproute2 nftables iptables procps psmisc python3 jq cppcheck clang-tidy libclang-rt-14-dev
 	qemu-system-x86 busybox-static cpio xz-utils util-linux coreutils xxd
-	nsd bind9-dnsutils nodejs python3-jwt python3-jwcrypto
+	nsd bind9-dnsutils nodejs python3-jwt python3-jwcrypto python3-jsonschema
 	runc umoci skopeo python3-yaml containerd docker.io podman prometheus
 )
 

@@ -79,3 +79,23 @@ if "$MCPF" policy check "$OUT/policies" >"$OUT/check" 2>&1; then
 else
 	fail "policy check: $(cat "$OUT/check")"
 fi
+
+# The policy resources (issue 20): the CustomResourceDefinitions are scripts/crds.py's output,
+# their schemas agree with policy check on the corpus, and a team's editor role stays in its
+# namespace's EgressPolicies
+/usr/bin/python3 scripts/crds.py "$OUT/crds.yaml"
+cmp -s "$OUT/crds.yaml" deploy/kubernetes/crds.yaml && pass "deploy/kubernetes/crds.yaml is what scripts/crds.py writes" ||
+	fail "deploy/kubernetes/crds.yaml differs from scripts/crds.py's output: run it"
+/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || { fail "python3-jsonschema is missing (install-deps installs it)"; exit 0; }
+/usr/bin/python3 tests/crd/check.py deploy/kubernetes/crds.yaml "$MCPF" | sed 's/^\(PASS\|FAIL\) crd: /\1 manifests: /'
+/usr/bin/python3 - deploy/kubernetes/policy-editor.yaml deploy/kubernetes/crds.yaml <<'PY'
+import sys, yaml
+role = next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ClusterRole")
+crds = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+ok = role["rules"] == [{"apiGroups": ["mcpfence.io"], "resources": ["egresspolicies"],
+                        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
+ok &= {d["spec"]["names"]["plural"]: d["spec"]["scope"] for d in crds} == \
+      {"egresspolicies": "Namespaced", "clusteregresspolicies": "Cluster"}
+print(("PASS" if ok else "FAIL") + " manifests: the editor role grants a namespace's EgressPolicies only "
+      "(namespaced resource, bound by RoleBinding); ClusterEgressPolicies are cluster-scoped")
+PY
