@@ -27,7 +27,7 @@ def check(ok, what):
     print(("PASS" if ok else "FAIL") + " manifests: " + what)
 for d in docs:
     m = d.get("metadata", {})
-    cluster = d.get("kind") in ("Namespace", "ClusterRole", "ClusterRoleBinding")
+    cluster = d.get("kind") in ("Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition")
     check(d.get("apiVersion") and d.get("kind") and m.get("name") and
           (m.get("namespace") is None if cluster else m.get("namespace") == "mcpfence-system"),
           f"{d.get('kind')}/{m.get('name')}: apiVersion, kind, name" + ("" if cluster else ", namespace mcpfence-system"))
@@ -61,13 +61,19 @@ cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
 for v in vols.values():
     if "configMap" in v and v["configMap"]["name"] != "mcpfence-issuer-keys":  # made by install.sh
         check(v["configMap"]["name"] in cms, f"ConfigMap {v['configMap']['name']} is in the manifests")
-rules = [r for d in docs if d["kind"] == "ClusterRole" for r in d["rules"]]
-check(rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
-      "RBAC: read pods, nothing else")
+rules = [r for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "mcpfence-agent" for r in d["rules"]]
+check(rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["mcpfence.io"], "resources": ["egresspolicies", "clusteregresspolicies"],
+                 "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}],
+      "RBAC: the agent reads pods and policy resources and creates Events, nothing else")
+
 env = {e["name"]: e for e in c.get("env", [])}
 check(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
       "NODE_NAME from spec.nodeName: the agent watches its own node's pods")
 cfg = json.loads(cms["mcpfence-config"]["data"]["config.json"])
+check(cfg["kubernetes"].get("policies") is True and host("/var/lib/mcpfence") == "/var/lib/mcpfence",
+      "the config watches the policy resources (kubernetes.policies); their cache and the issuer's keys on the node's /var/lib/mcpfence")
 check(cfg["attest_socket"].startswith("/run/mcpfence-attest/") and cfg["socket"].startswith("/run/mcpfence/"),
       "the config's sockets are on the mounted directories")
 os.makedirs(f"{out}/policies")

@@ -589,18 +589,13 @@ static void test_scope(void)
 
 	TEST("scope: namespaced, cluster and host policies parse, a namespaced one named NAMESPACE/NAME");
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		struct policy *p = NULL, **n;
+		struct policy *p = NULL;
 		struct diag e = {};
 
 		CHECK(policy_parse("s.json", docs[i], strlen(docs[i]), &p, &e) == 0, "doc %zu: %s", i,
 		      e.n ? e.msgs[0] : "?");
-		n = p ? realloc(set.items, (set.n + 1) * sizeof(*n)) : NULL;
-		if (n) {
-			set.items = n;
-			set.items[set.n++] = p;
-		} else {
+		if (p && policy_set_add(&set, p, &e) < 0)
 			policy_free(p);
-		}
 		diag_clear(&e);
 	}
 	CHECK(set.n == 5 && !strcmp(set.items[0]->name, "team-a/web") && set.items[0]->scope == POLICY_NAMESPACED &&

@@ -156,6 +156,10 @@ static int agent_load_config(struct agent *a, const char *config, struct policy_
 	if (r == 0)
 		r = policy_set_load(a->cfg.policies, a->cfg.npolicies, set, &errs);
 	if (r == 0)
+		r = resources_load_cache(a, set, &errs);
+	if (r == 0 && a->resources)
+		a->more_policies = resources_policies;
+	if (r == 0)
 		r = trust_load(a->cfg.trust, a->cfg.file, &a->trust, &errs);
 	if (r < 0) {
 		agent_log_diag(&errs);
@@ -369,7 +373,8 @@ static int agent_loop_setup(struct agent *a, struct agent_sources *src)
 	    loop_add(a->loop, &src->ring, EPOLLIN) < 0 || loop_add(a->loop, &src->signals, EPOLLIN) < 0 ||
 	    loop_add(a->loop, &src->tick, EPOLLIN) < 0 || keys_worker_start(a, agent_clients_keys_ready) < 0 ||
 	    exchange_worker_start(a, agent_clients_keys_ready) < 0 ||
-	    pods_feed_start(a) < 0 || docker_feed_start(a) < 0) {
+	    pods_feed_start(a) < 0 || docker_feed_start(a) < 0 ||
+	    resources_start(a) < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -412,7 +417,10 @@ static void agent_free(struct agent *a, struct agent_sources *src)
 	if (a->loop) {
 		agent_clients_close(a);
 		feed_stop(a, &a->pods);
+		json_decref(a->pods_named);
+		a->pods_named = NULL;
 		feed_stop(a, &a->docker);
+		resources_stop(a);
 		keys_worker_stop(a);
 		exchange_worker_stop(a);
 	}

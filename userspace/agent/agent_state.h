@@ -22,6 +22,8 @@
  *   feed.c        an API client's thread whose JSON lines reach the loop; owns struct feed
  *   pods.c        the Kubernetes list/watch feed: pods bound by annotation
  *   docker.c      the Docker events feed: containers bound by label
+ *   resources.c   policies as Kubernetes resources (EgressPolicy, ClusterEgressPolicy): their
+ *                 watches, their last good versions and cache, Events; owns struct agent_resources
  *   credentials.c the agent as an issuer: per-audience credentials for bound workloads (the
  *                 token op), its signing keys; owns struct agent_credentials
  *   exchange.c    token exchanges (RFC 8693, client assertions) on a worker thread
@@ -70,6 +72,7 @@ struct loop;
 struct agent_clients;
 struct agent_credentials;
 struct worker;
+struct agent_resources;
 struct feed;
 
 /* The agent's own counters, for metrics. */
@@ -99,6 +102,8 @@ struct agent {
 	void (*on_event)(struct agent *a, json_t *ev); /* the events op's feed (clients.c) */
 	void (*on_keys_ready)(struct agent *a);	       /* parked requests go on (clients.c) */
 	void (*on_exchange_done)(struct agent *a);     /* the same, after a token exchange */
+	/* policies besides the files', added to each reload's set (resources.c) */
+	int (*more_policies)(struct agent *a, struct policy_set *set, struct diag *errs);
 	bool watchdog; /* systemd asked for WATCHDOG=1 pings */
 	bool stop;
 
@@ -122,7 +127,9 @@ struct agent {
 	struct agent_clients *clients; /* clients.c: the sockets and their clients */
 	struct worker *keys;	       /* keys.c: JWKS fetches on a thread */
 	struct feed *pods;	       /* pods.c: Kubernetes API selection, when configured */
+	json_t *pods_named;	       /* pods.c: uid -> the pod, for those naming a policy */
 	struct feed *docker;	       /* docker.c: Docker Engine API selection, when configured */
+	struct agent_resources *resources; /* resources.c: policies as Kubernetes resources */
 	struct agent_credentials *creds; /* credentials.c: the issuer, when configured */
 	struct worker *exchanges;	 /* exchange.c: token exchanges on a thread */
 
@@ -204,6 +211,14 @@ int feed_start(struct agent *a, feed_run_fn run, const void *cfg, feed_msg_fn on
 void feed_stop(struct agent *a, struct feed **f);
 /* pods.c: the Kubernetes list/watch feed (nothing without a `kubernetes` section) */
 int pods_feed_start(struct agent *a);
+/* Resolve every pod's policy annotation again: the policies changed. */
+void pods_rebind(struct agent *a);
+/* resources.c: nothing without kubernetes.policies. load_cache (at start, before the first
+ * apply) and policies (every apply) add the resources' policies to set. */
+int resources_load_cache(struct agent *a, struct policy_set *set, struct diag *errs);
+int resources_policies(struct agent *a, struct policy_set *set, struct diag *errs);
+int resources_start(struct agent *a);
+void resources_stop(struct agent *a);
 /* docker.c: the Docker events feed (nothing without a `docker` section) */
 int docker_feed_start(struct agent *a);
 /* apply.c: tell systemd (Type=notify) the agent enforces, with a note for `systemctl status` */

@@ -29,14 +29,30 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 	return 1;
 }
 
-void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity_id)
+static void agent_binding_forget_identity(struct agent *a, uint32_t identity_id)
 {
 	if (identity_id) {
 		fence_identity_del(a->f, identity_id);
 		idmap_del(&a->identity_claims, identity_id);
 		credentials_forget(a, identity_id);
 	}
+}
+
+void agent_binding_forget(struct agent *a, uint64_t cgroup_id, uint32_t identity_id)
+{
+	agent_binding_forget_identity(a, identity_id);
 	idmap_del(&a->workloads, cgroup_id);
+}
+
+/* Whether the pod feed or the OCI hook recorded a pod in this cgroup. */
+static bool workload_is_pod(struct agent *a, uint64_t cgroup_id)
+{
+	struct idmap_entry *w = idmap_get(&a->workloads, cgroup_id);
+	json_t *j = w && w->str ? json_loads(w->str, 0, NULL) : NULL;
+	bool pod = json_object_get(j, "pod_uid") != NULL;
+
+	json_decref(j);
+	return pod;
 }
 
 struct flip_ctx {
@@ -71,6 +87,18 @@ static int flip_one(uint64_t cg, const struct mcpf_binding *b, void *ud)
 		nb.metric = fc->next[i].metric;
 		if (fence_binding_put(fc->a->f, cg, &nb) < 0)
 			fc->r = -errno;
+		return 0;
+	}
+	if (workload_is_pod(fc->a, cg)) {
+		/* a pod selected it (annotation, token): held, never widened to the unbound action */
+		_cleanup_free_ char *why = strdup_printf("its policy %s was removed", meta.name);
+
+		nb = agent_binding_of(NULL);
+		if (fence_binding_put(fc->a->f, cg, &nb) < 0)
+			fc->r = -errno;
+		log_info("Policy '%s' was removed; holding pod cgroup %s", meta.name, agent_cgroup_path(fc->a, cg) ?: "?");
+		agent_binding_forget_identity(fc->a, b->identity_id);
+		agent_emit_policy(fc->a, "hold", NULL, why, agent_cgroup_path(fc->a, cg), cg);
 		return 0;
 	}
 	/* its policy is gone: the cgroup falls back to the unbound action */
@@ -351,6 +379,8 @@ int agent_reload(struct agent *a, struct diag *errs)
 	r = config_load(a->cfg.file, &cfg, errs);
 	if (r == 0)
 		r = policy_set_load(cfg.policies, cfg.npolicies, &set, errs);
+	if (r == 0 && a->more_policies)
+		r = a->more_policies(a, &set, errs);
 	if (r == 0)
 		r = trust_load(cfg.trust, cfg.file, &trust, errs);
 	if (r == 0)

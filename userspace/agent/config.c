@@ -30,6 +30,7 @@ void config_clear(struct agent_config *cfg)
 	free(cfg->k8s_api.token_file);
 	free(cfg->k8s_api.ca_file);
 	free(cfg->k8s_api.node);
+	free(cfg->k8s_policy_cache);
 	for (size_t i = 0; i < cfg->k8s_nnamespaces; i++)
 		free(cfg->k8s_namespaces[i]);
 	free(cfg->k8s_namespaces);
@@ -240,7 +241,7 @@ static void take_path(const char *file, struct diag *errs, json_t *obj, const ch
 /* kubernetes: the API (in-cluster defaults from the pod's environment), the node, the driver */
 static void take_kubernetes(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
 {
-	struct podwatch_config *k = &cfg->k8s_api;
+	struct k8s_api *k = &cfg->k8s_api;
 	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
 	const char *node = getenv("NODE_NAME");
 	_cleanup_free_ char *driver = NULL;
@@ -255,7 +256,7 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	}
 	diag_unknown_fields(errs, file, v, "kubernetes",
 			    (const char *const[]){ "api", "token_file", "ca_file", "node_name",
-						   "cgroup_driver", "namespaces", NULL });
+						   "cgroup_driver", "namespaces", "policies", "policy_cache", NULL });
 	cfg->k8s = true;
 	if (host && port)
 		k->api = strdup_printf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
@@ -275,6 +276,13 @@ static void take_kubernetes(const char *file, struct diag *errs, json_t *v, stru
 	if (driver && strcmp(driver, "cgroupfs") && strcmp(driver, "systemd"))
 		BAD("kubernetes.cgroup_driver: \"cgroupfs\" or \"systemd\"");
 	cfg->k8s_systemd = driver && !strcmp(driver, "systemd");
+	item = json_object_get(v, "policies");
+	if (item && !json_is_boolean(item))
+		BAD("kubernetes.policies: true (EgressPolicy and ClusterEgressPolicy resources are policies too) or false");
+	cfg->k8s_policies = json_is_true(item);
+	take_path(file, errs, v, "policy_cache", "kubernetes.policy_cache", &cfg->k8s_policy_cache);
+	if (!cfg->k8s_policy_cache && !(cfg->k8s_policy_cache = strdup(CONFIG_K8S_POLICY_CACHE)))
+		BAD("kubernetes.policy_cache: out of memory");
 	ns = json_object_get(v, "namespaces");
 	if (ns && !json_is_array(ns)) {
 		BAD("kubernetes.namespaces: must be an array of namespace names");

@@ -9,7 +9,7 @@
 #include "util.h"
 #include "fence.h"
 #include "dockerwatch.h"
-#include "podwatch.h"
+#include "watch.h"
 
 #define CONFIG_DEFAULT_ROOT "mcpfence"
 #define CONFIG_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
@@ -59,9 +59,11 @@ struct agent_config {
 	uint32_t dns_queries_per_second, dns_new_names_per_minute; /* 0 = unlimited */
 	/* kubernetes: pods of this node selected through the API (off without the section) */
 	bool k8s;
-	struct podwatch_config k8s_api;
+	struct k8s_api k8s_api;
 	bool k8s_systemd; /* the kubelet's cgroup driver: systemd's names, else cgroupfs's */
 	char **k8s_namespaces; /* every pod of these is held until attested */
+	bool k8s_policies;     /* EgressPolicy and ClusterEgressPolicy resources are policies too */
+	char *k8s_policy_cache; /* the last good of them, for a restart before the API answers */
 	size_t k8s_nnamespaces;
 	/* metrics: where Prometheus scrapes (off without it): a Unix socket path, or loopback TCP */
 	char *metrics_listen;
@@ -79,6 +81,7 @@ struct agent_config {
 #define CONFIG_K8S_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define CONFIG_K8S_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 #define CONFIG_ISSUER_KEYS "/var/lib/mcpfence/issuer"
+#define CONFIG_K8S_POLICY_CACHE "/var/lib/mcpfence/k8s-policies.json"
 #define CONFIG_ISSUER_PER_SECOND 50
 #define CONFIG_DOCKER_SOCKET "/var/run/docker.sock"
 

@@ -17,7 +17,7 @@
 
 #include "cgroup.h"
 #include "podcgroup.h"
-#include "podwatch.h"
+#include "watch.h"
 
 static void pods_run(const void *cfg, int out_fd, atomic_bool *stop)
 {
@@ -84,18 +84,43 @@ static void pod_forget(struct agent *a, json_t *pod)
 		log_debug("Kubernetes: removed the cgroup of deleted pod %s", cgroup_path_display(a->mount, abs));
 }
 
+/* The pods that name a policy, by uid: their annotation is resolved again when policies change. */
+static void pod_remember(struct agent *a, json_t *pod, bool deleted)
+{
+	const char *uid = json_string_value(json_object_get(pod, "uid"));
+	bool names = json_is_string(json_object_get(json_object_get(pod, "annotations"), "mcpfence.io/policy"));
+
+	if (!uid || (!a->pods_named && !(a->pods_named = json_object())))
+		return;
+	if (names && !deleted)
+		json_object_set(a->pods_named, uid, pod);
+	else
+		json_object_del(a->pods_named, uid);
+}
+
+void pods_rebind(struct agent *a)
+{
+	const char *uid;
+	json_t *pod;
+
+	json_object_foreach(a->pods_named, uid, pod)
+		pod_bind(a, pod);
+}
+
 static void pods_msg(struct agent *a, json_t *m)
 {
 	const char *ev = json_string_value(json_object_get(m, "event"));
 
 	if (!ev) {
 	} else if (!strcmp(ev, "ADDED") || !strcmp(ev, "MODIFIED")) {
+		pod_remember(a, m, false);
 		pod_bind(a, m);
 	} else if (!strcmp(ev, "DELETED")) {
+		pod_remember(a, m, true);
 		pod_forget(a, m);
 	} else if (!strcmp(ev, "LISTED")) {
 		log_info("Kubernetes: %lld pods on node %s (resourceVersion %s)",
-			 (long long)json_integer_value(json_object_get(m, "pods")), a->cfg.k8s_api.node,
+			 (long long)json_integer_value(json_object_get(m, "count")), a->cfg.k8s_api.node,
 			 json_string_value(json_object_get(m, "resource_version")) ?: "?");
 	} else if (!strcmp(ev, "ERROR")) {
 		log_warning("Kubernetes: %s", json_string_value(json_object_get(m, "error")) ?: "?");

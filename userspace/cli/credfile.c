@@ -47,28 +47,6 @@ void credfile_clear(struct credfile *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* The token to PATH: a new file (0644: the server may run as another user) renamed over it. */
-static int write_atomic(const char *path, const char *token)
-{
-	_cleanup_free_ char *tmp = strdup_printf("%s.new", path);
-	_cleanup_free_ char *line = strdup_printf("%s\n", token);
-	int fd, r = 0;
-
-	if (!tmp || !line)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || fsync(fd) < 0)
-		r = errno ? -errno : -EIO;
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
-
 int credfile_fetch(struct credfile *c, const char *sock, char *why, size_t len)
 {
 	json_t *reply = NULL;
@@ -87,7 +65,12 @@ int credfile_fetch(struct credfile *c, const char *sock, char *why, size_t len)
 		json_decref(reply);
 		return -EPERM;
 	}
-	r = write_atomic(c->path, token);
+	{
+		_cleanup_free_ char *line = strdup_printf("%s\n", token);
+
+		/* 0644: the server may run as another user */
+		r = line ? write_file_atomic(c->path, line, 0644) : -ENOMEM;
+	}
 	if (r < 0)
 		snprintf(why, len, "%s: %s", c->path, strerror(-r));
 	left = json_integer_value(json_object_get(reply, "expires_in")) * 1000;

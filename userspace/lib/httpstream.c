@@ -99,9 +99,10 @@ int http_get(const struct http_request *req, struct http_body *b, char *err, siz
 	if (auth)
 		hdr = curl_slist_append(hdr, auth);
 	hdr = curl_slist_append(hdr, "Accept: application/json");
-	if (req->form) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/x-www-form-urlencoded");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
+	if (req->form || req->json) {
+		hdr = curl_slist_append(hdr, req->form ? "Content-Type: application/x-www-form-urlencoded"
+						       : "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form ?: req->json);
 	}
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	if (req->unix_socket) {

@@ -22,6 +22,7 @@ struct http_request {
 	long timeout_ms;	 /* the whole transfer */
 	atomic_bool *stop;
 	const char *form; /* POST this application/x-www-form-urlencoded body (else GET) */
+	const char *json; /* POST this application/json body (else GET) */
 };
 
 struct http_body {

@@ -170,6 +170,27 @@ int write_file(const char *path, const char *text)
 	return 0;
 }
 
+int write_file_atomic(const char *path, const char *text, unsigned mode)
+{
+	_cleanup_free_ char *tmp = strdup_printf("%s.new", path);
+	size_t len = strlen(text);
+	int fd, r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 int mkdir_p(const char *path, unsigned mode)
 {
 	_cleanup_free_ char *p = strdup(path);

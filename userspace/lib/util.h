@@ -103,6 +103,8 @@ int str_choice(const char *s, const char *const *names);
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int write_file(const char *path, const char *text);
+/* text into a new PATH.new (mode), synced, then renamed over PATH: readers see old or new. */
+int write_file_atomic(const char *path, const char *text, unsigned mode);
 int mkdir_p(const char *path, unsigned mode);
 int path_join_relative(const char *base_file, const char *path, char **ret);
 int parse_duration_ns(const char *s, uint64_t *ret);

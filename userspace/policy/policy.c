@@ -608,33 +608,38 @@ struct policy *policy_set_find(const struct policy_set *set, const char *name)
 	return NULL;
 }
 
-static int set_add_file(struct policy_set *set, const char *file, struct diag *errs)
+int policy_set_add(struct policy_set *set, struct policy *p, struct diag *errs)
 {
-	_cleanup_(policy_freep) struct policy *p = NULL;
-	struct policy **n, *other;
-	int r;
+	struct policy **n, *other = policy_set_find(set, p->name);
 
-	r = policy_parse_file(file, &p, errs);
-	if (r < 0)
-		return r;
-	other = policy_set_find(set, p->name);
 	if (other) {
-		diag_add(errs, "%s: metadata.name: \"%s\" is already defined in %s", file, p->name,
+		diag_add(errs, "%s: metadata.name: \"%s\" is already defined in %s", p->file, p->name,
 			 other->file);
 		return -EEXIST;
 	}
 	for (size_t i = 0; i < set->n; i++)
 		if (policy_id_of(set->items[i]->name) == policy_id_of(p->name)) {
 			diag_add(errs, "%s: metadata.name: \"%s\" collides with \"%s\"; rename one",
-				 file, p->name, set->items[i]->name);
+				 p->file, p->name, set->items[i]->name);
 			return -EEXIST;
 		}
 	n = realloc(set->items, (set->n + 1) * sizeof(struct policy *));
 	if (!n)
 		return -ENOMEM;
 	set->items = n;
-	set->items[set->n++] = TAKE_PTR(p);
+	set->items[set->n++] = p;
 	return 0;
+}
+
+static int set_add_file(struct policy_set *set, const char *file, struct diag *errs)
+{
+	_cleanup_(policy_freep) struct policy *p = NULL;
+	int r;
+
+	r = policy_parse_file(file, &p, errs);
+	if (r == 0 && (r = policy_set_add(set, p, errs)) == 0)
+		p = NULL; /* the set's now */
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)

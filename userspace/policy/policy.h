@@ -82,6 +82,8 @@ int policy_parse_file(const char *file, struct policy **ret, struct diag *errs);
 /* Load files and directories (their *.json, sorted); names must be unique. */
 int policy_set_load(char *const *paths, size_t npaths, struct policy_set *set, struct diag *errs);
 void policy_set_clear(struct policy_set *set);
+/* Take p into the set, unless its name (or its policy id) is taken: -EEXIST, said in errs. */
+int policy_set_add(struct policy_set *set, struct policy *p, struct diag *errs);
 /* Drop the egress rules of every policy (kept: names, modes, identity blocks). */
 void policy_set_drop_rules(struct policy_set *set);
 struct policy *policy_set_find(const struct policy_set *set, const char *name);
