@@ -244,9 +244,12 @@ check "hook: ... status still shows the identity" "github-mcp system:serviceacco
 	"$("$MCPF" status --config "$CONFIG" --json | jq -r --arg cg "/$ROOT_REL/$TOKEN_CG" '.bindings[] | select(.cgroup == $cg) | [.policy, .identity.sub] | join(" ")')"
 OTHER_CG=$(pod_path cgroupfs burstable "$(cat /proc/sys/kernel/random/uuid)")
 check "hook: a pod of namespace other annotated with mcp's policy is held, not bound to it" "EPERM EPERM" \
-	"$(mcp_call "$OTHER_CG" other "" '{"mcpfence.io/policy": "annotated", "io.kubernetes.cri.sandbox-namespace": "other"}')"
+	"$(mcp_call "$OTHER_CG" other "" '{"mcpfence.io/policy": "annotated", "io.kubernetes.cri.sandbox-namespace": "other", "io.kubernetes.cri.sandbox-name": "o-0"}')"
 check "hook: ... its hold event says why (the namespace from containerd's annotation)" 1 \
 	"$(events_where '.type == "policy" and .action == "hold" and .reason == "no policy \"annotated\" in namespace other" and (.cgroup | contains("'"$OTHER_CG"'"))')"
+[ "$(events_where '.type == "egress" and .verdict == "deny" and .workload.pod == "other/o-0"')" -ge 1 ] &&
+	pass "hook: ... its deny events name the pod from containerd's annotations (other/o-0)" ||
+	fail "hook: no deny event naming other/o-0: $(tail -2 "$EVENTS")"
 
 # a token replayed from another pod: refused, and that pod stays where it was (left alone)
 other=$(pod_path cgroupfs burstable "$(cat /proc/sys/kernel/random/uuid)")

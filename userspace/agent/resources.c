@@ -12,7 +12,6 @@
  */
 #include "agent_state.h"
 
-#include <fcntl.h>
 
 #include "control.h"
 #include "httpstream.h"

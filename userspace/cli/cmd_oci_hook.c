@@ -28,7 +28,8 @@
 #define ANNOTATION_POLICY "mcpfence.io/policy"
 #define ANNOTATION_ATTEST "mcpfence.io/attest"
 
-/* The pod's namespace as the runtime wrote it (CRI-O's key, then containerd's), or NULL. */
+/* The pod's namespace as the runtime wrote it (CRI-O's key, then containerd's), or NULL; the
+ * pod's name likewise (io.kubernetes.pod.name, io.kubernetes.cri.sandbox-name). */
 static const char *pod_namespace(json_t *ann)
 {
 	return json_string_value(json_object_get(ann, "io.kubernetes.pod.namespace")) ?:
@@ -96,7 +97,8 @@ static json_t *hook_workload(json_t *state, const char *pod_uid)
 {
 	json_t *ann = json_object_get(state, "annotations");
 	const char *ns = pod_namespace(ann);
-	const char *name = json_string_value(json_object_get(ann, "io.kubernetes.pod.name"));
+	const char *name = json_string_value(json_object_get(ann, "io.kubernetes.pod.name")) ?:
+			   json_string_value(json_object_get(ann, "io.kubernetes.cri.sandbox-name"));
 	const char *id = json_string_value(json_object_get(state, "id"));
 
 	if (pod_uid[0])

@@ -4,11 +4,12 @@
  * means the same here, or refused with the reason; nothing is widened. The mapping tables are
  * in docs/importers.md.
  *   docker-mcp     Docker MCP Gateway catalog: registry.<server>.allowHosts ["host:port"],
- *                  disableNetwork
+ *                  disableNetwork; remote servers (type: remote, or a remote.url) skipped
  *   toolhive       ToolHive permission profile: network.outbound.{allow_host, allow_port,
- *                  allow_transport, insecure_allow_all}
+ *                  allow_transport, insecure_allow_all}; its egress was an HTTP/CONNECT
+ *                  proxy, so what comes out is TCP only
  *   harden-runner  GitHub workflow steps uses: step-security/harden-runner, with:
- *                  {egress-policy, allowed-endpoints}
+ *                  {egress-policy (default block), allowed-endpoints ("host" is host:443)}
  */
 #include "import.h"
 
@@ -71,6 +72,13 @@ static bool is_name(const char *s)
 	return true;
 }
 
+/* A service-discovery name (a label starting with "_", as in _http._tcp.deb.debian.org): looked
+ * up for SRV records, never a connect target. */
+static bool is_srv_name(const char *s)
+{
+	return s[0] == '_' || strstr(s, "._");
+}
+
 static bool is_port(const char *s)
 {
 	char *end;
@@ -79,12 +87,18 @@ static bool is_port(const char *s)
 	return *s && !*end && v >= 1 && v <= 65535;
 }
 
-/* "host:port", "[v6]:port": host and port into the buffers; false if it is not that shape. */
-static bool split_endpoint(const char *s, char *host, size_t hlen, char *port, size_t plen)
+/* "host:port", "[v6]:port": host and port into the buffers; false if it is not that shape.
+ * With default_port, a plain "host" is that port. */
+static bool split_endpoint(const char *s, char *host, size_t hlen, char *port, size_t plen, const char *default_port)
 {
 	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
 	size_t n;
 
+	if (!colon && default_port && s[0] != '[' && strlen(s) < hlen) {
+		snprintf(host, hlen, "%s", s);
+		snprintf(port, plen, "%s", default_port);
+		return true;
+	}
 	if (!colon || (s[0] != '[' && strchr(s, ':') != colon))
 		return false;
 	n = (size_t)(colon - s) - (s[0] == '[');
@@ -114,8 +128,8 @@ static char *name_of(const char *s)
 
 /* --- Docker MCP Gateway ------------------------------------------------------------------ */
 
-static void docker_server(const char *file, const char *server, json_t *s, json_t *out, struct diag *errs,
-			  struct diag *notes)
+static void docker_server(const char *file, const char *at, const char *server, json_t *s, json_t *out,
+			  struct diag *errs, struct diag *notes)
 {
 	json_t *hosts = json_object_get(s, "allowHosts"), *h;
 	struct rules r = { json_array(), json_object() };
@@ -124,31 +138,31 @@ static void docker_server(const char *file, const char *server, json_t *s, json_
 
 	if (json_is_true(json_object_get(s, "disableNetwork"))) {
 		if (json_array_size(hosts))
-			BAD("registry.%s: disableNetwork with allowHosts: contradictory, not imported", server);
+			BAD("%s: disableNetwork with allowHosts: contradictory, not imported", at);
 		else
 			json_array_append_new(out, policy_doc(name, "enforce", json_incref(r.list)));
 		goto out;
 	}
 	if (!json_is_array(hosts) || !json_array_size(hosts)) {
-		BAD("registry.%s: no allowHosts: the gateway gives this server the whole network; mcpfence does not "
-		    "import an allow-everything policy (write one by hand if that is meant)", server);
+		BAD("%s: no allowHosts: the gateway gives this server the whole network; mcpfence does not "
+		    "import an allow-everything policy (write one by hand if that is meant)", at);
 		goto out;
 	}
 	json_array_foreach(hosts, i, h) {
 		char host[256], port[8];
 		const char *e = json_string_value(h);
 
-		if (!e || !split_endpoint(e, host, sizeof(host), port, sizeof(port))) {
-			BAD("registry.%s.allowHosts[%zu]: \"%s\": expected host:port", server, i, e ?: "(not a string)");
+		if (!e || !split_endpoint(e, host, sizeof(host), port, sizeof(port), NULL)) {
+			BAD("%s.allowHosts[%zu]: \"%s\": expected host:port", at, i, e ?: "(not a string)");
 			continue;
 		}
 		if (strchr(host, '*')) {
-			BAD("registry.%s.allowHosts[%zu]: \"%s\": the gateway matches host names exactly; a wildcard has "
-			    "no defined meaning there, so it is not guessed", server, i, e);
+			BAD("%s.allowHosts[%zu]: \"%s\": the gateway matches host names exactly; a wildcard has "
+			    "no defined meaning there, so it is not guessed", at, i, e);
 			continue;
 		}
 		if (!is_ip(host) && !is_name(host)) {
-			BAD("registry.%s.allowHosts[%zu]: \"%s\": not a host name or address", server, i, e);
+			BAD("%s.allowHosts[%zu]: \"%s\": not a host name or address", at, i, e);
 			continue;
 		}
 		rule_add(&r, host, "tcp", port); /* the gateway's proxy carries TCP */
@@ -160,29 +174,73 @@ out:
 	json_decref(r.index);
 }
 
+/* The entries of a catalog or registry that did not map: reported, when others did; the
+ * import's refusal, when none did. */
+static void skipped_report(struct diag *skipped, bool some_imported, struct diag *errs, struct diag *notes)
+{
+	for (size_t k = 0; k < skipped->n; k++)
+		if (some_imported)
+			diag_add(notes, "not imported: %s", skipped->msgs[k]);
+		else
+			diag_add(errs, "%s", skipped->msgs[k]);
+	diag_clear(skipped);
+}
+
+/* A server the gateway runs elsewhere (type: remote, or a remote.url whatever its type). */
+static bool docker_remote(json_t *s)
+{
+	return !strcmp(json_string_value(json_object_get(s, "type")) ?: "", "remote") ||
+	       json_is_string(json_object_get(json_object_get(s, "remote"), "url"));
+}
+
+/*
+ * One server, in a catalog's registry or on its own: the registry's per-server server.yaml
+ * keeps allowHosts and disableNetwork under run:, a flat catalog entry at its top level.
+ */
+static void docker_one(const char *file, const char *at, const char *server, json_t *s, json_t *out,
+		       struct diag *errs, struct diag *notes)
+{
+	json_t *run = json_object_get(s, "run");
+
+	if (docker_remote(s)) {
+		NOTE("%s: a remote server (no container): nothing to confine, skipped", at);
+		return;
+	}
+	if (json_is_object(run) && !json_object_get(s, "allowHosts") && !json_object_get(s, "disableNetwork"))
+		s = run;
+	docker_server(file, at, server, s, out, errs, notes);
+}
+
 static int import_docker(const char *file, json_t *doc, const char *only, json_t *out, struct diag *errs,
 			 struct diag *notes)
 {
 	json_t *reg = json_object_get(doc, "registry"), *s;
+	struct diag skipped = {}; /* a whole catalog imports what maps; what does not is reported */
+	size_t before = json_array_size(out);
 	const char *server;
 
 	if (!json_is_object(reg)) {
-		BAD("registry: missing: a Docker MCP catalog has registry: {SERVER: {allowHosts: [...]}}");
-		return -EINVAL;
+		const char *name = json_string_value(json_object_get(doc, "name"));
+
+		if (!name || (!json_object_get(doc, "image") && !json_object_get(doc, "type"))) {
+			BAD("registry: missing: a Docker MCP catalog has registry: {SERVER: {allowHosts: [...]}}, a "
+			    "server entry has name: and image:");
+			return -EINVAL;
+		}
+		docker_one(file, name, only ?: name, doc, out, errs, notes);
+		return 0;
 	}
 	if (only && !json_object_get(reg, only)) {
 		BAD("registry.%s: no such server", only);
 		return -EINVAL;
 	}
 	json_object_foreach(reg, server, s) {
-		if (only && strcmp(server, only))
-			continue;
-		if (json_object_get(s, "type") && !strcmp(json_string_value(json_object_get(s, "type")) ?: "", "remote")) {
-			NOTE("registry.%s: a remote server (no container): nothing to confine, skipped", server);
-			continue;
-		}
-		docker_server(file, server, s, out, errs, notes);
+		_cleanup_free_ char *at = strdup_printf("registry.%s", server);
+
+		if (!only || !strcmp(server, only))
+			docker_one(file, at ?: server, server, s, out, only ? errs : &skipped, notes);
 	}
+	skipped_report(&skipped, json_array_size(out) > before, errs, notes);
 	return 0;
 }
 
@@ -195,7 +253,7 @@ static int import_toolhive(const char *file, json_t *doc, const char *name, json
 	json_t *hosts = json_object_get(o, "allow_host"), *ports = json_object_get(o, "allow_port");
 	json_t *transports = json_object_get(o, "allow_transport"), *v, *pv;
 	struct rules r = { json_array(), json_object() };
-	const char *proto = "tcp";
+	const char *proto = "tcp"; /* its proxy carried nothing else */
 	size_t i, j, nerr = errs->n;
 
 	if (json_object_get(doc, "read") || json_object_get(doc, "write"))
@@ -211,24 +269,23 @@ static int import_toolhive(const char *file, json_t *doc, const char *name, json
 		    "allow-everything policy (write one by hand if that is meant)");
 		goto out;
 	}
-	if (json_array_size(transports)) {
-		bool tcp = false, udp = false;
+	json_array_foreach(transports, i, v) {
+		const char *t = json_string_value(v) ?: "";
 
-		json_array_foreach(transports, i, v) {
-			const char *t = json_string_value(v) ?: "";
-
-			tcp |= !strcasecmp(t, "tcp");
-			udp |= !strcasecmp(t, "udp");
-			if (strcasecmp(t, "tcp") && strcasecmp(t, "udp"))
-				BAD("network.outbound.allow_transport[%zu]: \"%s\": tcp or udp", i, t);
-		}
-		proto = tcp && udp ? "any" : udp ? "udp" : "tcp";
+		if (strcasecmp(t, "tcp") && strcasecmp(t, "udp"))
+			BAD("network.outbound.allow_transport[%zu]: \"%s\": tcp or udp", i, t);
 	}
-	if (!json_array_size(hosts))
+	if (json_array_size(transports))
+		NOTE("network.outbound.allow_transport: ToolHive's egress is an HTTP/CONNECT proxy, which only ever "
+		     "carried TCP: the rules are TCP whatever the list says (never UDP)");
+	if (!json_array_size(hosts) && json_array_size(ports))
+		BAD("network.outbound.allow_port without allow_host: ToolHive then allows every host on those ports; "
+		    "mcpfence does not import an allow-every-host policy (name the hosts)");
+	else if (!json_array_size(hosts))
 		NOTE("network.outbound.allow_host: empty: the policy allows nothing");
 	if (json_array_size(hosts) && !json_array_size(ports))
-		BAD("network.outbound.allow_port: missing: ToolHive's proxy then allows its default ports; name the "
-		    "ports (mcpfence does not guess)");
+		BAD("network.outbound.allow_port: missing: ToolHive's proxy then allows every port; name the ports "
+		    "(mcpfence does not import an allow-every-port rule)");
 	json_array_foreach(ports, j, pv)
 		if (!json_is_integer(pv) || json_integer_value(pv) < 1 || json_integer_value(pv) > 65535)
 			BAD("network.outbound.allow_port[%zu]: a port number from 1 to 65535", j);
@@ -264,12 +321,46 @@ out:
 	return 0;
 }
 
+/*
+ * A ToolHive registry (servers.NAME.permissions: a profile per server): every entry that maps
+ * becomes a policy named after it, and each that does not is reported and skipped, so a whole
+ * registry imports in one go; --select NAME takes that entry only, and then its refusal refuses.
+ */
+static int import_toolhive_registry(const char *file, json_t *servers, const char *only, json_t *out,
+				    struct diag *errs, struct diag *notes)
+{
+	struct diag skipped = {};
+	size_t before = json_array_size(out);
+	const char *server;
+	json_t *s;
+
+	if (only && !json_object_get(servers, only)) {
+		BAD("servers.%s: no such server", only);
+		return -EINVAL;
+	}
+	json_object_foreach(servers, server, s) {
+		_cleanup_free_ char *at = strdup_printf("%s: servers.%s.permissions", file, server), *name = name_of(server);
+		struct diag *to = only ? errs : &skipped;
+
+		if (only && strcmp(server, only))
+			continue;
+		if (!json_is_object(json_object_get(s, "permissions")))
+			diag_add(to, "%s: missing: ToolHive gives this server its default profile; nothing here says "
+				     "what it may reach", at ?: file);
+		else
+			import_toolhive(at ?: file, json_object_get(s, "permissions"), name, out, to, notes);
+	}
+	skipped_report(&skipped, json_array_size(out) > before, errs, notes);
+	return 0;
+}
+
 /* --- Harden-Runner ----------------------------------------------------------------------- */
 
 static void harden_step(const char *file, const char *workflow, const char *job, size_t si, json_t *with, json_t *out,
 			struct diag *errs, struct diag *notes)
 {
-	const char *policy = json_string_value(json_object_get(with, "egress-policy")) ?: "audit";
+	/* Harden-Runner's default (its action.yml) is block */
+	const char *policy = json_string_value(json_object_get(with, "egress-policy")) ?: "block";
 	const char *list = json_string_value(json_object_get(with, "allowed-endpoints")) ?: "";
 	struct rules r = { json_array(), json_object() };
 	_cleanup_free_ char *full = workflow ? strdup_printf("%s-%s", workflow, job) : strdup(job);
@@ -279,9 +370,20 @@ static void harden_step(const char *file, const char *workflow, const char *job,
 	size_t nerr = errs->n, k = 0;
 	char *save = NULL;
 
-	json_object_foreach(with, key, v)
+	json_object_foreach(with, key, v) {
+		if (!strcmp(key, "policy") || !strcmp(key, "use-policy-store")) {
+			BAD("jobs.%s.steps[%zu].with.%s: the endpoints live in Harden-Runner's remote policy store, not in "
+			    "the workflow: nothing to import from here", job, si, key);
+			goto out;
+		}
 		if (strcmp(key, "egress-policy") && strcmp(key, "allowed-endpoints"))
 			NOTE("jobs.%s.steps[%zu].with.%s: not egress: not imported", job, si, key);
+	}
+	if (strstr(list, "${{")) {
+		BAD("jobs.%s.steps[%zu].with.allowed-endpoints: an expression (${{ ... }}): the endpoints are known only "
+		    "when the workflow runs", job, si);
+		goto out;
+	}
 	if (strcmp(policy, "block") && strcmp(policy, "audit")) {
 		BAD("jobs.%s.steps[%zu].with.egress-policy: \"%s\": block or audit", job, si, policy);
 		goto out;
@@ -293,8 +395,14 @@ static void harden_step(const char *file, const char *workflow, const char *job,
 		char host[256], port[8];
 		bool wild = !strncmp(e, "*.", 2);
 
-		if (!split_endpoint(e, host, sizeof(host), port, sizeof(port))) {
-			BAD("jobs.%s.steps[%zu].with.allowed-endpoints: \"%s\": expected host:port", job, si, e);
+		/* Harden-Runner takes a plain host as host:443 */
+		if (!split_endpoint(e, host, sizeof(host), port, sizeof(port), "443")) {
+			BAD("jobs.%s.steps[%zu].with.allowed-endpoints: \"%s\": expected host or host:port", job, si, e);
+			continue;
+		}
+		if (is_srv_name(host + (wild ? 2 : 0))) {
+			NOTE("jobs.%s.steps[%zu].with.allowed-endpoints: \"%s\": a service-discovery (SRV) name, never a "
+			     "connect target: left out", job, si, e);
 			continue;
 		}
 		if (strchr(host + (wild ? 2 : 0), '*') || (!is_ip(host) && !is_name(host + (wild ? 2 : 0)))) {
@@ -364,7 +472,13 @@ int policy_import(int format, const char *file, json_t *doc, const char *select,
 	case IMPORT_TOOLHIVE: {
 		_cleanup_free_ char *base = NULL;
 
-		if (!select) { /* the profile has no name of its own: the file's */
+		if (json_is_object(json_object_get(doc, "servers"))) {
+			r = import_toolhive_registry(file, json_object_get(doc, "servers"), select, out, errs, notes);
+			break;
+		}
+		if (!select && json_is_string(json_object_get(doc, "name"))) { /* the profile's own name */
+			base = name_of(json_string_value(json_object_get(doc, "name")));
+		} else if (!select) { /* a profile without a name: the file's */
 			const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 
 			base = name_of(b);
@@ -383,6 +497,16 @@ int policy_import(int format, const char *file, json_t *doc, const char *select,
 	if (r < 0 || errs->n > nerr) {
 		json_decref(out);
 		return r < 0 ? r : -EINVAL;
+	}
+	{
+		/* where it came from: --out replaces only what the same source wrote */
+		_cleanup_free_ char *from = strdup_printf("imported from %s (%s) by mcpfence policy import", file,
+							  format_names[format]);
+		size_t i;
+		json_t *p;
+
+		json_array_foreach(out, i, p)
+			json_object_set_new(json_object_get(p, "metadata"), "description", json_string(from ?: ""));
 	}
 	*ret = out;
 	return 0;
