@@ -2,8 +2,19 @@
 """The HTTPS side of the test servers (STS, downstream, Kubernetes API, key server): one
 handler served over TLS, "READY" (with the port when it was chosen here) printed once listening."""
 import http.server
+import json
 import ssl
 import threading
+
+
+def reply(handler, status, doc):
+    """A JSON reply with its length, for the handlers of the test servers."""
+    body = json.dumps(doc).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def serve(handler, addr, port, cert, key, threaded=False, lifetime=None):

@@ -53,12 +53,7 @@ class Api(BaseHTTPRequestHandler):
         pass
 
     def reply(self, code, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        httpsd.reply(self, code, doc)
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)) or 0)

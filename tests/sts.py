@@ -30,12 +30,7 @@ TE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def reply(self, status, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        httpsd.reply(self, status, doc)
 
     def error(self, code, desc):
         self.reply(400, {"error": code, "error_description": desc})

@@ -12,16 +12,7 @@ source "$(dirname "$0")/lib.sh"
 # suites that differ by kernel.
 [ -n "${MCPF_VMTEST:-}" ] && { skip "$(basename "$0" .sh): kernel-independent (the Kubernetes API client), run on the host only"; exit 0; }
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=kube-apiserver" \
-	-addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/api.key" -out "$WORK/api.crt" >/dev/null 2>&1 ||
-	{ fail "k8s-policies: openssl could not make a certificate"; exit 1; }
-echo "sa-token-1" >"$WORK/sa.token"
-PORT=$((20000 + ($$ + 7919) % 20000))
-python3 "$REPO/tests/k8s_api.py" "$PORT" "$WORK/api.crt" "$WORK/api.key" "$WORK/sa.token" >"$WORK/api.log" 2>&1 &
-BG_PIDS+=($!)
-wait_ready "$WORK/api.log" || { fail "k8s-policies: the API server did not start: $(cat "$WORK/api.log")"; exit 1; }
-API="https://127.0.0.1:$PORT"
-api() { curl -s --cacert "$WORK/api.crt" "$@"; }
+k8s_api_start k8s-policies $((20000 + ($$ + 7919) % 20000)) || exit 1
 pod() { # NAME NAMESPACE ANNOTATIONS_JSON [UID: change that pod] -> uid
 	local uid=${4:-$(cat /proc/sys/kernel/random/uuid)}
 	api -X POST --data-binary @- "$API/test/pod" >/dev/null <<JSON

@@ -154,6 +154,20 @@ http_servers() {
 	done
 }
 
+# k8s_api_start SUITE PORT: tests/k8s_api.py over HTTPS on 127.0.0.1:PORT, a CA in $WORK/api.crt,
+# the service-account token in $WORK/sa.token; sets API and api() (curl with its CA); 1 if not up
+k8s_api_start() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=kube-apiserver" \
+		-addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/api.key" -out "$WORK/api.crt" >/dev/null 2>&1 ||
+		{ fail "$1: openssl could not make a certificate"; return 1; }
+	echo "sa-token-1" >"$WORK/sa.token"
+	python3 "$REPO/tests/k8s_api.py" "$2" "$WORK/api.crt" "$WORK/api.key" "$WORK/sa.token" >"$WORK/api.log" 2>&1 &
+	BG_PIDS+=($!)
+	wait_ready "$WORK/api.log" || { fail "$1: the API server did not start: $(cat "$WORK/api.log")"; return 1; }
+	API="https://127.0.0.1:$2"
+}
+api() { curl -s --cacert "$WORK/api.crt" "$@"; }
+
 # events_where JQ_FILTER: count event lines matching a jq boolean
 events_where() {
 	[ -f "$EVENTS" ] || { echo 0; return; }

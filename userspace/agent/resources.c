@@ -58,18 +58,13 @@ static void object_clear(struct k8s_object *o)
 	json_decref(o->good);
 }
 
-static const char *str(json_t *o, const char *a, const char *b)
-{
-	return json_string_value(json_object_get(b ? json_object_get(o, a) : o, b ? b : a));
-}
-
 /* The document of a policy file for a resource object. */
 static json_t *object_doc(int kind, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
-	json_t *m = json_pack("{s:s?}", "name", str(meta, "name", NULL));
+	json_t *m = json_pack("{s:s?}", "name", k8s_str(meta, "name", NULL));
 
-	if (m && kind == RES_NAMESPACED && str(meta, "namespace", NULL))
+	if (m && kind == RES_NAMESPACED && k8s_str(meta, "namespace", NULL))
 		json_object_set(m, "namespace", json_object_get(meta, "namespace"));
 	return json_pack("{s:s, s:s, s:o, s:O?}", "apiVersion", "mcpfence/v1", "kind", res_kind[kind], "metadata", m,
 			 "spec", json_object_get(obj, "spec"));
@@ -120,12 +115,11 @@ static void event_run(struct worker_job *job)
 	_cleanup_free_ char *token = NULL;
 	struct http_body b = { .max = 64u << 10 };
 	char err[256];
-	size_t len;
 
-	if (read_file(j->api->token_file, 64u << 10, &token, &len) < 0)
+	if (k8s_token_read(j->api, &token, err, sizeof(err)) < 0) {
+		log_warning("Kubernetes: posting an Event: %s", err);
 		return;
-	while (len && (token[len - 1] == '\n' || token[len - 1] == ' '))
-		token[--len] = '\0';
+	}
 	if (http_get(&(struct http_request){ .url = j->url, .ca_file = j->api->ca_file, .bearer = token,
 					     .json = j->body, .timeout_ms = EVENT_POST_TIMEOUT_MS },
 		     &b, err, sizeof(err)) < 0 && b.status != 201)
@@ -271,7 +265,7 @@ static void resources_msg(struct agent *a, json_t *m)
 	const char *ev = json_string_value(json_object_get(m, "event"));
 	int kind = (int)json_integer_value(json_object_get(m, "kind"));
 	json_t *obj = json_object_get(m, "object"), *meta = json_object_get(obj, "metadata");
-	const char *name = str(meta, "name", NULL), *ns = kind == RES_NAMESPACED ? str(meta, "namespace", NULL) : NULL;
+	const char *name = k8s_str(meta, "name", NULL), *ns = kind == RES_NAMESPACED ? k8s_str(meta, "namespace", NULL) : NULL;
 	struct k8s_object *o;
 
 	if (!ev)
@@ -315,7 +309,7 @@ static void resources_msg(struct agent *a, json_t *m)
 		}
 		o->stale = false;
 		free(o->uid);
-		o->uid = str(meta, "uid", NULL) ? strdup(str(meta, "uid", NULL)) : NULL;
+		o->uid = k8s_str(meta, "uid", NULL) ? strdup(k8s_str(meta, "uid", NULL)) : NULL;
 		if (o->doc && json_equal(o->doc, doc)) { /* a status or label change: the policy is the same */
 			json_decref(doc);
 			return;
@@ -366,14 +360,14 @@ int resources_load_cache(struct agent *a, struct policy_set *set, struct diag *e
 	json_array_foreach(list, i, e) {
 		json_t *doc = json_object_get(e, "doc");
 		int kind = (int)json_integer_value(json_object_get(e, "kind"));
-		const char *name = str(doc, "metadata", "name"), *ns = str(doc, "metadata", "namespace");
+		const char *name = k8s_str(doc, "metadata", "name"), *ns = k8s_str(doc, "metadata", "namespace");
 		struct k8s_object *o = (kind == RES_NAMESPACED || kind == RES_CLUSTER) && name && !object_find(a->resources, kind, ns, name)
 					       ? object_add(a->resources, kind, ns, name)
 					       : NULL;
 
 		if (o) {
 			o->doc = json_incref(doc);
-			o->uid = str(e, "uid", NULL) ? strdup(str(e, "uid", NULL)) : NULL;
+			o->uid = k8s_str(e, "uid", NULL) ? strdup(k8s_str(e, "uid", NULL)) : NULL;
 		}
 	}
 	json_decref(list);

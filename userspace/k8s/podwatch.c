@@ -7,20 +7,15 @@
 #include "control.h"
 #include "util.h"
 
-static const char *str(json_t *o, const char *a, const char *b)
-{
-	return json_string_value(json_object_get(b ? json_object_get(o, a) : o, b ? b : a));
-}
-
 static void emit_pod(int fd, const char *event, json_t *pod)
 {
 	json_t *meta = json_object_get(pod, "metadata");
 
-	if (!str(meta, "uid", NULL))
+	if (!k8s_str(meta, "uid", NULL))
 		return;
 	control_emit(fd, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O?, s:O?}", "event", event, "uid",
-				   str(meta, "uid", NULL), "namespace", str(meta, "namespace", NULL), "name",
-				   str(meta, "name", NULL), "qos", str(pod, "status", "qosClass"), "annotations",
+				   k8s_str(meta, "uid", NULL), "namespace", k8s_str(meta, "namespace", NULL), "name",
+				   k8s_str(meta, "name", NULL), "qos", k8s_str(pod, "status", "qosClass"), "annotations",
 				   json_object_get(meta, "annotations"), "labels", json_object_get(meta, "labels")));
 }
 

@@ -28,7 +28,7 @@ struct stream {
 	atomic_bool *stop;
 };
 
-static const char *str(json_t *o, const char *a, const char *b)
+const char *k8s_str(json_t *o, const char *a, const char *b)
 {
 	return json_string_value(json_object_get(b ? json_object_get(o, a) : o, b ? b : a));
 }
@@ -45,7 +45,7 @@ static void watch_event(void *ud, const char *line, size_t len)
 {
 	struct stream *s = ud;
 	json_t *ev = json_loadb(line, len, 0, NULL), *obj = json_object_get(ev, "object");
-	const char *type = str(ev, "type", NULL);
+	const char *type = k8s_str(ev, "type", NULL);
 
 	if (!type) {
 		json_decref(ev);
@@ -56,13 +56,27 @@ static void watch_event(void *ud, const char *line, size_t len)
 			s->gone = true;
 		else
 			control_emit(s->out_fd, json_pack("{s:s, s:s}", "event", "ERROR", "error",
-						  str(obj, "message", NULL) ?: "watch error"));
+						  k8s_str(obj, "message", NULL) ?: "watch error"));
 	} else {
-		set_rv(s, str(obj, "metadata", "resourceVersion"));
+		set_rv(s, k8s_str(obj, "metadata", "resourceVersion"));
 		if (strcmp(type, "BOOKMARK"))
 			s->w->emit(s->out_fd, type, obj);
 	}
 	json_decref(ev);
+}
+
+int k8s_token_read(const struct k8s_api *api, char **ret, char *err, size_t errlen)
+{
+	size_t tlen;
+	int r = read_file(api->token_file, TOKEN_MAX, ret, &tlen);
+
+	if (r < 0) {
+		snprintf(err, errlen, "token %s: %s", api->token_file, strerror(-r));
+		return r;
+	}
+	while (tlen && ((*ret)[tlen - 1] == '\n' || (*ret)[tlen - 1] == ' '))
+		(*ret)[--tlen] = '\0';
+	return 0;
 }
 
 /* One GET of `url` into s->body; 0 (also for 410 Gone, with s->gone set), or -errno with
@@ -71,15 +85,10 @@ static int api_get(const struct k8s_api *cfg, const char *url, struct stream *s,
 		   char *err, size_t errlen)
 {
 	_cleanup_free_ char *token = NULL;
-	size_t tlen;
-	int r = read_file(cfg->token_file, TOKEN_MAX, &token, &tlen);
+	int r = k8s_token_read(cfg, &token, err, errlen);
 
-	if (r < 0) {
-		snprintf(err, errlen, "token %s: %s", cfg->token_file, strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	while (tlen && (token[tlen - 1] == '\n' || token[tlen - 1] == ' '))
-		token[--tlen] = '\0';
 	s->body.max = watch ? LINE_MAX_LEN : LIST_BODY_MAX;
 	s->body.on_line = watch ? watch_event : NULL;
 	s->body.ud = s;
@@ -112,14 +121,14 @@ static int do_list(const struct k8s_watch *w, struct stream *s, char *err, size_
 		return r;
 	doc = json_loadb(s->body.buf ? s->body.buf : "", s->body.len, 0, NULL);
 	items = json_object_get(doc, "items");
-	if (!json_is_array(items) || !str(doc, "metadata", "resourceVersion")) {
+	if (!json_is_array(items) || !k8s_str(doc, "metadata", "resourceVersion")) {
 		snprintf(err, errlen, "%s: not a list", url);
 		json_decref(doc);
 		return -EPROTO;
 	}
 	json_array_foreach(items, i, obj)
 		w->emit(s->out_fd, "ADDED", obj);
-	set_rv(s, str(doc, "metadata", "resourceVersion"));
+	set_rv(s, k8s_str(doc, "metadata", "resourceVersion"));
 	control_emit(s->out_fd, json_pack("{s:s, s:s, s:I, s:s}", "event", "LISTED", "resource", w->path, "count",
 				  (json_int_t)json_array_size(items), "resource_version", s->rv));
 	json_decref(doc);

@@ -32,6 +32,11 @@ struct k8s_watch {
 	void (*emit)(int fd, const char *event, json_t *obj);
 };
 
+/* A member of o (a) or of o's member a (b), when it is a string. */
+const char *k8s_str(json_t *o, const char *a, const char *b);
+/* The bearer token, read afresh (the kubelet rotates it), trailing newline cut; -errno with err. */
+int k8s_token_read(const struct k8s_api *api, char **ret, char *err, size_t errlen);
+
 /* Until *stop: list, watch, resume, relist. Returns when *stop is set (within about 1 s). */
 void k8s_watch_run(const struct k8s_watch *w, int out_fd, atomic_bool *stop);
 
