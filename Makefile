@@ -131,14 +131,14 @@ bench: deps
 
 # libFuzzer targets (clang), with ASan and UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(SRC_INC) -I$(OUT)
-FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c credentials.c suggest.c import.c) userspace/lib/util.c \
-	userspace/lib/yamljson.c
+FUZZ_POLICY_SRCS := $(addprefix userspace/policy/,policy.c names.c credentials.c suggest.c import.c providers.c metadata.c) \
+	userspace/lib/util.c userspace/lib/yamljson.c userspace/lib/claim_path.c
 $(OUT)/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_POLICY_SRCS) -ljansson -lyaml -o $@
 
-FUZZ_JWS_SRCS := $(addprefix userspace/identity/,jws.c jwk.c b64url.c trust.c https.c verify_error.c) \
-	userspace/lib/util.c userspace/lib/httpstream.c
+FUZZ_JWS_SRCS := $(addprefix userspace/identity/,jws.c jwk.c b64url.c trust.c preset.c https.c verify_error.c) \
+	userspace/policy/providers.c userspace/lib/util.c userspace/lib/httpstream.c userspace/lib/claim_path.c
 $(OUT)/fuzz_jws: tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) $(USER_HDRS) | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_jws.c $(FUZZ_JWS_SRCS) -ljansson -lssl -lcrypto -lcurl -lm -o $@

@@ -279,6 +279,7 @@ static __always_inline int is_v4_mapped(const __u8 *a)
 }
 
 /* One LPM lookup in the family's trie; v4-mapped IPv6 goes to the IPv4 trie. */
+/* 1: the trie allows it; 0: it does not; -1: a metadata guard refuses it, names included. */
 static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q)
 {
 	struct mcpf_allow *allow;
@@ -295,7 +296,11 @@ static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q)
 		__builtin_memcpy(k6.addr, q->addr, 16);
 		allow = bpf_map_lookup_elem(&mcpf_trie6, &k6);
 	}
-	return allow && ports_allow(allow, q->dport, q->proto_bit);
+	if (!allow)
+		return 0;
+	if (allow->flags & MCPF_ALLOW_GUARD)
+		return -1;
+	return ports_allow(allow, q->dport, q->proto_bit);
 }
 
 /*
@@ -472,7 +477,7 @@ static __always_inline int resolver_is(__u8 family, const __u8 *addr, __u16 port
  * whose first packet left while the address was valid keeps going (its socket's mark says so).
  * Whatever the outcome, q learns what the names said about the address, for the event.
  */
-static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q)
+static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf_query *q, int guarded)
 {
 	struct mcpf_learned_key k = { .policy_id = b->policy_id };
 	const struct mcpf_slot_names *sn;
@@ -493,6 +498,8 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 		return 1;
 	}
 	q->name_state = MCPF_NAMES_NEVER;
+	if (guarded)
+		return 0; /* a metadata endpoint: no name learned for it lets it through */
 	if (q->hook == MCPF_HOOK_SKB && q->mark && q->mark->named) {
 		/* a flow opened while its address was valid lives on past the TTL, for as long as
 		 * the rule that allowed it stays as it was */
@@ -558,6 +565,7 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
  *   2. no binding                           -> the `unbound` action
  *   3. binding expired                      -> deny (audit in audit mode), `expired` event
  *   4. trie match with port and protocol    -> allow (q->trie_allowed: the caller may cache it)
+ *      a metadata guard (a cloud metadata endpoint no rule names) -> only a resolver passes
  *   5. a resolver, or an address learned for one of the policy's names, on that rule's ports
  *                                           -> allow
  *   6. otherwise the binding's mode decides -> deny or audit
@@ -570,6 +578,7 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 {
 	const struct mcpf_binding *b = res->binding;
 	__u64 now = 0;
+	int allowed;
 
 	if (!b) {
 		counter_add(MCPF_CNT_UNBOUND);
@@ -584,20 +593,22 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 					      MCPF_REASON_EXPIRED, now);
 		}
 	}
-	if (policy_allows(b->slot, q)) {
+	allowed = policy_allows(b->slot, q);
+	if (allowed > 0) {
 		q->trie_allowed = 1;
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
 				   clock_or(now));
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
-	if (names_allow(b, q)) {
+	if (names_allow(b, q, allowed < 0)) {
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
 				   clock_or(now));
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
-	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS, MCPF_REASON_POLICY, now);
+	return verdict_finish(q, res, mode_verdict(b), MCPF_EVENT_EGRESS,
+			      allowed < 0 ? MCPF_REASON_METADATA : MCPF_REASON_POLICY, now);
 }
 
 /*

@@ -90,6 +90,7 @@ enum mcpf_reason {
 	MCPF_REASON_DNS_URGENT = 14,	/* to a resolver: TCP urgent data, which servers skip */
 	MCPF_REASON_DNS_EXTRA = 15,	/* a query with bytes past the question, other than one bounded OPT */
 	MCPF_REASON_DNS_BUDGET = 16,	/* the policy's DNS budget (queries/s, new names/min) is spent */
+	MCPF_REASON_METADATA = 17,	/* a cloud metadata endpoint that no rule names */
 };
 
 /* What an egress event knows of the names its destination was learned for (`dst_names`). */
@@ -209,9 +210,13 @@ _Static_assert(sizeof(struct mcpf_port_range) == 8, "mcpf_port_range layout");
  * already merged in by the compiler. Example: tcp/443 and any/5432 ->
  * {.nranges = 2, .ranges = {{443, 443, TCP}, {5432, 5432, ANY}}}.
  */
+enum mcpf_allow_flag {
+	MCPF_ALLOW_GUARD = 1 << 0, /* a cloud metadata endpoint no rule names: refused, names too */
+};
+
 struct mcpf_allow {
 	__u32 nranges;
-	__u32 pad;
+	__u32 flags; /* enum mcpf_allow_flag */
 	struct mcpf_port_range ranges[MCPF_MAX_PORT_RANGES];
 };
 _Static_assert(sizeof(struct mcpf_allow) == 8 + 8 * MCPF_MAX_PORT_RANGES, "mcpf_allow layout");

@@ -67,7 +67,7 @@ copy_with_libs() {
 GUEST_TOOLS=(bash jq ip bpftool openssl setpriv basenc xxd stat date mktemp seq sort timeout
 	md5sum sysctl find xargs awk sed grep cut tr wc head tail cat ls rm mkdir rmdir cp mv sleep
 	chmod touch ln readlink dirname basename env id tee base64 uname python3.11 nproc unshare
-	nsd dig curl)
+	nsd dig curl nsenter)
 
 build_initramfs() { # ROOTDIR MODULES_DIR OUT
 	local root=$1 mods=$2 out=$3 t p

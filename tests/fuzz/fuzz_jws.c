@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the verifier: the input is a token checked against a fixed trust (one
- * P-256 and one Ed25519 key), then the same bytes as a JWK set. Nothing may crash or leak.
+ * P-256 and one Ed25519 key), then the same bytes as a JWK set, then as a trust configuration
+ * (presets expanded, every field checked). Nothing may crash or leak.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -40,5 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jwks_parse((const char *)data, size, size & 1, &s, &why) == 0)
 		jwks_clear(&s);
 	free(why);
+	{
+		json_t *cfg = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+		struct diag errs = {};
+		struct trust t;
+
+		if (cfg && trust_load(cfg, "fuzz.json", &t, &errs) == 0)
+			trust_clear(&t);
+		diag_clear(&errs);
+		json_decref(cfg);
+	}
 	return 0;
 }

@@ -15,6 +15,10 @@ write_policy matrix enforce '[
   { "to": ["198.51.100.2", "2001:db8:100::2"], "ports": ["8080"], "protocol": "tcp" }
 ]'
 write_policy watch audit '[ { "to": ["127.0.0.2"], "ports": ["8080"], "protocol": "tcp" } ]'
+# cloud metadata endpoints: a broad rule does not reach them, a rule naming one does
+write_policy wide enforce '[ { "to": ["0.0.0.0/0", "::/0"], "ports": ["80"], "protocol": "tcp" } ]'
+write_policy imds enforce '[ { "to": ["0.0.0.0/0"], "ports": ["80"], "protocol": "tcp" },
+  { "to": ["169.254.169.254", "fd00:ec2::254"], "ports": ["80"], "protocol": "tcp" } ]'
 agent_start || { fail "matrix: agent start"; exit 1; }
 netns_setup || { fail "matrix: network namespace set-up"; exit 1; }
 listen 127.0.0.2 8080 8081 5353 5354
@@ -27,6 +31,13 @@ BG_PIDS+=($!)
 ip netns exec "$NETNS" "$NETPROBE" listen 2001:db8:100::2 8080 8081 >"$WORK/ns6.out" 2>&1 &
 BG_PIDS+=($!)
 wait_ready "$WORK/ns4.out" && wait_ready "$WORK/ns6.out" || fail "matrix: namespace listeners did not start"
+# the metadata addresses live in the namespace only (its lo), so nothing leaves this machine
+for a in 169.254.169.254/32 169.254.169.253/32 fd00:ec2::254/128; do ip -n "$NETNS" addr add "$a" dev lo; done
+for a in 169.254.169.254 169.254.169.253 fd00:ec2::254; do
+	ip netns exec "$NETNS" "$NETPROBE" listen "$a" 80 >"$WORK/md.$a.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_ready "$WORK/md.$a.out" || fail "matrix: metadata listener $a did not start"
+done
 
 # probe CMD...: CMD's output, or "exit N: output" when it failed: a crashed or misused netprobe
 # (`run` passes its status on) never matches an expected errno
@@ -124,6 +135,27 @@ check "matrix: after an escape attempt the workload is still in its own cgroup a
 got=$("$MCPF" run --config "$CONFIG" --policy matrix --keep-caps -- bash -c \
 	"$NETPROBE escape $CG_MOUNT/cgroup.procs >/dev/null; $NETPROBE tcp 127.0.0.2 8081" 2>&1)
 check "matrix: even with every capability, an escape attempt leaves the workload confined" EPERM "$got"
+
+# cloud metadata endpoints, probed from inside the namespace (nsenter: the mounts stay ours)
+md_rows=(
+	"wide tcp 169.254.169.254 EPERM"
+	"wide tcp ::ffff:169.254.169.254 EPERM"
+	"wide tcp fd00:ec2::254 EPERM"
+	"wide tcp 169.254.170.2 EPERM"
+	"wide tcp 169.254.169.253 OK"
+	"imds tcp 169.254.169.254 OK"
+	"imds tcp fd00:ec2::254 OK"
+	"imds tcp 169.254.170.2 EPERM"
+)
+for row in "${md_rows[@]}"; do
+	read -r pol op addr want <<<"$row"
+	what="0.0.0.0/0 and ::/0"
+	[ "$pol" = imds ] && what="0.0.0.0/0 and the endpoints by address"
+	check "matrix: metadata: $what, $op $addr:80 -> $want" "$want" \
+		"$(probe nsenter --net="/run/netns/$NETNS" "$MCPF" run --config "$CONFIG" --policy "$pol" -- "$NETPROBE" "$op" "$addr" 80)"
+done
+check "matrix: metadata: each refusal's event says metadata_endpoint" 4 \
+	"$(wait_events '.type == "egress" and .reason == "metadata_endpoint" and .policy == "wide"' 4)"
 
 # the unbound default: a guarded cgroup nobody bound
 check "matrix: unbound guarded cgroup gets the unbound action (deny)" EPERM \

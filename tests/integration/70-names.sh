@@ -26,6 +26,7 @@ mkdir -p "$Z"
 	echo 'evilwild 300 IN A 127.0.10.9'
 	echo 'wild 300 IN A 127.0.11.3'
 	echo 'a.wild 300 IN A 127.0.11.1'
+	echo 'imds.wild 300 IN A 169.254.169.254'
 	echo 'b.a.wild 300 IN A 127.0.11.2'
 	echo 'deep 300 IN A 127.0.12.3'
 	echo 'x.deep 300 IN A 127.0.12.1'
@@ -99,6 +100,11 @@ check "names: dig of an unlisted name fails at once" 1 \
 	"$(w dig +time=1 +tries=1 @$RES other.test.mcpf 2>&1 | grep -c -i -E 'permitted|communications error|network')"
 check "names: label boundary: evilwild.test.mcpf is not *.wild.test.mcpf" NORESOLVE "$(rc evilwild.test.mcpf 8080 | cut -d' ' -f1)"
 check "names: *.wild: one more label" "OK 127.0.11.1" "$(rc a.wild.test.mcpf 8080)"
+# a listed name that resolves to a cloud metadata endpoint (DNS rebinding) teaches nothing that
+# reaches it: the metadata guard stops names too (refused at connect, no packet leaves)
+check "names: a listed name resolving to 169.254.169.254 is refused" "EPERM 169.254.169.254" "$(rc imds.wild.test.mcpf 8080)"
+check "names: ... with a metadata_endpoint event" 1 \
+	"$(wait_events 'select(.type=="egress" and .dst=="169.254.169.254" and .reason=="metadata_endpoint" and .policy=="web")' 1)"
 check "names: *.wild: not two more labels" NORESOLVE "$(rc b.a.wild.test.mcpf 8080 | cut -d' ' -f1)"
 check "names: *.wild: not the apex" NORESOLVE "$(rc wild.test.mcpf 8080 | cut -d' ' -f1)"
 check "names: **.deep: one more label" "OK 127.0.12.1" "$(rc x.deep.test.mcpf 8080)"

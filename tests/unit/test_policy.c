@@ -6,6 +6,8 @@
 
 #include "testlib.h"
 #include "policy.h"
+#include "claim_path.h"
+#include "metadata.h"
 #include "scope.h"
 
 static const char *wrap_fmt =
@@ -279,7 +281,9 @@ static void test_merging(void)
 		       "{\"to\":[\"10.1.2.3\"],\"ports\":[\"8080\"],\"protocol\":\"tcp\"},"
 		       "{\"to\":[\"0.0.0.0/0\"],\"ports\":[\"123\"],\"protocol\":\"udp\"}]");
 	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
-	CHECK(c.n4 == 4, "n4 %zu", c.n4);
+	/* 4 prefixes, and the /0 brings guards for the 5 IPv4 cloud metadata endpoints */
+	CHECK(c.n4 == 4 + 5, "n4 %zu", c.n4);
+	CHECK(!lookup(&c, "169.254.169.254", 123, MCPF_PROTO_UDP), "/0 does not reach metadata");
 	/* the /32 inherits /16, /8 and /0 */
 	CHECK(lookup(&c, "10.1.2.3", 8080, MCPF_PROTO_TCP), "own rule");
 	CHECK(lookup(&c, "10.1.2.3", 443, MCPF_PROTO_TCP), "from /16");
@@ -631,6 +635,184 @@ static void test_scope(void)
 	}
 }
 
+/* Claim paths: brackets for keys with dots and slashes, the plain form's nested lookup. */
+static void test_claim_paths(void)
+{
+	json_t *c = json_loads("{\"sub\":\"arn:aws:iam::123456789012:role/R\",\"https://sts.amazonaws.com/\":"
+			       "{\"aws_account\":\"123456789012\",\"principal_tags\":{\"team\":\"data\","
+			       "\"a.b\":\"dotted\"}},\"kubernetes.io\":{\"namespace\":\"mcp\"},"
+			       "\"it's\":1,\"roles\":[\"A\",\"B\"]}", 0, NULL);
+	static const struct {
+		const char *path, *want; /* want NULL: no value */
+	} rows[] = {
+		{ "['https://sts.amazonaws.com/'].aws_account", "123456789012" },
+		{ "['https://sts.amazonaws.com/'].principal_tags.team", "data" },
+		{ "['https://sts.amazonaws.com/'].principal_tags['a.b']", "dotted" },
+		{ "https://sts.amazonaws.com/.aws_account", "123456789012" }, /* plain: split at a dot */
+		{ "kubernetes.io.namespace", "mcp" },
+		{ "['kubernetes.io'].namespace", "mcp" },
+		{ "['kubernetes'].io", NULL }, /* bracketed: no guessing */
+		{ "['it\\'s']", "1" },
+		{ "sub", "arn:aws:iam::123456789012:role/R" },
+		{ "['https://sts.amazonaws.com/'].missing", NULL },
+	};
+	static const char *const bad[] = { "['unclosed", "a..b", ".a", "['']", "[\"x\"]", "a.['b'", "['x']y",
+					   "['a\\q']" };
+	char buf[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char nm[160];
+		const char *got = claim_text(claim_lookup(c, rows[i].path), buf, sizeof(buf));
+
+		snprintf(nm, sizeof(nm), "claim path: %s -> %s", rows[i].path, rows[i].want ?: "(none)");
+		TEST(nm);
+		CHECK(rows[i].want ? got && !strcmp(got, rows[i].want) : !got, "got %s", got ?: "(none)");
+		TEST_END();
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct claim_path cp;
+		const char *why = NULL;
+		char nm[128];
+
+		snprintf(nm, sizeof(nm), "claim path: %s is refused, with a reason", bad[i]);
+		TEST(nm);
+		CHECK(claim_path_parse(bad[i], &cp, &why) == -EINVAL && why, "accepted");
+		TEST_END();
+	}
+	json_decref(c);
+}
+
+#define AWS_ISS "https://a1d2b0fd-1177-4468-9351-2fexample723.tokens.sts.global.api.aws"
+#define ENTRA_V2 "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+#define ENTRA_V1 "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"
+
+/* Shared issuers need a claim that names one workload; a requester's own words select none. */
+static void test_cloud_identities(void)
+{
+	static const struct {
+		const char *identity, *error; /* error NULL: valid */
+		bool machine;
+	} rows[] = {
+		{ "\"issuer\":\"" ENTRA_V2 "\"", "shared by every application and managed identity", false },
+		{ "\"issuer\":\"" ENTRA_V1 "\",\"claims\":{\"roles\":\"Egress.Use\"}", "shared by every application", false },
+		{ "\"issuer\":\"" ENTRA_V2 "\",\"claims\":{\"oid\":{\"glob\":\"*\"}}", "shared by every application", false },
+		{ "\"issuer\":\"" ENTRA_V2 "\",\"claims\":{\"oid\":\"0b1c\",\"roles\":\"Egress.Use\"}", NULL, false },
+		{ "\"issuer\":\"" ENTRA_V1 "\",\"claims\":{\"appid\":\"a1\"}", NULL, false },
+		{ "\"issuer\":\"" ENTRA_V1 "\",\"claims\":{\"xms_mirid\":\"/subscriptions/s/resourcegroups/g/providers/Microsoft.Compute/virtualMachines/vm1\"}", NULL, true },
+		{ "\"issuer\":\"https://accounts.google.com\",\"claims\":{\"google.compute_engine.project_id\":\"p\"}", "shared by every service account on Google Cloud", true },
+		{ "\"issuer\":\"https://accounts.google.com\",\"subject\":\"113920350001\"", NULL, false },
+		{ "\"issuer\":\"https://accounts.google.com\",\"claims\":{\"email\":\"mcp@p.iam.gserviceaccount.com\"}", NULL, false },
+		{ "\"issuer\":\"https://accounts.google.com\",\"claims\":{\"email\":\"123-compute@developer.gserviceaccount.com\"}", NULL, true },
+		{ "\"issuer\":\"https://accounts.google.com\",\"claims\":{\"email\":\"x@p.iam.gserviceaccount.com\",\"google.compute_engine.instance_id\":\"42\"}", NULL, true },
+		{ "\"issuer\":\"" AWS_ISS "\",\"claims\":{\"['https://sts.amazonaws.com/'].aws_account\":\"123456789012\"}", "shared by every IAM role", false },
+		{ "\"issuer\":\"" AWS_ISS "\",\"subject\":\"arn:aws:iam::123456789012:role/DataProcessingRole\",\"claims\":{\"['https://sts.amazonaws.com/'].principal_tags.team\":\"data\"}", NULL, false },
+		{ "\"issuer\":\"" AWS_ISS "\",\"subject\":\"arn:aws:iam::123456789012:role/R\",\"claims\":{\"['https://sts.amazonaws.com/'].request_tags.job-id\":\"1\"}", "as the requester asked for it", false },
+		{ "\"issuer\":\"" AWS_ISS "\",\"subject\":\"arn:aws:iam::123456789012:role/R\",\"claims\":{\"https://sts.amazonaws.com/.request_tags.priority\":\"high\"}", "as the requester asked for it", false },
+		{ "\"issuer\":\"" AWS_ISS "\",\"subject\":\"arn:aws:iam::1:role/R\",\"claims\":{\"['https://sts.amazonaws.com/'].ec2_source_instance_arn\":\"arn:aws:ec2:us-east-1:1:instance/i-1\"}", NULL, true },
+		{ "\"issuer\":\"https://token.actions.githubusercontent.com\"", "shared by every GitHub repository", false },
+		{ "\"issuer\":\"https://issuer.test\",\"claims\":{\"['unclosed\":\"x\"}", "not a claim path", false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char *spec = strdup_printf("\"identity\":{%s},\"egress\":[]", rows[i].identity);
+		struct policy *p = NULL;
+		struct diag e = {};
+		int r = parse_spec(spec, &p, &e);
+		char nm[200];
+
+		snprintf(nm, sizeof(nm), "identity: %.90s -> %s%s", rows[i].identity, rows[i].error ?: "valid",
+			 rows[i].machine ? ", machine-level" : "");
+		TEST(nm);
+		if (rows[i].error)
+			CHECK(r == -EINVAL && has_error(&e, rows[i].error), "r %d", r);
+		else
+			CHECK(r == 0 && p, "refused");
+		if (!rows[i].error && p)
+			CHECK(p->machine_identity == rows[i].machine, "machine %d", p->machine_identity);
+		if (r < 0 && !rows[i].error)
+			dump_errors(&e);
+		TEST_END();
+		policy_free(p);
+		diag_clear(&e);
+		free(spec);
+	}
+}
+
+/* Broad rules and names never reach a cloud metadata endpoint unless a rule names it. */
+static void test_metadata_guards(void)
+{
+	struct policy_compiled c = {};
+	struct policy *p;
+	struct diag e = {}, w = {};
+
+	TEST("metadata: 0.0.0.0/0 and ::/0 reach every address but the metadata endpoints");
+	p = must_parse("\"egress\":[{\"to\":[\"0.0.0.0/0\",\"::/0\"],\"ports\":[\"80\",\"443\"],\"protocol\":\"tcp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(lookup(&c, "192.0.2.1", 80, MCPF_PROTO_TCP), "ordinary address");
+	for (size_t k = 0; k < metadata_endpoints_n; k++)
+		CHECK(!lookup(&c, metadata_endpoints[k].address, 80, MCPF_PROTO_TCP), "%s reachable",
+		      metadata_endpoints[k].address);
+	CHECK(lookup(&c, "169.254.169.253", 80, MCPF_PROTO_TCP), "the neighbour of IMDS (AWS DNS) stays");
+	CHECK(c.n4 == 1 + 5 && c.n6 == 1 + 3, "n4 %zu n6 %zu", c.n4, c.n6);
+	for (size_t i = 0; i < c.n4; i++)
+		if (c.v4[i].plen == 32)
+			CHECK(c.v4[i].allow.flags == MCPF_ALLOW_GUARD && !c.v4[i].allow.nranges, "guard entry");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("metadata: a rule naming the endpoint's address lifts that guard only");
+	p = must_parse("\"egress\":[{\"to\":[\"0.0.0.0/0\"],\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"169.254.169.254\"],\"ports\":[\"80\"],\"protocol\":\"tcp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(lookup(&c, "169.254.169.254", 80, MCPF_PROTO_TCP), "named: 80");
+	CHECK(lookup(&c, "169.254.169.254", 443, MCPF_PROTO_TCP), "named: the /0's 443 too");
+	CHECK(!lookup(&c, "169.254.170.2", 443, MCPF_PROTO_TCP), "ECS endpoint still guarded");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("metadata: a policy with names gets guards (a name may resolve to an endpoint)");
+	p = must_parse("\"egress\":[{\"to\":[\"api.example.com\"],\"ports\":[\"443\"],\"protocol\":\"tcp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 5 && c.n6 == 3, "n4 %zu n6 %zu", c.n4, c.n6);
+	policy_compiled_clear(&c);
+	policy_free(p);
+	p = must_parse("\"egress\":[{\"to\":[\"metadata.google.internal\"],\"ports\":[\"80\"],\"protocol\":\"tcp\"}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	CHECK(c.n4 == 4 && c.n6 == 2, "naming metadata.google.internal lifts 169.254.169.254 and fd20:ce::254: n4 %zu n6 %zu",
+	      c.n4, c.n6);
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("metadata: a policy without covering rules or names has no guards");
+	p = must_parse("\"egress\":[{\"to\":[\"10.0.0.0/8\"]}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0 && c.n4 == 1 && c.n6 == 0, "n4 %zu", c.n4);
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("metadata: allowing an endpoint to a machine-level identity is warned about");
+	p = must_parse("\"identity\":{\"issuer\":\"https://accounts.google.com\",\"claims\":{\"email\":"
+		       "\"1-compute@developer.gserviceaccount.com\"}},\"egress\":[{\"to\":[\"169.254.169.254\"]}]");
+	CHECK(p, "parse");
+	if (p)
+		policy_warnings(p, &w);
+	CHECK(w.n == 1 && has_error(&w, "machine-level identity") && has_error(&w, "169.254.169.254"), "%zu warnings", w.n);
+	policy_free(p);
+	diag_clear(&w);
+	p = must_parse("\"identity\":{\"issuer\":\"https://accounts.google.com\",\"claims\":{\"email\":"
+		       "\"mcp@p.iam.gserviceaccount.com\"}},\"egress\":[{\"to\":[\"169.254.169.254\"]}]");
+	if (p)
+		policy_warnings(p, &w);
+	CHECK(p && w.n == 0, "a workload's own account: %zu warnings", w.n);
+	policy_free(p);
+	diag_clear(&w);
+	diag_clear(&e);
+	TEST_END();
+}
+
 int main(void)
 {
 	test_valid_example();
@@ -642,5 +824,8 @@ int main(void)
 	test_dir_loading();
 	test_names();
 	test_scope();
+	test_claim_paths();
+	test_cloud_identities();
+	test_metadata_guards();
 	return test_summary();
 }

@@ -660,6 +660,185 @@ static struct policy *policy_of(const char *name, const char *identity)
 	return p;
 }
 
+/* A trust of one preset entry (keys from the test key file), and a token under it. */
+static int preset_verify(const char *entry, enum jws_alg alg, const char *claims, char *detail,
+			 size_t len, struct token *ret)
+{
+	char *cfg = strdup_printf("{\"issuers\":[{%s,\"jwks_file\":\"%s/keys.jwks\"}]}", entry, tmpdir);
+	char *hdr = strdup_printf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}", jws_alg_name(alg),
+				  keys[alg].name);
+	char *t = jwtmint_sign(keys[alg].key, alg, hdr, claims);
+	json_t *j = json_loads(cfg, 0, NULL);
+	struct diag e = {};
+	struct token tok;
+	int r;
+
+	trust_clear(&trust);
+	r = trust_load(j, "t.json", &trust, &e);
+	if (r < 0) {
+		snprintf(detail, len, "%s", e.n ? e.msgs[0] : "?");
+		r = -1;
+	} else {
+		r = token_verify(&trust, t, strlen(t), NOW, &tok, detail, len);
+		if (r == VERIFY_OK && ret)
+			*ret = tok;
+		else if (r == VERIFY_OK)
+			token_clear(&tok);
+	}
+	json_decref(j);
+	diag_clear(&e);
+	free(cfg);
+	free(hdr);
+	free(t);
+	return r;
+}
+
+#define TENANT "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define ENTRA2 "https://login.microsoftonline.com/" TENANT "/v2.0"
+#define ENTRA1 "https://sts.windows.net/" TENANT "/"
+#define AWSISS "https://a1d2b0fd-1177-4468-9351-2fexample723.tokens.sts.global.api.aws"
+
+/* Presets and near misses on the providers' real token shapes (docs/identity.md#presets). */
+static void test_presets(void)
+{
+	static const struct {
+		const char *name, *entry;
+		enum jws_alg alg;
+		const char *claims; /* %lld: NOW */
+		int want;
+		const char *detail; /* in the detail, when given */
+	} rows[] = {
+		{ "entra: a 90-minute v2.0 token verifies under preset entra",
+		  "\"preset\":\"entra\",\"tenant\":\"" TENANT "\",\"audience\":\"6e74172b-be56-4843-9ff4-e66a39bb12e3\"",
+		  JWS_RS256, "{\"iss\":\"" ENTRA2 "\",\"aud\":\"6e74172b-be56-4843-9ff4-e66a39bb12e3\",\"sub\":\"AAAA\","
+		  "\"oid\":\"0b1c\",\"tid\":\"" TENANT "\",\"azp\":\"c1\",\"roles\":[\"Egress.Use\"],\"ver\":\"2.0\","
+		  "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_OK, NULL },
+		{ "entra: the same token under a plain entry: lifetime_too_long, naming the preset",
+		  "\"issuer\":\"" ENTRA2 "\",\"audience\":\"6e74172b-be56-4843-9ff4-e66a39bb12e3\"",
+		  JWS_RS256, "{\"iss\":\"" ENTRA2 "\",\"aud\":\"6e74172b-be56-4843-9ff4-e66a39bb12e3\",\"sub\":\"AAAA\","
+		  "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_LIFETIME_TOO_LONG, "preset entra sets max_lifetime 90m" },
+		{ "entra: a v1.0 token where v2.0 is configured: unknown_issuer, naming the version",
+		  "\"preset\":\"entra\",\"tenant\":\"" TENANT "\",\"audience\":\"api://mcpfence\"",
+		  JWS_RS256, "{\"iss\":\"" ENTRA1 "\",\"aud\":\"api://mcpfence\",\"sub\":\"AAAA\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_UNKNOWN_ISSUER, "Entra ID's v1.0 issuer for tenant " TENANT },
+		{ "entra: a v1.0 token under token_version 1 verifies",
+		  "\"preset\":\"entra\",\"tenant\":\"" TENANT "\",\"token_version\":1,\"audience\":\"api://mcpfence\"",
+		  JWS_RS256, "{\"iss\":\"" ENTRA1 "\",\"aud\":\"api://mcpfence\",\"sub\":\"AAAA\",\"appid\":\"c1\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_OK, NULL },
+		{ "entra: another tenant's token: unknown_issuer, naming the tenant",
+		  "\"preset\":\"entra\",\"tenant\":\"" TENANT "\",\"audience\":\"api://mcpfence\"",
+		  JWS_RS256, "{\"iss\":\"https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0\","
+		  "\"aud\":\"api://mcpfence\",\"sub\":\"AAAA\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_UNKNOWN_ISSUER, "tenant 00000000-0000-0000-0000-000000000001 is not trusted" },
+		{ "entra: ES256 is not Entra's algorithm",
+		  "\"preset\":\"entra\",\"tenant\":\"" TENANT "\",\"audience\":\"api://mcpfence\"",
+		  JWS_ES256, "{\"iss\":\"" ENTRA2 "\",\"aud\":\"api://mcpfence\",\"sub\":\"AAAA\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_ALG_NOT_ALLOWED, NULL },
+		{ "google: a token with iss accounts.google.com is Google's issuer",
+		  "\"preset\":\"google\",\"audience\":\"https://mcpfence.example\"",
+		  JWS_RS256, "{\"iss\":\"accounts.google.com\",\"aud\":\"https://mcpfence.example\",\"sub\":\"113920350001\","
+		  "\"azp\":\"113920350001\",\"email\":\"mcp@p.iam.gserviceaccount.com\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_OK, NULL },
+		{ "google: ... but not under a plain entry for https://accounts.google.com (named)",
+		  "\"issuer\":\"https://accounts.google.com\",\"audience\":\"https://mcpfence.example\"",
+		  JWS_RS256, "{\"iss\":\"accounts.google.com\",\"aud\":\"https://mcpfence.example\",\"sub\":\"1\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_UNKNOWN_ISSUER, "preset google takes both forms" },
+		{ "aws: ES384 with principal_tags under the URL key verifies under preset aws",
+		  "\"preset\":\"aws\",\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\"",
+		  JWS_ES384, "{\"iss\":\"" AWSISS "\",\"aud\":\"https://api.example.com\",\"sub\":\"arn:aws:iam::123456789012:role/R\","
+		  "\"https://sts.amazonaws.com/\":{\"aws_account\":\"123456789012\",\"principal_tags\":{\"team\":\"data\"}},"
+		  "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_OK, NULL },
+		{ "aws: three audiences under the preset's max_audiences 1: bad_audience, naming it",
+		  "\"preset\":\"aws\",\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\"",
+		  JWS_RS256, "{\"iss\":\"" AWSISS "\",\"aud\":[\"https://a.example\",\"https://api.example.com\",\"https://c.example\"],"
+		  "\"sub\":\"arn:aws:iam::1:role/R\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_BAD_AUDIENCE, "max_audiences" },
+		{ "aws: three audiences with max_audiences 3 verify",
+		  "\"preset\":\"aws\",\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\",\"max_audiences\":3",
+		  JWS_RS256, "{\"iss\":\"" AWSISS "\",\"aud\":[\"https://a.example\",\"https://api.example.com\",\"https://c.example\"],"
+		  "\"sub\":\"arn:aws:iam::1:role/R\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_OK, NULL },
+		{ "aws: three audiences without ours, even allowed: bad_audience",
+		  "\"preset\":\"aws\",\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\",\"max_audiences\":3",
+		  JWS_RS256, "{\"iss\":\"" AWSISS "\",\"aud\":[\"https://a.example\",\"https://b.example\",\"https://c.example\"],"
+		  "\"sub\":\"arn:aws:iam::1:role/R\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", VERIFY_BAD_AUDIENCE, "does not name" },
+		{ "aws: ES384 under a plain entry with RS256 only: alg_not_allowed, naming the preset",
+		  "\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\",\"algorithms\":[\"RS256\"]",
+		  JWS_ES384, "{\"iss\":\"" AWSISS "\",\"aud\":\"https://api.example.com\",\"sub\":\"arn:aws:iam::1:role/R\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_ALG_NOT_ALLOWED, "preset aws takes both" },
+		{ "aws: another account's issuer: unknown_issuer, saying so",
+		  "\"preset\":\"aws\",\"issuer\":\"" AWSISS "\",\"audience\":\"https://api.example.com\"",
+		  JWS_RS256, "{\"iss\":\"https://b2.tokens.sts.global.api.aws\",\"aud\":\"https://api.example.com\",\"sub\":\"arn:aws:iam::1:role/R\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_UNKNOWN_ISSUER, "another AWS account's issuer" },
+		{ "slash: an issuer differing by a trailing slash is named",
+		  "\"issuer\":\"https://issuer.test/\"",
+		  JWS_RS256, "{\"iss\":\"https://issuer.test\",\"aud\":\"mcpfence\",\"sub\":\"s\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
+		  VERIFY_UNKNOWN_ISSUER, "differs only by a trailing slash" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		/* Entra tokens: 90 minutes; the others 15 */
+		long long life = strstr(rows[i].entry, "entra") || strstr(rows[i].entry, "microsoftonline") ? 5400 : 900;
+		char *claims = strdup_printf(rows[i].claims, (long long)NOW, (long long)NOW, (long long)NOW + life);
+		char detail[512] = "";
+		int r = preset_verify(rows[i].entry, rows[i].alg, claims, detail, sizeof(detail), NULL);
+		char nm[200];
+
+		snprintf(nm, sizeof(nm), "preset: %s", rows[i].name);
+		TEST(nm);
+		CHECK(r == rows[i].want, "got %s (%s)", r < 0 ? "config error" : verify_error_name(r), detail);
+		if (rows[i].detail)
+			CHECK(strstr(detail, rows[i].detail), "detail: %s", detail);
+		TEST_END();
+		free(claims);
+	}
+	TEST("preset: google's bare iss is taken as the canonical one, which policies name");
+	{
+		struct token tok;
+		char detail[256], *claims = strdup_printf("{\"iss\":\"accounts.google.com\",\"aud\":\"x\",\"sub\":\"1\",\"exp\":%lld}",
+							  (long long)NOW + 60);
+
+		CHECK(preset_verify("\"preset\":\"google\",\"audience\":\"x\"", JWS_RS256, claims, detail, sizeof(detail),
+				    &tok) == VERIFY_OK && !strcmp(tok.iss, "https://accounts.google.com"), "%s", detail);
+		token_clear(&tok);
+		free(claims);
+	}
+	TEST_END();
+	trust_setup(NULL, NULL);
+}
+
+/* Claims as the clouds shape them: arrays (roles), numbers, keys with dots and slashes. */
+static void test_cloud_claims(void)
+{
+	struct policy *p[3];
+	struct policy_set set = { .n = 3, .items = p };
+	struct token tok;
+	const struct policy *got = NULL;
+	json_t *matched = NULL;
+	char detail[256];
+	char *t = mint(JWS_ES256, "\"roles\":[\"Reader\",\"Egress.Use\"],\"project_number\":123456789,"
+			"\"https://sts.amazonaws.com/\":{\"principal_tags\":{\"team\":\"data\"}}");
+	int r = token_verify(&trust, t, strlen(t), NOW, &tok, detail, sizeof(detail));
+
+	p[0] = policy_of("roles", "{\"issuer\":\"" ISS "\",\"claims\":{\"roles\":\"Egress.Use\",\"project_number\":\"123456789\"}}");
+	p[1] = policy_of("tags", "{\"issuer\":\"" ISS "\",\"claims\":{\"['https://sts.amazonaws.com/'].principal_tags.team\":\"ops\"}}");
+	p[2] = policy_of("none", "{\"issuer\":\"" ISS "\",\"claims\":{\"roles\":\"Admin\"}}");
+	TEST("identity: an array claim matches when one item does; a number by its decimal text");
+	CHECK(r == VERIFY_OK, "verify %s", verify_error_name(r));
+	r = identity_select(&set, &tok, NULL, &got, &matched, detail, sizeof(detail));
+	CHECK(r == VERIFY_OK && got == p[0], "%s %s", verify_error_name(r), detail);
+	json_decref(matched);
+	TEST_END();
+	TEST("identity: a bracketed path reaches into the AWS URL-named claim");
+	policy_free(p[1]);
+	p[1] = policy_of("tags", "{\"issuer\":\"" ISS "\",\"claims\":{\"['https://sts.amazonaws.com/'].principal_tags.team\":\"data\"}}");
+	r = identity_select(&set, &tok, NULL, &got, &matched, detail, sizeof(detail));
+	CHECK(r == VERIFY_AMBIGUOUS_POLICY, "%s: both roles and tags match now", verify_error_name(r));
+	TEST_END();
+	token_clear(&tok);
+	free(t);
+	for (int i = 0; i < 3; i++)
+		policy_free(p[i]);
+}
+
 static void test_matching(void)
 {
 	struct policy_set set = {};
@@ -763,6 +942,18 @@ static void test_rotation(void)
 static void test_config_errors(void)
 {
 	const char *bad[][2] = {
+		{ "{\"issuers\":[{\"preset\":\"azure\"}]}", "preset: one of entra, google, aws" },
+		{ "{\"issuers\":[{\"preset\":\"entra\",\"audience\":\"a\"}]}", "tenant: required by preset entra" },
+		{ "{\"issuers\":[{\"preset\":\"entra\",\"tenant\":\"t\"}]}", "audience: required by preset entra" },
+		{ "{\"issuers\":[{\"preset\":\"entra\",\"tenant\":\"a/b\",\"audience\":\"a\"}]}", "tenant: the directory (tenant) id" },
+		{ "{\"issuers\":[{\"preset\":\"entra\",\"tenant\":\"t\",\"token_version\":3,\"audience\":\"a\"}]}", "token_version: 1 or 2" },
+		{ "{\"issuers\":[{\"preset\":\"entra\",\"issuer\":\"https://sts.windows.net/t1/\",\"tenant\":\"t2\",\"audience\":\"a\"}]}", "names tenant t1" },
+		{ "{\"issuers\":[{\"preset\":\"aws\",\"issuer\":\"https://sts.amazonaws.com\",\"audience\":\"a\"}]}", "preset aws needs the account's issuer" },
+		{ "{\"issuers\":[{\"preset\":\"google\",\"issuer\":\"https://google.com\",\"audience\":\"a\"}]}", "preset google is the issuer" },
+		{ "{\"issuers\":[{\"preset\":\"spiffe\",\"issuer\":\"https://x\",\"discovery\":true}]}", "spiffe_trust_domain: required" },
+		{ "{\"issuers\":[{\"issuer\":\"https://x\",\"discovery\":true,\"tenant\":\"t\"}]}", "belong to preset entra" },
+		{ "{\"issuers\":[{\"issuer\":\"https://x\",\"discovery\":true,\"max_audiences\":0}]}", "max_audiences: a number from 1" },
+		{ "{\"issuers\":[{\"issuer\":\"https://x\",\"discovery\":true,\"max_audiences\":2,\"single_audience\":true}]}", "contradicts max_audiences" },
 		{ "{\"issuers\":[{\"issuer\":\"" ISS "\"}]}", "needs exactly one of jwks_file, discovery, jwks_uri" },
 		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"algorithms\":[\"HS256\"]}]}", "algorithms[0]: not one of" },
 		{ "{\"issuers\":[{\"issuer\":\"" ISS "\",\"jwks_file\":\"k\",\"skew\":\"2m\"}]}", "skew: must be a duration" },
@@ -1004,6 +1195,8 @@ int main(void)
 	test_signature_rows();
 	test_claim_rows();
 	test_matching();
+	test_presets();
+	test_cloud_claims();
 	test_pod_cgroups();
 	test_rotation();
 	test_issuer();

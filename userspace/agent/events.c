@@ -69,6 +69,8 @@ const char *event_reason_name(unsigned reason)
 		return "dns_extra_data";
 	case MCPF_REASON_DNS_BUDGET:
 		return "dns_budget";
+	case MCPF_REASON_METADATA:
+		return "metadata_endpoint";
 	}
 	return "unknown";
 }

@@ -325,7 +325,7 @@ static const char *attest_namespace(struct agent *a, const struct attest_peer *p
 static int attest_target(struct agent *a, const struct attest_peer *peer, const struct token *tok,
 			 char **ret, char *detail, size_t len)
 {
-	const char *claim = json_string_value(token_claim(tok->jws.payload, "kubernetes.io.pod.uid"));
+	const char *claim = json_string_value(claim_lookup(tok->jws.payload, "kubernetes.io.pod.uid"));
 	char uid[POD_UID_LEN + 1];
 	int plen;
 

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "import.h"
 #include "policy.h"
+#include "preset.h"
+#include "trust.h"
 #include "suggest.h"
 #include "yamljson.h"
 
@@ -25,27 +27,51 @@ static void check_text(json_t *doc)
 		       json_string_value(json_object_get(v, "mode")),
 		       (long long)json_integer_value(json_object_get(v, "prefixes4")),
 		       (long long)json_integer_value(json_object_get(v, "prefixes6")));
+	json_array_foreach(json_object_get(doc, "warnings"), i, v)
+		fprintf(stderr, "warning: %s\n", json_string_value(v));
 	json_array_foreach(json_object_get(doc, "errors"), i, v)
 		fprintf(stderr, "error: %s\n", json_string_value(v));
 }
 
 static void policy_check_help(void)
 {
-	printf("Usage: mcpfence policy check [--json] FILE|DIR...\n\n"
+	printf("Usage: mcpfence policy check [--trust FILE] [--json] FILE|DIR...\n\n"
 	       "Validate policy files (a directory: its *.json files) and compile them\n"
-	       "as the agent would. Every error is reported with its file and JSON path.\n"
+	       "as the agent would. Every error is reported with its file and JSON path;\n"
+	       "warnings (advice that does not make a policy invalid) too.\n\n"
+	       "  --trust FILE  also check that each policy's identity.issuer is one the trust\n"
+	       "                (an agent config or {\"issuers\": [...]}) verifies, naming a\n"
+	       "                near miss (another Entra ID version or tenant, a trailing slash)\n\n"
 	       "Exit status 0 when all are valid, 1 otherwise.\n");
+}
+
+/* Each policy's issuer against the trust: one it verifies, or an error naming the near miss. */
+static void check_issuers(const struct policy_set *set, struct trust *trust, struct diag *errs)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const char *iss = json_string_value(json_object_get(set->items[i]->identity, "issuer"));
+		char detail[512];
+
+		if (!iss || trust_find(trust, iss))
+			continue;
+		snprintf(detail, sizeof(detail), "%s: spec.identity.issuer: \"%s\" is not an issuer of the trust",
+			 set->items[i]->file, iss);
+		trust_explain_issuer(trust, iss, detail, sizeof(detail));
+		diag_add(errs, "%s", detail);
+	}
 }
 
 static int policy_check(int argc, char **argv)
 {
 	struct policy_set set = {};
-	struct diag errs = {};
-	json_t *doc, *list, *elist;
+	struct diag errs = {}, warnings = {};
+	struct trust trust = {};
+	const char *trust_file = NULL;
+	json_t *doc, *list, *elist, *wlist;
 	bool ok;
 	int args;
 	const struct cli_opt opts[] = {
-
+		{ "trust", 'T', true, &trust_file },
 		{},
 	};
 
@@ -54,12 +80,20 @@ static int policy_check(int argc, char **argv)
 		return args == 0 ? 0 : 2;
 	if (args >= argc)
 		return cli_fail("policy check: name at least one file or directory");
+	if (trust_file && trust_load_file(trust_file, &trust, &errs) < 0) {
+		cli_fail("%s", errs.n ? errs.msgs[0] : "bad trust file");
+		diag_clear(&errs);
+		return 1;
+	}
 	policy_set_load(argv + args, (size_t)(argc - args), &set, &errs);
+	if (trust_file)
+		check_issuers(&set, &trust, &errs);
 	list = json_array();
 	for (size_t i = 0; i < set.n; i++) {
 		struct policy_compiled pc;
 		const struct policy *p = set.items[i];
 
+		policy_warnings(p, &warnings);
 		if (policy_compile(p, &pc, &errs) < 0)
 			continue;
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "name",
@@ -72,11 +106,17 @@ static int policy_check(int argc, char **argv)
 	elist = json_array();
 	for (size_t i = 0; i < errs.n; i++)
 		json_array_append_new(elist, json_string(errs.msgs[i]));
+	wlist = json_array();
+	for (size_t i = 0; i < warnings.n; i++)
+		json_array_append_new(wlist, json_string(warnings.msgs[i]));
 	ok = errs.n == 0;
-	doc = json_pack("{s:b, s:o, s:o}", "ok", ok, "policies", list, "errors", elist);
+	doc = json_pack("{s:b, s:o, s:o, s:o}", "ok", ok, "policies", list, "errors", elist,
+			"warnings", wlist);
 	cli_print(doc, check_text);
 	diag_clear(&errs);
+	diag_clear(&warnings);
 	policy_set_clear(&set);
+	trust_clear(&trust);
 	return ok ? 0 : 1;
 }
 

@@ -17,6 +17,22 @@ static bool matcher_matches(json_t *m, const char *value)
 	return false;
 }
 
+/* A claim matches as text (string, integer, boolean); an array when one of its items does
+ * (Entra's roles, a list of groups). */
+static bool claim_matches(json_t *m, json_t *claim)
+{
+	char buf[32];
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(claim))
+		return matcher_matches(m, claim_text(claim, buf, sizeof(buf)));
+	json_array_foreach(claim, i, v)
+		if (matcher_matches(m, claim_text(v, buf, sizeof(buf))))
+			return true;
+	return false;
+}
+
 static bool audience_contains(json_t *aud, const char *want)
 {
 	size_t i;
@@ -45,23 +61,23 @@ static json_t *policy_matches(const struct policy *p, const struct token *tok)
 	if (m && !matcher_matches(m, tok->sub))
 		return NULL;
 	json_object_foreach(json_object_get(id, "claims"), key, m) {
-		cv = token_claim(claims, key);
-		if (!matcher_matches(m, json_string_value(cv)))
+		cv = claim_lookup(claims, key);
+		if (!claim_matches(m, cv))
 			return NULL;
 	}
 	matched = json_pack("{s:s, s:s}", "iss", tok->iss, "sub", tok->sub);
 	if (aud)
 		json_object_set_new(matched, "aud", json_string(aud));
 	json_object_foreach(json_object_get(id, "claims"), key, m)
-		json_object_set(matched, key, token_claim(claims, key));
+		json_object_set(matched, key, claim_lookup(claims, key));
 	return matched;
 }
 
 const char *token_pod_namespace(const struct token *tok)
 {
-	if (!(tok->issuer && tok->issuer->kubernetes) && !json_is_string(token_claim(tok->jws.payload, "kubernetes.io.pod.uid")))
+	if (!(tok->issuer && tok->issuer->kubernetes) && !json_is_string(claim_lookup(tok->jws.payload, "kubernetes.io.pod.uid")))
 		return NULL;
-	return json_string_value(token_claim(tok->jws.payload, "kubernetes.io.namespace"));
+	return json_string_value(claim_lookup(tok->jws.payload, "kubernetes.io.namespace"));
 }
 
 int identity_select(const struct policy_set *set, const struct token *tok, const char *ns,

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include "https.h"
+#include "preset.h"
+#include "providers.h"
 
 #define JWKS_FILE_MAX (1u << 20)
 
@@ -19,6 +21,7 @@ void trust_clear(struct trust *t)
 		free(is->jwks_host);
 		free(is->ca_file);
 		free(is->audience);
+		free(is->preset);
 		free(is->typ);
 		free(is->spiffe_trust_domain);
 		jwks_clear(&is->keys);
@@ -31,6 +34,12 @@ struct trust_issuer *trust_find(struct trust *t, const char *iss)
 {
 	for (size_t i = 0; iss && i < t->n; i++)
 		if (!strcmp(t->issuers[i].issuer, iss)) /* byte-exact: no slash or case folding */
+			return &t->issuers[i];
+	/* Google signs some ID tokens with its issuer's bare host name (OpenID Connect Core 3.1.3.7
+	 * as Google documents it): the same issuer, when the entry says it is Google's */
+	for (size_t i = 0; iss && i < t->n; i++)
+		if (t->issuers[i].preset && !strcmp(t->issuers[i].preset, "google") &&
+		    !strcmp(iss, GOOGLE_ISSUER_BARE))
 			return &t->issuers[i];
 	return NULL;
 }
@@ -90,11 +99,13 @@ static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *i
 					     "jwks_host", "ca_file", "algorithms", "audience",
 					     "single_audience", "skew", "max_lifetime",
 					     "require_iat", "typ", "spiffe_trust_domain",
-					     "kubernetes", NULL };
+					     "kubernetes", "preset", "tenant", "token_version",
+					     "max_audiences", NULL };
 	const char *file = base_file ? base_file : "trust";
 	json_t *v, *algs;
 	size_t i;
 	int sources;
+	bool single = false;
 
 	is->skew = TRUST_DEFAULT_SKEW;
 	is->max_lifetime = TRUST_DEFAULT_LIFETIME;
@@ -112,7 +123,18 @@ static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *i
 	opt_string(o, "typ", &is->typ, path, errs, file);
 	opt_string(o, "spiffe_trust_domain", &is->spiffe_trust_domain, path, errs, file);
 	opt_bool(o, "discovery", &is->discovery, path, errs, file);
-	opt_bool(o, "single_audience", &is->single_audience, path, errs, file);
+	opt_string(o, "preset", &is->preset, path, errs, file);
+	opt_bool(o, "single_audience", &single, path, errs, file);
+	v = json_object_get(o, "max_audiences");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		  json_integer_value(v) > TRUST_MAX_AUDIENCES))
+		diag_add(errs, "%s: %s.max_audiences: a number from 1 to %d", file, path, TRUST_MAX_AUDIENCES);
+	else if (v)
+		is->max_audiences = (int)json_integer_value(v);
+	if (single && v && is->max_audiences != 1)
+		diag_add(errs, "%s: %s.single_audience: contradicts max_audiences", file, path);
+	else if (single)
+		is->max_audiences = 1;
 	opt_bool(o, "require_iat", &is->require_iat, path, errs, file);
 	opt_bool(o, "kubernetes", &is->kubernetes, path, errs, file);
 	opt_duration(o, "skew", &is->skew, TRUST_MAX_SKEW, path, errs, file);
@@ -164,7 +186,7 @@ static void load_issuer(json_t *o, const char *base_file, struct trust_issuer *i
 
 int trust_load(json_t *obj, const char *base_file, struct trust *out, struct diag *errs)
 {
-	json_t *list = json_object_get(obj, "issuers"), *v;
+	json_t *list = json_object_get(obj, "issuers"), *v, *x;
 	size_t nerr = errs->n, i;
 	const char *file = base_file ? base_file : "trust";
 
@@ -186,7 +208,11 @@ int trust_load(json_t *obj, const char *base_file, struct trust *out, struct dia
 			diag_add(errs, "%s: %s: must be an object", file, path);
 			continue;
 		}
-		load_issuer(v, base_file, &out->issuers[out->n++], path, errs);
+		x = trust_preset_expand(v, file, path, errs);
+		if (!x)
+			continue;
+		load_issuer(x, base_file, &out->issuers[out->n++], path, errs);
+		json_decref(x);
 		for (size_t j = 0; j + 1 < out->n; j++)
 			if (out->issuers[j].issuer && out->issuers[out->n - 1].issuer &&
 			    !strcmp(out->issuers[j].issuer, out->issuers[out->n - 1].issuer))
@@ -471,28 +497,6 @@ int trust_issuer_refresh(struct trust_issuer *is, int64_t now, bool unknown_kid)
 
 /* ---- claims ---- */
 
-json_t *token_claim(json_t *claims, const char *path)
-{
-	json_t *v = json_object_get(claims, path);
-
-	if (v || !json_is_object(claims))
-		return v;
-	for (const char *dot = strchr(path, '.'); dot; dot = strchr(dot + 1, '.')) {
-		char prefix[256];
-		size_t n = (size_t)(dot - path);
-		json_t *inner;
-
-		if (n >= sizeof(prefix))
-			break;
-		memcpy(prefix, path, n);
-		prefix[n] = '\0';
-		inner = json_object_get(claims, prefix);
-		if (json_is_object(inner) && (v = token_claim(inner, dot + 1)))
-			return v;
-	}
-	return NULL;
-}
-
 /* A NumericDate: JSON integer, or a real with no fraction, in [0, 2^53]. */
 static int numeric_date(json_t *v, int64_t *ret)
 {
@@ -515,25 +519,38 @@ static int numeric_date(json_t *v, int64_t *ret)
 	return 0;
 }
 
-static int check_audience(const struct trust_issuer *is, json_t *aud)
+/* VERIFY_OK when aud names our audience, within the issuer's number of audiences. */
+static int check_audience(const struct trust_issuer *is, json_t *aud, char *detail, size_t detail_len)
 {
 	size_t i, n = 0;
 	json_t *v;
 	bool found = false;
 
-	if (json_is_string(aud))
-		return strcmp(json_string_value(aud), is->audience) ? VERIFY_BAD_AUDIENCE : VERIFY_OK;
-	if (!json_is_array(aud) || !json_array_size(aud))
-		return VERIFY_BAD_AUDIENCE;
-	json_array_foreach(aud, i, v) {
-		if (!json_is_string(v))
-			return VERIFY_BAD_AUDIENCE;
-		found |= !strcmp(json_string_value(v), is->audience);
-		n++;
+	if (json_is_string(aud)) {
+		found = !strcmp(json_string_value(aud), is->audience);
+		n = 1;
+	} else if (json_is_array(aud) && json_array_size(aud)) {
+		json_array_foreach(aud, i, v) {
+			if (!json_is_string(v))
+				break;
+			found |= !strcmp(json_string_value(v), is->audience);
+			n++;
+		}
 	}
-	if (is->single_audience && n != 1)
+	if (!n || (json_is_array(aud) && n != json_array_size(aud))) {
+		snprintf(detail, detail_len, "aud must be a string or a non-empty array of strings");
 		return VERIFY_BAD_AUDIENCE;
-	return found ? VERIFY_OK : VERIFY_BAD_AUDIENCE;
+	}
+	if (!found) {
+		snprintf(detail, detail_len, "aud does not name \"%s\"", is->audience);
+		return VERIFY_BAD_AUDIENCE;
+	}
+	if (is->max_audiences && n > (size_t)is->max_audiences) {
+		snprintf(detail, detail_len, "aud names %zu audiences; this issuer takes tokens with at "
+			 "most %d (max_audiences)", n, is->max_audiences);
+		return VERIFY_BAD_AUDIENCE;
+	}
+	return VERIFY_OK;
 }
 
 #define DETAIL(...) (detail ? snprintf(detail, detail_len, __VA_ARGS__) : 0)
@@ -547,10 +564,11 @@ static int check_claims(const struct trust_issuer *is, json_t *c, int64_t now, s
 	int r;
 
 	/* 13. audience */
-	r = check_audience(is, json_object_get(c, "aud"));
+	char why[256];
+
+	r = check_audience(is, json_object_get(c, "aud"), why, sizeof(why));
 	if (r) {
-		DETAIL("aud does not name \"%s\"%s", is->audience,
-		       is->single_audience ? " as its only audience" : "");
+		DETAIL("%s", why);
 		return r;
 	}
 	/* 14. expiry */
@@ -641,10 +659,13 @@ int token_verify(struct trust *t, const char *token, size_t len, int64_t now, st
 	is = trust_find(t, out->iss);
 	if (!is) {
 		DETAIL("iss \"%.200s\" is not a configured issuer", out->iss ? out->iss : "(none)");
+		if (detail)
+			trust_explain_issuer(t, out->iss, detail, detail_len);
 		r = VERIFY_UNKNOWN_ISSUER;
 		goto fail;
 	}
 	out->issuer = is;
+	out->iss = is->issuer; /* the entry's form, which policies name */
 	/* 5-6. typ and algorithm for this issuer */
 	r = jws_check_typ(&out->jws, is->typ);
 	if (r)
@@ -689,6 +710,8 @@ int token_verify(struct trust *t, const char *token, size_t len, int64_t now, st
 		goto fail;
 	return VERIFY_OK;
 fail:
+	if (detail && out->issuer)
+		trust_explain_check(out->issuer, r, detail, detail_len);
 	token_clear(out);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "claim_path.h"
 #include "jwk.h"
 #include "jws.h"
 #include "util.h"
@@ -30,6 +31,7 @@
 #define TRUST_REFETCH_INTERVAL 30
 #define TRUST_RETRY_INTERVAL 5 /* deferred mode: after a failed fetch, answer "unavailable" */
 #define TRUST_SUB_MAX 1024
+#define TRUST_MAX_AUDIENCES 100
 
 struct trust_issuer {
 	char *issuer;
@@ -40,7 +42,8 @@ struct trust_issuer {
 	char *ca_file;
 	unsigned algs; /* bit per enum jws_alg */
 	char *audience;
-	bool single_audience;
+	char *preset;	    /* the provider preset it was written with, or NULL */
+	int max_audiences;  /* most audiences a token may carry; 0: any number */
 	int64_t skew;
 	int64_t max_lifetime;
 	bool require_iat;
@@ -112,10 +115,6 @@ struct token {
 int token_verify(struct trust *t, const char *token, size_t len, int64_t now, struct token *out,
 		 char *detail, size_t detail_len);
 void token_clear(struct token *tok);
-
-/* Resolve a claim path: an exact member first, else nested through dots
- * ("kubernetes.io.namespace" -> {"kubernetes.io": {"namespace": ...}}). */
-json_t *token_claim(json_t *claims, const char *path);
 
 /* Make sure the issuer's keys are loaded (for status and the agent's start). */
 int trust_issuer_refresh(struct trust_issuer *is, int64_t now, bool unknown_kid);

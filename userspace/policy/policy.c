@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#define GITHUB_ISSUER "https://token.actions.githubusercontent.com"
+#include "claim_path.h"
+#include "metadata.h"
+#include "providers.h"
+
 #define PORT_SET_MAX 256 /* port ranges per protocol gathered for one prefix before merging */
 
 void policy_free(struct policy *p)
@@ -149,6 +152,7 @@ int policy_ports_parse(const char *s, struct policy_ports *ret)
 struct walk {
 	const char *file;
 	struct diag *errs;
+	bool machine_identity; /* the identity block selects a machine (providers.h) */
 };
 
 #define BAD(w, fmt, ...) diag_add((w)->errs, "%s: " fmt, (w)->file, ##__VA_ARGS__)
@@ -222,24 +226,19 @@ static void check_identity(struct walk *w, json_t *id)
 	}
 	json_object_foreach(claims, key, v) {
 		_cleanup_free_ char *path = strdup_printf("spec.identity.claims.%s", key);
+		struct claim_path cp;
+		const char *why = NULL;
 
-		if (path)
-			check_matcher(w, v, path);
+		if (!path)
+			continue;
+		if (claim_path_parse(key, &cp, &why) < 0)
+			BAD(w, "%s: not a claim path: %s (a key with dots or slashes is written "
+			       "['KEY'], e.g. ['https://sts.amazonaws.com/'].aws_account)", path, why);
+		check_matcher(w, v, path);
 	}
-	/* A shared issuer signs tokens for every repository on it: demand one be named. */
-	if (json_is_string(iss) && !strcmp(json_string_value(iss), GITHUB_ISSUER)) {
-		static const char *const owners[] = { "repository", "repository_owner",
-						      "repository_id", "repository_owner_id" };
-		bool constrained = json_is_string(sub) && !strncmp(json_string_value(sub), "repo:", 5);
-
-		for (size_t i = 0; i < ARRAY_SIZE(owners); i++)
-			constrained |= json_is_string(json_object_get(claims, owners[i]));
-		if (!constrained)
-			BAD(w, "spec.identity: issuer %s is shared by every GitHub repository: "
-			       "constrain claims.repository or claims.repository_owner (exact), or an "
-			       "exact subject \"repo:OWNER/NAME:...\"",
-			    GITHUB_ISSUER);
-	}
+	/* A shared issuer signs for every workload on it: demand one be named. */
+	if (json_is_string(iss))
+		provider_check_identity(id, w->file, w->errs, &w->machine_identity);
 }
 
 static int port_item(struct walk *w, json_t *v, const char *path, struct policy_ports *ret)
@@ -544,6 +543,7 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		if (v) {
 			check_identity(&w, v);
 			p->identity = json_incref(v);
+			p->machine_identity = w.machine_identity;
 		}
 		r = parse_scope(&w, cluster, meta, spec, p);
 		if (r == 0)
@@ -560,6 +560,16 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 		return -EINVAL;
 	*ret = TAKE_PTR(p);
 	return 0;
+}
+
+void policy_warnings(const struct policy *p, struct diag *warnings)
+{
+	for (size_t k = 0; k < metadata_endpoints_n && p->machine_identity; k++)
+		if (metadata_named(p, &metadata_endpoints[k]))
+			diag_add(warnings, "%s: spec.egress: allows the metadata endpoint %s (%s) to a "
+					   "policy that selects a machine-level identity: a workload bound "
+					   "to it can mint that machine's tokens for itself or others",
+				 p->file, metadata_endpoints[k].address, metadata_endpoints[k].what);
 }
 
 int policy_parse_file(const char *file, struct policy **ret, struct diag *errs)
@@ -962,10 +972,14 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 	size_t n = 0, nu = 0;
 	int r = 0;
 
+	struct policy_prefix guards[METADATA_ENDPOINTS_MAX];
+	size_t nguards = metadata_guards(p, family, guards);
+
 	for (size_t i = 0; i < p->nprefixes; i++)
 		n += p->prefixes[i].family == family;
 	*ret = NULL;
 	*ret_n = 0;
+	n += nguards;
 	if (!n)
 		return 0;
 	sorted = malloc(n * sizeof(*sorted));
@@ -976,6 +990,8 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 	for (size_t i = 0; i < p->nprefixes; i++)
 		if (p->prefixes[i].family == family)
 			sorted[n++] = p->prefixes[i];
+	memcpy(sorted + n, guards, nguards * sizeof(*guards));
+	n += nguards;
 	qsort_r(sorted, n, sizeof(*sorted), cmp_prefix, (void *)&nb);
 	for (size_t i = 0; i < n; i++) {
 		if (nu && u[nu - 1].plen == sorted[i].plen &&
@@ -1007,6 +1023,13 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 		bool other = false;
 
 		tcp.n = udp.n = 0;
+		out[i].plen = u[i].plen;
+		memcpy(out[i].addr, u[i].addr, 16);
+		if (sorted[u[i].first].egress == POLICY_EGRESS_GUARD) {
+			/* a metadata endpoint no rule names: nothing of the rules covering it */
+			out[i].allow.flags = MCPF_ALLOW_GUARD;
+			continue;
+		}
 		for (unsigned len = 0; len <= u[i].plen && r == 0; len++) {
 			uint8_t a[16];
 			const struct uprefix *anc;
@@ -1032,8 +1055,6 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 				 MCPF_MAX_PORT_RANGES);
 			break;
 		}
-		out[i].plen = u[i].plen;
-		memcpy(out[i].addr, u[i].addr, 16);
 	}
 	free(t.slots);
 	if (r < 0)

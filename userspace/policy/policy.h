@@ -53,6 +53,7 @@ struct policy {
 	char **namespaces;   /* POLICY_CLUSTER: spec.namespaces, NULL-terminated ("*": every one) */
 	uint8_t mode; /* enum mcpf_mode */
 	json_t *identity; /* spec.identity, NULL if bound only statically */
+	bool machine_identity; /* it selects a machine-level identity (a VM's, not a workload's) */
 	size_t negress;
 	struct policy_egress *egress;
 	size_t nprefixes;
@@ -90,6 +91,8 @@ struct policy *policy_set_find(const struct policy_set *set, const char *name);
 
 int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs);
 void policy_compiled_clear(struct policy_compiled *c);
+/* Advice that does not make the policy invalid, one sentence per line into `warnings`. */
+void policy_warnings(const struct policy *p, struct diag *warnings);
 int policy_compiled_keys(const struct policy_compiled *c, struct policy_keys *out);
 void policy_keys_clear(struct policy_keys *k);
 
