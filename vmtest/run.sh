@@ -9,9 +9,10 @@
 # guest boots from an initramfs holding busybox, the built binaries, the test scripts and the
 # tools the suite uses with their shared libraries; its init mounts proc, sys, cgroup2, bpffs,
 # brings lo up, runs `tests/run.sh integration`, prints a result marker and powers off.
-# The host side pre-seeds failure, enforces a timeout, and fails a run with no marker, a
-# kernel BUG/WARNING/panic, or any failed check, showing the guest log. Prints PASS/FAIL lines
-# for tests/run.sh and a summary per kernel into $VMTEST_CACHE/results.txt.
+# The guests boot side by side. The host side pre-seeds failure, enforces a timeout, and fails
+# a run with no marker, a kernel BUG/WARNING/panic, or any failed check, showing the guest log.
+# Prints PASS/FAIL lines for tests/run.sh and a summary per kernel into
+# $VMTEST_CACHE/results.txt.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -165,10 +166,15 @@ choose_accel() { # VMLINUZ
 	log "accelerator: $ACCEL (a KVM boot probe $( [ $ACCEL = kvm ] && echo succeeded || echo did not finish in 25 s))"
 }
 
-run_guest() { # NAME VMLINUZ MODULES
-	local name=$1 vmlinuz=$2 mods=$3 logf="$CACHE/$1.log" t0 t1 rc counts cpu
-	build_initramfs "$CACHE/root-$name" "$mods" "$CACHE/initramfs-$name.cpio"
-	choose_accel "$vmlinuz"
+prepare_guest() { # NAME VMLINUZ MODULES
+	build_initramfs "$CACHE/root-$1" "$3" "$CACHE/initramfs-$1.cpio"
+	choose_accel "$2"
+}
+
+# boot_guest NAME VMLINUZ: one guest's run; its PASS/FAIL lines on stdout, its summary line
+# appended to $RESULTS
+boot_guest() {
+	local name=$1 vmlinuz=$2 logf="$CACHE/$1.log" t0 t1 rc counts cpu
 	cpu=max
 	[ "$ACCEL" = kvm ] && cpu=host
 	echo "MCPF-VMTEST-RESULT rc=pre-seeded-failure (no guest output)" >"$logf.result"
@@ -195,6 +201,9 @@ run_guest() { # NAME VMLINUZ MODULES
 	fi
 }
 
+# The guests run side by side (VMTEST_PARALLEL=0: one after the other): under TCG each is
+# mostly one busy thread, so two kernels take little more than the slower one.
+GUESTS=()
 for k in "${KERNELS_ARG[@]}"; do
 	case "$k" in
 	host)
@@ -217,11 +226,24 @@ for k in "${KERNELS_ARG[@]}"; do
 		fi
 		dir=$(kernel_fetch "$pkg") || { echo "FAIL vmtest $k: could not fetch $pkg"; continue; }
 		log "$k: $pkg"
-		run_guest "$k" "$(ls "$dir"/boot/vmlinuz-*)" "$(ls -d "$dir"/lib/modules/*)"
+		prepare_guest "$k" "$(ls "$dir"/boot/vmlinuz-*)" "$(ls -d "$dir"/lib/modules/*)"
+		GUESTS+=("$k $(ls "$dir"/boot/vmlinuz-*)")
 		;;
 	*)
 		echo "FAIL vmtest $k: unknown kernel (host, 6.1 or 6.12)"
 		;;
 	esac
 done
+pids=()
+for g in "${GUESTS[@]}"; do
+	read -r name vmlinuz <<<"$g"
+	if [ "${VMTEST_PARALLEL:-1}" = 1 ]; then
+		boot_guest "$name" "$vmlinuz" >"$CACHE/$name.out" &
+		pids+=($!)
+	else
+		boot_guest "$name" "$vmlinuz" >"$CACHE/$name.out"
+	fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for g in "${GUESTS[@]}"; do cat "$CACHE/${g%% *}.out"; done
 cat "$RESULTS" >&2
