@@ -148,6 +148,27 @@ check "real: github-official's server.yaml, the exact policy" \
 	'[{"name":"github-official","mode":"enforce","egress":[{"to":["api.github.com","github.com","raw.githubusercontent.com"],"ports":["443"],"protocol":"tcp"}]}]' \
 	"$("$MCPF" policy import --from docker-mcp "$R/github-official.yaml" --json 2>/dev/null | summary)"
 
+R=$D/real/toolhive
+check "real: ToolHive's registry entry for context7 (upstream server.json, permissions under _meta), the exact policy" \
+	'[{"name":"context7","mode":"enforce","egress":[{"to":["context7.com"],"ports":["443"],"protocol":"tcp"}]}]' \
+	"$("$MCPF" policy import --from toolhive "$R/context7-server.json" --json 2>/dev/null | summary)"
+out=$("$MCPF" policy import --from toolhive "$R/registry-with-remote-servers.json" 2>&1); rc=$?
+[ "$rc" = 1 ] && [[ "$out" == *"data.servers[0]: io.github.stacklok/example-container: no _meta"*"default profile"* &&
+	"$out" == *"data.servers[1]: io.github.stacklok/example-remote: a remote server (remotes[])"* ]] &&
+	pass "real: ToolHive's example registry (data.servers): a container without permissions and a remote server, each refused saying why" ||
+	fail "real: ToolHive example registry: rc $rc: $out"
+
+R=$D/real/harden-runner
+check "real: Harden-Runner's own runs-on.yml: four jobs, block as enforce and audit as audit" \
+	'[["runson-tests-test-host-outbound","audit"],["runson-tests-test-docker-outbound","enforce"],["runson-tests-test-docker-build-outbound","audit"],["runson-tests-test-long-running-docker","enforce"]]' \
+	"$("$MCPF" policy import --from harden-runner "$R/runs-on.yml" --json 2>/dev/null | jq -c '[.[] | [.metadata.name, .spec.mode]]')"
+check "real: ... test-docker-outbound, the exact policy (ports 80 and 443, *.docker.io as **.docker.io)" \
+	'[{"to":["archive.ubuntu.com","security.ubuntu.com"],"ports":["80"],"protocol":"tcp"},{"to":["github.com","goreleaser.com","production.cloudflare.docker.com","docker-images-prod.6aa30f8b08e16409b46e0173d6de2f56.r2.cloudflarestorage.com","**.docker.io"],"ports":["443"],"protocol":"tcp"}]' \
+	"$("$MCPF" policy import --from harden-runner "$R/runs-on.yml" --select test-docker-outbound --json 2>/dev/null | jq -c '.[0].spec.egress')"
+check "real: Scorecard's lint.yml (audit, no endpoints): an audit policy with no rules, and the note" \
+	'golangci-lint-golangci audit 0|1' \
+	"$("$MCPF" policy import --from harden-runner "$R/scorecard-lint.yml" --json 2>/dev/null | jq -r '.[0] | "\(.metadata.name) \(.spec.mode) \(.spec.egress | length)"')|$("$MCPF" policy import --from harden-runner "$R/scorecard-lint.yml" 2>&1 >/dev/null | grep -c 'audit with no allowed-endpoints')"
+
 # --- what it writes is a policy
 "$MCPF" policy import --from docker-mcp "$D/docker-mcp-catalog.yaml" --out "$OUT/policies" 2>/dev/null &&
 	"$MCPF" policy import --from toolhive "$D/toolhive-github.json" --out "$OUT/policies" 2>/dev/null &&

@@ -7,7 +7,9 @@
  *                  disableNetwork; remote servers (type: remote, or a remote.url) skipped
  *   toolhive       ToolHive permission profile: network.outbound.{allow_host, allow_port,
  *                  allow_transport, insecure_allow_all}; its egress was an HTTP/CONNECT
- *                  proxy, so what comes out is TCP only
+ *                  proxy, so what comes out is TCP only. Found alone, in a legacy registry
+ *                  (servers.NAME.permissions) or in today's upstream entries (server.json,
+ *                  data.servers[]: _meta's publisher-provided io.github.stacklok permissions)
  *   harden-runner  GitHub workflow steps uses: step-security/harden-runner, with:
  *                  {egress-policy (default block), allowed-endpoints ("host" is host:443)}
  */
@@ -354,6 +356,89 @@ static int import_toolhive_registry(const char *file, json_t *servers, const cha
 	return 0;
 }
 
+/*
+ * ToolHive's registries today (its docs/arch/06-registry-system.md): entries in the upstream MCP
+ * server format, one per server.json or a list under data.servers, ToolHive's own fields under
+ * _meta["io.modelcontextprotocol.registry/publisher-provided"]["io.github.stacklok"][IMAGE or
+ * URL], permissions among them. A server with remotes and no packages runs elsewhere: skipped.
+ */
+#define UPSTREAM_EXT "io.modelcontextprotocol.registry/publisher-provided"
+#define TOOLHIVE_PUBLISHER "io.github.stacklok"
+
+static bool upstream_server(json_t *doc)
+{
+	return json_is_object(doc) && (json_object_get(doc, "packages") || json_object_get(doc, "remotes")) &&
+	       json_is_string(json_object_get(doc, "name"));
+}
+
+/* The policy name of an upstream entry: the last part of "io.github.stacklok/github". */
+static char *upstream_name(json_t *server)
+{
+	const char *n = json_string_value(json_object_get(server, "name")) ?: "server";
+
+	return name_of(strrchr(n, '/') ? strrchr(n, '/') + 1 : n);
+}
+
+static void toolhive_upstream_server(const char *file, size_t idx, json_t *server, json_t *out, struct diag *to,
+				     struct diag *notes)
+{
+	json_t *ext = json_object_get(json_object_get(json_object_get(server, "_meta"), UPSTREAM_EXT), TOOLHIVE_PUBLISHER);
+	_cleanup_free_ char *name = upstream_name(server);
+	_cleanup_free_ char *at = idx == SIZE_MAX ? strdup(file) : strdup_printf("%s: data.servers[%zu]", file, idx);
+	const char *key;
+	json_t *v, *perm = NULL;
+
+	if (json_array_size(json_object_get(server, "remotes")) && !json_array_size(json_object_get(server, "packages"))) {
+		diag_add(to, "%s: %s: a remote server (remotes[]): ToolHive proxies to it, nothing runs here to "
+			     "confine", at ?: file, json_string_value(json_object_get(server, "name")) ?: "?");
+		return;
+	}
+	json_object_foreach(ext, key, v) /* keyed by the image (or URL) it describes */
+		if (json_is_object(json_object_get(v, "permissions")))
+			perm = json_object_get(v, "permissions");
+	if (!perm) {
+		diag_add(to, "%s: %s: no _meta[\"" UPSTREAM_EXT "\"][\"" TOOLHIVE_PUBLISHER "\"][IMAGE].permissions: "
+			     "ToolHive gives it its default profile; nothing here says what it may reach",
+			 at ?: file, json_string_value(json_object_get(server, "name")) ?: "?");
+		return;
+	}
+	{
+		_cleanup_free_ char *where = strdup_printf("%s: %s permissions", at ?: file,
+							  json_string_value(json_object_get(server, "name")) ?: "?");
+
+		import_toolhive(where ?: file, perm, name, out, to, notes);
+	}
+}
+
+/* One server.json, or a registry's data.servers: what maps is imported, the rest reported. */
+static int import_toolhive_upstream(const char *file, json_t *doc, const char *only, json_t *out, struct diag *errs,
+				    struct diag *notes)
+{
+	json_t *list = json_object_get(json_object_get(doc, "data"), "servers"), *s;
+	struct diag skipped = {};
+	size_t before = json_array_size(out), i;
+	bool found = false;
+
+	if (upstream_server(doc)) {
+		toolhive_upstream_server(file, SIZE_MAX, doc, out, errs, notes);
+		return 0;
+	}
+	json_array_foreach(list, i, s) {
+		_cleanup_free_ char *name = upstream_name(s);
+
+		if (only && (!name || (strcmp(name, only) && strcmp(json_string_value(json_object_get(s, "name")) ?: "", only))))
+			continue;
+		found = true;
+		toolhive_upstream_server(file, i, s, out, only ? errs : &skipped, notes);
+	}
+	if (only && !found) {
+		BAD("data.servers: no server named \"%s\"", only);
+		return -EINVAL;
+	}
+	skipped_report(&skipped, json_array_size(out) > before, errs, notes);
+	return 0;
+}
+
 /* --- Harden-Runner ----------------------------------------------------------------------- */
 
 static void harden_step(const char *file, const char *workflow, const char *job, size_t si, json_t *with, json_t *out,
@@ -474,6 +559,10 @@ int policy_import(int format, const char *file, json_t *doc, const char *select,
 
 		if (json_is_object(json_object_get(doc, "servers"))) {
 			r = import_toolhive_registry(file, json_object_get(doc, "servers"), select, out, errs, notes);
+			break;
+		}
+		if (upstream_server(doc) || json_is_array(json_object_get(json_object_get(doc, "data"), "servers"))) {
+			r = import_toolhive_upstream(file, doc, select, out, errs, notes);
 			break;
 		}
 		if (!select && json_is_string(json_object_get(doc, "name"))) { /* the profile's own name */
