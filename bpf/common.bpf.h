@@ -128,6 +128,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcpf_dns_ports SEC(".maps");
 
+/* Rules' last use (scope audits): entries made by userspace, only updated here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MCPF_MAX_RULE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mcpf_rule_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_rule_last SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_RULE_USE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_rule_use_key);
+	__type(value, struct mcpf_rule_use);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_rule_use SEC(".maps");
+
 /* Not LRU: a flood of lookups must fail to learn, never push out what other names learned. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -257,7 +275,9 @@ struct mcpf_resolved {
 		__guarded;                                                                         \
 	})
 
-static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dport, __u8 proto_bit)
+/* The range that allows the port and protocol, or NULL. */
+static __always_inline const struct mcpf_port_range *ports_match(const struct mcpf_allow *allow,
+								  __u16 dport, __u8 proto_bit)
 {
 	for (__u32 i = 0; i < MCPF_MAX_PORT_RANGES; i++) {
 		const struct mcpf_port_range *r;
@@ -266,9 +286,49 @@ static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dpo
 			break;
 		r = &allow->ranges[i];
 		if ((r->protos & proto_bit) && dport >= r->lo && dport <= r->hi)
-			return 1;
+			return r;
 	}
-	return 0;
+	return NULL;
+}
+
+static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dport, __u8 proto_bit)
+{
+	return ports_match(allow, dport, proto_bit) != NULL;
+}
+
+/*
+ * A name pattern allowed a new flow or datagram destination: note when, at most once a second
+ * per entry. Only entries userspace made are counted (one lookup, no insert).
+ */
+static __always_inline void rule_use_note(__u32 policy_id, __u16 index, __u64 pattern)
+{
+	struct mcpf_rule_use_key k = { .policy_id = policy_id, .kind = MCPF_RULE_NAME, .index = index,
+				       .pattern = pattern };
+	struct mcpf_rule_use *u = bpf_map_lookup_elem(&mcpf_rule_use, &k);
+	__u64 now;
+
+	if (!u)
+		return;
+	now = bpf_ktime_get_coarse_ns();
+	if (now - u->last_ns >= NSEC_PER_SEC)
+		u->last_ns = now;
+}
+
+/* The same for a rule by address: its slot, from the range that allowed (an array access). */
+static __always_inline void rule_slot_note(__u16 slot)
+{
+	__u32 k = slot;
+	struct mcpf_rule_slot *u;
+	__u64 now;
+
+	if (slot == MCPF_RULE_UNATTRIBUTED)
+		return;
+	u = bpf_map_lookup_elem(&mcpf_rule_last, &k);
+	if (!u)
+		return;
+	now = bpf_ktime_get_coarse_ns();
+	if (now - u->last_ns >= NSEC_PER_SEC)
+		u->last_ns = now;
 }
 
 static __always_inline int is_v4_mapped(const __u8 *a)
@@ -278,10 +338,14 @@ static __always_inline int is_v4_mapped(const __u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
 }
 
-/* One LPM lookup in the family's trie; v4-mapped IPv6 goes to the IPv4 trie. */
-/* 1: the trie allows it; 0: it does not; -1: a metadata guard refuses it, names included. */
-static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q)
+/*
+ * One LPM lookup in the family's trie; v4-mapped IPv6 goes to the IPv4 trie. 1: the trie
+ * allows it (*rule: the credited rule); 0: it does not; -1: a metadata guard refuses it, names
+ * included.
+ */
+static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q, __u16 *rule)
 {
+	const struct mcpf_port_range *r;
 	struct mcpf_allow *allow;
 
 	if (q->family == AF_INET || is_v4_mapped(q->addr)) {
@@ -300,7 +364,11 @@ static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q)
 		return 0;
 	if (allow->flags & MCPF_ALLOW_GUARD)
 		return -1;
-	return ports_allow(allow, q->dport, q->proto_bit);
+	r = ports_match(allow, q->dport, q->proto_bit);
+	if (!r)
+		return 0;
+	*rule = r->rule;
+	return 1;
 }
 
 /*
@@ -544,6 +612,8 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 			continue;
 		}
 		q->name_state = MCPF_NAMES_ALLOWED;
+		if (q->hook != MCPF_HOOK_SKB)
+			rule_use_note(b->policy_id, (__u16)r, l->pattern);
 		if (q->hook == MCPF_HOOK_SKB && q->mark) {
 			/* the flow's first packet marks its socket: from now on the flow outlives the
 			 * TTL (marked here, not at connect, to keep sk storage off the connect path) */
@@ -578,6 +648,7 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 {
 	const struct mcpf_binding *b = res->binding;
 	__u64 now = 0;
+	__u16 rule = 0;
 	int allowed;
 
 	if (!b) {
@@ -593,9 +664,11 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 					      MCPF_REASON_EXPIRED, now);
 		}
 	}
-	allowed = policy_allows(b->slot, q);
+	allowed = policy_allows(b->slot, q, &rule);
 	if (allowed > 0) {
 		q->trie_allowed = 1;
+		if (q->hook != MCPF_HOOK_SKB) /* a flow or datagram judged in full, not a packet */
+			rule_slot_note(rule);
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
 				   clock_or(now));

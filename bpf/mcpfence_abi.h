@@ -196,13 +196,21 @@ struct mcpf_trie6_key {
 };
 _Static_assert(sizeof(struct mcpf_trie6_key) == 24, "mcpf_trie6_key layout");
 
-/* One allowed port range for a set of protocols. Ports in host byte order. */
+/*
+ * One allowed port range for a set of protocols. Ports in host byte order. `rule` says which
+ * rule is credited when the range allows a flow (the most specific rule granting it, then the
+ * first), for the rules' last use: the compiler writes the spec.egress index, the agent turns it
+ * into that rule's slot of rule_last. MCPF_RULE_UNATTRIBUTED where ranges of several rules had
+ * to be merged to fit, or no slot was free.
+ */
 struct mcpf_port_range {
 	__u16 lo;
 	__u16 hi;
 	__u8 protos; /* enum mcpf_proto_bit */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 rule;
 };
+#define MCPF_RULE_UNATTRIBUTED 0xffff
 _Static_assert(sizeof(struct mcpf_port_range) == 8, "mcpf_port_range layout");
 
 /*
@@ -347,6 +355,56 @@ struct mcpf_slot_names {
 };
 _Static_assert(sizeof(struct mcpf_slot_names) == 8 + MCPF_MAX_NAME_RULES * (8 + sizeof(struct mcpf_allow)),
 	       "mcpf_slot_names layout");
+
+/*
+ * Rules' last use, for scope audits: when a rule last allowed a new flow or datagram
+ * destination, in coarse monotonic ns, written by the socket hooks at most once a second per
+ * entry. Userspace makes the entries it wants counted, with the rule's digest, and starts an
+ * entry afresh when its rule changes; the kernel only updates last_ns.
+ *
+ * rule_last (array): a policy's rules by address. Userspace gives each (policy, spec.egress
+ * index) a slot and writes that slot into the trie ranges the rule is credited for
+ * (mcpf_port_range.rule): one inlined array access on the judging path. The value names its
+ * owner, so that a restarted agent finds the slots again.
+ * Example: slot 12 -> {last_ns 81234000000000, digest, since_ns, policy_id 7, egress 2}.
+ *
+ * rule_use (hash): each name pattern of a name rule, keyed by the pattern's hash (as
+ * mcpf_name_val.pattern), looked up where a learned address allows a flow.
+ * Example: {policy_id 7, NAME, name rule 0, pattern 0x9e3779b97f4a7c15} -> {last_ns, ...}.
+ */
+#define MCPF_MAX_RULE_SLOTS 65535 /* MCPF_RULE_UNATTRIBUTED is none */
+
+struct mcpf_rule_slot {
+	__u64 last_ns;	  /* 0: never */
+	__u64 digest;	  /* userspace's: the rule as it was counted */
+	__u64 since_ns;	  /* userspace's: when counting began (same clock) */
+	__u32 policy_id;  /* 0: a free slot */
+	__u32 egress;	  /* the rule's spec.egress index */
+};
+_Static_assert(sizeof(struct mcpf_rule_slot) == 32, "mcpf_rule_slot layout");
+
+enum mcpf_rule_kind {
+	MCPF_RULE_CIDR = 0,
+	MCPF_RULE_NAME = 1,
+};
+
+struct mcpf_rule_use_key {
+	__u32 policy_id;
+	__u8 kind; /* enum mcpf_rule_kind: NAME (the key keeps room for others) */
+	__u8 pad;
+	__u16 index; /* the name rule's index */
+	__u64 pattern;
+};
+_Static_assert(sizeof(struct mcpf_rule_use_key) == 16, "mcpf_rule_use_key layout");
+
+struct mcpf_rule_use {
+	__u64 last_ns;	/* 0: never */
+	__u64 digest;	/* userspace's: the name rule as it was counted */
+	__u64 since_ns; /* userspace's: when counting began (same clock) */
+};
+_Static_assert(sizeof(struct mcpf_rule_use) == 24, "mcpf_rule_use layout");
+
+#define MCPF_MAX_RULE_USE 65536
 
 /* resolvers: the configured resolvers. IPv4 in the first four bytes of addr. */
 struct mcpf_resolver_key {

@@ -69,7 +69,7 @@ write_config() {
 	cat >"$CONFIG" <<JSON
 { "cgroup_root": "$ROOT_REL", "bpffs": "$BPFFS", "socket": "$SOCK",
   "policies": ["policies/"], "events": { "stdout": false, "file": "$EVENTS",
-  "rate_limit_per_cgroup": ${RATE_LIMIT:-100} }${1:+, $1} }
+  "rate_limit_per_cgroup": ${RATE_LIMIT:-100} }, "audit": { "history": "$WORK/bindings.json" }${1:+, $1} }
 JSON
 }
 

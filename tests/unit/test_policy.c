@@ -311,13 +311,18 @@ static void test_merging(void)
 	if (c.n4 == 1) {
 		const struct mcpf_allow *a = &c.v4[0].allow;
 
-		CHECK(a->nranges == 2, "nranges %u", a->nranges);
+		/* tcp and udp on 100-251 come from rules 0 and 1: apart, so each is credited */
+		CHECK(a->nranges == 3, "nranges %u", a->nranges);
 		CHECK(a->ranges[0].lo == 100 && a->ranges[0].hi == 251 &&
-			      a->ranges[0].protos == (MCPF_PROTO_TCP | MCPF_PROTO_UDP),
-		      "range0 %u-%u/%u", a->ranges[0].lo, a->ranges[0].hi, a->ranges[0].protos);
-		CHECK(a->ranges[1].lo == 300 && a->ranges[1].hi == 300 &&
-			      a->ranges[1].protos == (MCPF_PROTO_TCP | MCPF_PROTO_UDP),
+			      a->ranges[0].protos == MCPF_PROTO_TCP && a->ranges[0].rule == 0,
+		      "range0 %u-%u/%u rule %u", a->ranges[0].lo, a->ranges[0].hi, a->ranges[0].protos,
+		      a->ranges[0].rule);
+		CHECK(a->ranges[1].lo == 100 && a->ranges[1].hi == 251 &&
+			      a->ranges[1].protos == MCPF_PROTO_UDP && a->ranges[1].rule == 1,
 		      "range1");
+		CHECK(a->ranges[2].lo == 300 && a->ranges[2].hi == 300 &&
+			      a->ranges[2].protos == (MCPF_PROTO_TCP | MCPF_PROTO_UDP) && a->ranges[2].rule == 2,
+		      "range2");
 	}
 	CHECK(!lookup(&c, "192.0.2.9", 252, MCPF_PROTO_TCP), "252 denied");
 	CHECK(!lookup(&c, "192.0.2.9", 300, MCPF_PROTO_OTHER), "ports exclude icmp");
@@ -813,6 +818,79 @@ static void test_metadata_guards(void)
 	TEST_END();
 }
 
+/* Which rule each range credits: the most specific grant, then the first rule; merged and
+ * uncredited only when telling the rules apart would not fit an entry. */
+static const struct mcpf_port_range *range_of(const struct policy_compiled *c, const char *addr,
+					      uint16_t port, uint8_t proto)
+{
+	uint8_t a[16] = {};
+	const struct policy_entry *best = NULL;
+
+	inet_pton(AF_INET, addr, a);
+	for (size_t i = 0; i < c->n4; i++) {
+		const struct policy_entry *e = &c->v4[i];
+		unsigned full = e->plen / 8, rem = e->plen % 8;
+
+		if (memcmp(e->addr, a, full) || (rem && (e->addr[full] ^ a[full]) & (0xff00 >> rem)))
+			continue;
+		if (!best || e->plen > best->plen)
+			best = e;
+	}
+	for (uint32_t i = 0; best && i < best->allow.nranges; i++) {
+		const struct mcpf_port_range *r = &best->allow.ranges[i];
+
+		if ((r->protos & proto) && port >= r->lo && port <= r->hi)
+			return r;
+	}
+	return NULL;
+}
+
+static void test_rule_credit(void)
+{
+	struct policy_compiled c = {};
+	struct policy *p;
+	struct diag e = {};
+	const struct mcpf_port_range *r;
+	char spec[8192];
+	size_t off;
+
+	TEST("credit: the most specific rule granting a port is credited, then the first");
+	p = must_parse("\"egress\":[{\"to\":[\"10.0.0.0/8\"],\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"10.1.0.0/16\"],\"ports\":[\"443\",\"8443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"10.1.0.0/16\"],\"ports\":[\"443\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"10.0.0.0/8\"]}]");
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile");
+	r = range_of(&c, "10.1.2.3", 443, MCPF_PROTO_TCP);
+	CHECK(r && r->rule == 1, "10.1.2.3:443 credited to %d, not the /8's rule 0", r ? r->rule : -1);
+	r = range_of(&c, "10.2.0.1", 443, MCPF_PROTO_TCP);
+	CHECK(r && r->rule == 0, "10.2.0.1:443 credited to %d", r ? r->rule : -1);
+	r = range_of(&c, "10.1.2.3", 53, MCPF_PROTO_UDP);
+	CHECK(r && r->rule == 3, "udp/53 from the any rule: %d", r ? r->rule : -1);
+	r = range_of(&c, "10.1.2.3", 0, MCPF_PROTO_OTHER);
+	CHECK(r && r->rule == 3, "icmp from the any rule: %d", r ? r->rule : -1);
+	CHECK(c.nrules == 4 && !c.unattributed[0] && !c.unattributed[3], "all credited");
+	CHECK(c.rule_digest[1] != c.rule_digest[2], "rules 1 and 2 differ, so do their digests");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	TEST_END();
+
+	TEST("credit: a prefix whose rules need more ranges apart than an entry holds is merged, uncredited");
+	off = (size_t)snprintf(spec, sizeof(spec), "\"egress\":[");
+	for (int i = 0; i < 20; i++)
+		off += (size_t)snprintf(spec + off, sizeof(spec) - off, "%s{\"to\":[\"192.0.2.0/24\"],\"ports\":[\"%d\"],\"protocol\":\"tcp\"}",
+					i ? "," : "", 1000 + i);
+	snprintf(spec + off, sizeof(spec) - off, "]");
+	p = must_parse(spec);
+	CHECK(p && policy_compile(p, &c, &e) == 0, "compile: ports 1000-1019 merge into one range");
+	r = range_of(&c, "192.0.2.1", 1007, MCPF_PROTO_TCP);
+	CHECK(r && r->rule == MCPF_RULE_UNATTRIBUTED && r->lo == 1000 && r->hi == 1019, "merged");
+	CHECK(c.unattributed[0] && c.unattributed[19], "rules marked uncredited");
+	policy_compiled_clear(&c);
+	policy_free(p);
+	diag_clear(&e);
+	TEST_END();
+}
+
 int main(void)
 {
 	test_valid_example();
@@ -827,5 +905,6 @@ int main(void)
 	test_claim_paths();
 	test_cloud_identities();
 	test_metadata_guards();
+	test_rule_credit();
 	return test_summary();
 }

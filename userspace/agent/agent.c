@@ -48,6 +48,7 @@ static void on_tick(struct loop_source *s, uint32_t events)
 	if (++src->ticks % GC_EVERY_TICKS == 0)
 		agent_gc(a);
 	credentials_tick(a);
+	audit_tick(a);
 	if (a->watchdog) /* the loop turns: systemd's watchdog may keep waiting */
 		notify_send("WATCHDOG=1");
 }
@@ -330,7 +331,10 @@ static int agent_enforce(struct agent *a, struct policy_set *set)
 {
 	struct diag errs = {};
 	char why[512];
-	int r = agent_apply(a, &a->cfg, set, &errs);
+	int r = audit_start(a);
+
+	if (r == 0)
+		r = agent_apply(a, &a->cfg, set, &errs);
 
 	if (r < 0) {
 		agent_log_diag(&errs);
@@ -426,6 +430,7 @@ static void agent_free(struct agent *a, struct agent_sources *src)
 	}
 	loop_free(a->loop);
 	credentials_stop(a);
+	audit_stop(a);
 	policy_set_clear(&a->policies);
 	trust_clear(&a->trust);
 	idmap_clear(&a->identity_claims);

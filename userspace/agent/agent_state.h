@@ -18,6 +18,8 @@
  *                 and the display caches
  *   events.c, events.h: one kernel record or agent happening as a JSON event (no agent state)
  *   metrics.c     the verdict counters' rows per policy, and the Prometheus text of a scrape
+ *   audit.c       scope audits: the rules' last-use entries in the kernel, the binding history
+ *                 on disk, the audit op's report; owns struct agent_audit
  *   keys.c        JWKS fetching on a worker thread
  *   feed.c        an API client's thread whose JSON lines reach the loop; owns struct feed
  *   pods.c        the Kubernetes list/watch feed: pods bound by annotation
@@ -58,6 +60,23 @@
 	"it lies outside our cgroup namespace and no process of the host's namespace is visible "  \
 	"to join it through (run the agent with the host's PID namespace: hostPID)"
 
+/* One counted entry of a policy's rules' last use (audit.c): a rule's CIDR part, or one name
+ * pattern of a name rule (pattern: as written). */
+struct audit_rule {
+	struct mcpf_rule_use_key key; /* a name pattern's entry */
+	uint16_t slot;		      /* a rule's slot of mcpf_rule_last (MCPF_RULE_UNATTRIBUTED: none) */
+	uint64_t digest;
+	uint32_t egress; /* spec.egress index */
+	char *pattern;	 /* NULL for the CIDR part */
+};
+
+struct audit_rules {
+	size_t n;
+	struct audit_rule *v;
+	size_t nrules;	   /* spec.egress */
+	bool *unattributed; /* per rule: uses on merged ranges are not credited to it */
+};
+
 struct loaded_policy {
 	char *name;
 	uint32_t slot;
@@ -66,6 +85,7 @@ struct loaded_policy {
 	uint8_t metric; /* its row of the kernel's verdict counters */
 	struct policy_compiled compiled; /* until written */
 	struct policy_keys keys;	 /* after: enough to delete the slot */
+	struct audit_rules rules;	 /* its rules' last-use entries (audit.c) */
 };
 
 struct loop;
@@ -73,6 +93,7 @@ struct agent_clients;
 struct agent_credentials;
 struct worker;
 struct agent_resources;
+struct agent_audit;
 struct feed;
 
 /* The agent's own counters, for metrics. */
@@ -132,6 +153,7 @@ struct agent {
 	struct agent_resources *resources; /* resources.c: policies as Kubernetes resources */
 	struct agent_credentials *creds; /* credentials.c: the issuer, when configured */
 	struct worker *exchanges;	 /* exchange.c: token exchanges on a thread */
+	struct agent_audit *audit;	 /* audit.c: the binding history */
 
 	/* metrics.c */
 	char *metric_rows[MCPF_METRIC_ROWS]; /* policy name of each row of the verdict counters */
@@ -253,6 +275,22 @@ void exchange_worker_stop(struct agent *a);
 int exchange_submit(struct agent *a, uint64_t serial, const char *url, const char *ca_file, char *form);
 /* 1 with the finished result, 0 while it runs, -ENOENT when serial has none. */
 int exchange_take(struct agent *a, uint64_t serial, struct exchange_result *ret);
+
+/* audit.c: rules' last use (kernel) and the binding history (disk) */
+int audit_rules_make(struct agent *a, struct policy_compiled *c, uint32_t policy_id, struct audit_rules *out);
+void audit_rules_clear(struct audit_rules *r);
+void audit_rules_seed(struct agent *a, const struct audit_rules *r);
+void audit_rules_prune(struct agent *a);
+/* Unix seconds of the entry's last use, 0: never (or no entry); *ret_since (may be NULL): when
+ * counting began. */
+int64_t audit_last_used(struct agent *a, const struct audit_rule *r, int64_t *ret_since);
+int audit_start(struct agent *a);
+void audit_binding_seen(struct agent *a, const char *policy, uint64_t cgroup_id, const char *cgroup,
+			const char *source, json_t *claims);
+void audit_tick(struct agent *a);
+void audit_stop(struct agent *a);
+/* The audit op's reply (uses since `since`, Unix seconds); NULL when `policy` is not loaded. */
+json_t *audit_report(struct agent *a, int64_t since, const char *policy);
 
 /* credentials.c: nothing without an issuer section */
 int credentials_start(struct agent *a);

@@ -26,6 +26,8 @@ int agent_bind_selected(struct agent *a, const char *who, const char *abs, uint6
 	log_info("%s: %s %s%s%s", who, lp ? "bound to" : "held", lp ? lp->name : "until it attests", why ? ": " : "",
 		 why ?: "");
 	agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, why, cgroup_path_display(a->mount, abs), id);
+	if (lp)
+		audit_binding_seen(a, lp->name, id, cgroup_path_display(a->mount, abs), "selector", NULL);
 	return 1;
 }
 
@@ -175,6 +177,8 @@ static int apply_static_bindings(struct agent *a, const struct agent_config *cfg
 		if (r < 0)
 			return r;
 		agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, NULL, cgroup_path_display(a->mount, abs), id);
+		if (lp)
+			audit_binding_seen(a, lp->name, id, cgroup_path_display(a->mount, abs), "operator", NULL);
 	}
 	return 0;
 }
@@ -241,7 +245,9 @@ static int write_one(struct agent *a, struct loaded_policy *l, struct diag *errs
 	m.generation = l->slot;
 	m.nprefixes4 = (uint32_t)l->compiled.n4;
 	m.nprefixes6 = (uint32_t)l->compiled.n6;
-	r = fence_slot_write(a->f, l->slot, &l->compiled);
+	r = audit_rules_make(a, &l->compiled, l->policy_id, &l->rules); /* credits rules' slots */
+	if (r == 0)
+		r = fence_slot_write(a->f, l->slot, &l->compiled);
 	if (r < 0) {
 		diag_add(errs, "%s: writing %zu+%zu prefixes to the kernel: %s%s", l->name,
 			 l->compiled.n4, l->compiled.n6, strerror(-r),
@@ -256,6 +262,7 @@ static int write_one(struct agent *a, struct loaded_policy *l, struct diag *errs
 		diag_add(errs, "%s: writing policy metadata: %s", l->name, strerror(-r));
 		return r;
 	}
+	audit_rules_seed(a, &l->rules);
 	policy_compiled_clear(&l->compiled); /* the agent keeps 17 bytes a prefix, not 153 */
 	return 0;
 }
@@ -274,6 +281,7 @@ static void take_loaded(struct agent *a, struct loaded_policy *next, size_t n,
 	agent_policies_free(a->loaded, a->nloaded);
 	a->loaded = next;
 	a->nloaded = n;
+	audit_rules_prune(a);
 }
 
 static void log_applied(struct agent *a, uint64_t t0, uint64_t t_compiled, uint64_t t_written)

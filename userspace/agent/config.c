@@ -31,6 +31,7 @@ void config_clear(struct agent_config *cfg)
 	free(cfg->k8s_api.ca_file);
 	free(cfg->k8s_api.node);
 	free(cfg->k8s_policy_cache);
+	free(cfg->audit_history);
 	for (size_t i = 0; i < cfg->k8s_nnamespaces; i++)
 		free(cfg->k8s_namespaces[i]);
 	free(cfg->k8s_namespaces);
@@ -61,6 +62,9 @@ void config_defaults(struct agent_config *cfg)
 	cfg->dns_per_policy = CONFIG_DEFAULT_PER_POLICY;
 	cfg->dns_queries_per_second = CONFIG_DEFAULT_DNS_QPS;
 	cfg->dns_new_names_per_minute = CONFIG_DEFAULT_DNS_NEW_NAMES;
+	cfg->audit_history = strdup(CONFIG_AUDIT_HISTORY);
+	cfg->audit_retention_ns = CONFIG_AUDIT_RETENTION_NS;
+	cfg->audit_max_bindings = CONFIG_AUDIT_MAX_BINDINGS;
 }
 
 int config_resolver_parse(const char *s, struct fence_resolver *ret)
@@ -442,6 +446,23 @@ static void take_events(const char *file, struct diag *errs, json_t *v, struct a
 	}
 }
 
+/* audit: the binding history's file, how long an entry is kept, how many are. */
+static void take_audit(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
+{
+	if (v && !json_is_object(v)) {
+		BAD("audit: must be an object");
+		return;
+	}
+	if (!v)
+		return;
+	diag_unknown_fields(errs, file, v, "audit",
+			    (const char *const[]){ "history", "retention", "max_bindings", NULL });
+	take_path(file, errs, v, "history", "audit.history", &cfg->audit_history);
+	take_duration(file, errs, v, "retention", "audit.retention", 3650ULL * 86400 * 1000000000ULL,
+		      &cfg->audit_retention_ns);
+	take_count(file, errs, v, "max_bindings", "audit.max_bindings", 1000000, &cfg->audit_max_bindings);
+}
+
 /* issuer: the iss of minted credentials, where the signing keys live, how long each signs. */
 static void take_issuer(const char *file, struct diag *errs, json_t *v, struct agent_config *cfg)
 {
@@ -575,7 +596,8 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	diag_unknown_fields(errs, file, root, "",
 		    (const char *const[]){ "cgroup_root", "bpffs", "socket", "attest_socket", "policies", "unbound",
 					   "raw_sockets", "mptcp", "events", "trust", "bindings",
-					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", "issuer", NULL });
+					   "max_prefixes", "dns", "kubernetes", "docker", "metrics", "issuer", "audit",
+					   NULL });
 	take_string(file, errs, root, "cgroup_root", "cgroup_root", &cfg->cgroup_root);
 	take_string(file, errs, root, "bpffs", "bpffs", &cfg->bpffs);
 	take_path(file, errs, root, "socket", "socket", &cfg->socket);
@@ -594,6 +616,7 @@ int config_load(const char *file, struct agent_config *cfg, struct diag *errs)
 	take_docker(file, errs, json_object_get(root, "docker"), cfg);
 	take_metrics(file, errs, json_object_get(root, "metrics"), cfg);
 	take_issuer(file, errs, json_object_get(root, "issuer"), cfg);
+	take_audit(file, errs, json_object_get(root, "audit"), cfg);
 
 	v = json_object_get(root, "trust");
 	if (v && !json_is_object(v))

@@ -73,6 +73,10 @@ struct agent_config {
 	char *issuer_keys;	    /* the signing keys' directory */
 	uint64_t issuer_rotate_ns; /* how long a key signs */
 	uint32_t issuer_per_second; /* credential requests per cgroup and second */
+	/* audit: who was bound to which policy, kept on disk for scope audits */
+	char *audit_history;
+	uint64_t audit_retention_ns;
+	uint64_t audit_max_bindings;
 	/* docker: containers labelled mcpfence.io/policy or /attest, from the Engine API */
 	bool docker;
 	struct dockerwatch_config docker_api;
@@ -83,6 +87,9 @@ struct agent_config {
 #define CONFIG_ISSUER_KEYS "/var/lib/mcpfence/issuer"
 #define CONFIG_K8S_POLICY_CACHE "/var/lib/mcpfence/k8s-policies.json"
 #define CONFIG_ISSUER_PER_SECOND 50
+#define CONFIG_AUDIT_HISTORY "/var/lib/mcpfence/bindings.json"
+#define CONFIG_AUDIT_RETENTION_NS (90ULL * 86400 * 1000000000ULL)
+#define CONFIG_AUDIT_MAX_BINDINGS 10000
 #define CONFIG_DOCKER_SOCKET "/var/run/docker.sock"
 
 /* "127.0.0.53", "10.0.0.2:5353", "::1", "[::1]:53" -> resolver (port 53 unless given). */

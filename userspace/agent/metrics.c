@@ -175,6 +175,57 @@ static void put_verdicts(struct agent *a, struct text *t)
 	}
 }
 
+/* One series of a rule (pattern NULL: the rule as a whole) of a policy. */
+static void put_rule_series(struct text *t, const char *fam, const char *policy, uint32_t rule,
+			    const char *pattern, int64_t v)
+{
+	put(t, "%s{policy=\"", fam);
+	put_label(t, policy);
+	put(t, "\",rule=\"%u\"", rule);
+	if (pattern) {
+		put(t, ",pattern=\"");
+		put_label(t, pattern);
+		put(t, "\"");
+	}
+	put(t, "} %lld\n", (long long)v);
+}
+
+/* Each rule's last use (the latest of its parts), each name pattern's, and when counting began:
+ * a rule unused for N days is one whose max(last_used, counted_since) is N days old
+ * (docs/operations.md has the alerting rule). */
+static void put_rule_use(struct agent *a, struct text *t)
+{
+	static const char *const fam[2] = { "mcpfence_rule_last_used_timestamp_seconds",
+					    "mcpfence_rule_counted_since_timestamp_seconds" };
+
+	for (int f = 0; f < 2; f++) {
+		family(t, fam[f], "gauge",
+		       f ? "When counting the use of each rule (and name pattern) began: its policy loaded or the rule changed (Unix time)."
+			 : "When each rule (and each name pattern of a name rule) last allowed a new flow or datagram destination (Unix time; 0: not since counting began).");
+		for (size_t i = 0; i < a->nloaded; i++) {
+			const struct audit_rules *r = &a->loaded[i].rules;
+
+			for (size_t e = 0; e < r->nrules; e++) {
+				int64_t best = 0;
+
+				for (size_t j = 0; j < r->n; j++) {
+					int64_t since, last;
+
+					if (r->v[j].egress != e)
+						continue;
+					last = audit_last_used(a, &r->v[j], &since);
+					if ((f ? since : last) > best)
+						best = f ? since : last;
+					if (r->v[j].pattern)
+						put_rule_series(t, fam[f], a->loaded[i].name, (uint32_t)e, r->v[j].pattern,
+								f ? since : last);
+				}
+				put_rule_series(t, fam[f], a->loaded[i].name, (uint32_t)e, NULL, best);
+			}
+		}
+	}
+}
+
 static void put_kernel_counters(struct agent *a, struct text *t)
 {
 	static const char *const help[MCPF_CNT_MAX] = {
@@ -315,6 +366,7 @@ char *metrics_text(struct agent *a, size_t *ret_len)
 	put_verdicts(a, &t);
 	put_kernel_counters(a, &t);
 	put_maps(a, &t);
+	put_rule_use(a, &t);
 	put_agent(a, &t);
 	put_credentials(a, &t);
 	if (t.failed) {

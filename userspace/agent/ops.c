@@ -198,6 +198,8 @@ static json_t *op_bind(struct agent *a, const struct op_caller *c, json_t *req, 
 		if (r == 0)
 			agent_emit_policy(a, lp ? "bind" : "hold", lp ? lp->name : NULL, NULL,
 					  cgroup_path_display(a->mount, abs), id);
+		if (r == 0 && lp)
+			audit_binding_seen(a, lp->name, id, cgroup_path_display(a->mount, abs), "operator", NULL);
 	}
 	if (r < 0)
 		return reply_error("binding cgroup \"%s\": %s", path, strerror(-r));
@@ -385,7 +387,7 @@ static int attest_bind(struct agent *a, const struct attest_peer *peer, const st
 }
 
 /* What an attestation that bound answers; the claims matched are kept for its events. */
-static json_t *attest_reply_ok(struct agent *a, const char *policy, const char *target,
+static json_t *attest_reply_ok(struct agent *a, const char *policy, const char *target, uint64_t cg_id,
 			       const struct token *tok, const struct mcpf_binding *b, json_t *matched)
 {
 	struct idmap_entry *ic = idmap_put(&a->identity_claims, b->identity_id);
@@ -396,6 +398,7 @@ static json_t *attest_reply_ok(struct agent *a, const char *policy, const char *
 		ic->str = json_dumps(matched, JSON_COMPACT);
 	}
 	event_format_time(b->expires_ns, ts, sizeof(ts));
+	audit_binding_seen(a, policy, cg_id, cgroup_path_display(a->mount, target), "token", matched);
 	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:O}", "ok", 1, "policy", policy, "cgroup",
 			 cgroup_path_display(a->mount, target), "expires", ts, "exp", (json_int_t)tok->exp,
 			 "identity", json_pack("{s:s, s:s}", "iss", tok->iss, "sub", tok->sub), "matched",
@@ -468,7 +471,7 @@ static json_t *op_attest(struct agent *a, const struct op_caller *c, json_t *req
 		goto reject;
 	credentials_remember(a, b.identity_id, tok.jws.payload);
 	emit_attest_event(a, &peer, VERIFY_OK, NULL, pol->name, &tok, b.expires_ns);
-	reply = attest_reply_ok(a, pol->name, target, &tok, &b, matched);
+	reply = attest_reply_ok(a, pol->name, target, cg_id, &tok, &b, matched);
 	json_decref(matched);
 	token_clear(&tok);
 	attest_peer_clear(&peer);
@@ -518,6 +521,19 @@ static json_t *op_token(struct agent *a, const struct op_caller *c, json_t *req,
 	return credentials_op_token(a, c, req, wait_keys);
 }
 
+/* A scope audit: every loaded policy's rules with their last use, and who was bound to it
+ * since `since` (Unix seconds; default: the history's whole window). */
+static json_t *op_audit(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)
+{
+	json_t *since = json_object_get(req, "since"), *policy = json_object_get(req, "policy"), *reply;
+
+	(void)c, (void)wait_keys;
+	if ((since && !json_is_integer(since)) || (policy && !json_is_string(policy) && !json_is_null(policy)))
+		return reply_error("audit: \"since\" is Unix seconds, \"policy\" a name");
+	reply = audit_report(a, since ? json_integer_value(since) : 0, json_string_value(policy));
+	return reply ? reply : reply_error("no policy named \"%s\" is loaded", json_string_value(policy));
+}
+
 static const struct op {
 	const char *name;
 	json_t *(*fn)(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys);
@@ -530,6 +546,7 @@ static const struct op {
 	{ "unbind", op_unbind, OP_CONTROL },
 	{ "reload", op_reload, OP_CONTROL },
 	{ "events", op_events, OP_CONTROL },
+	{ "audit", op_audit, OP_CONTROL },
 };
 
 json_t *agent_dispatch(struct agent *a, const struct op_caller *c, json_t *req, bool *wait_keys)

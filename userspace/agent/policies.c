@@ -64,6 +64,7 @@ void agent_policies_free(struct loaded_policy *l, size_t n)
 		free(l[i].name);
 		policy_compiled_clear(&l[i].compiled);
 		policy_keys_clear(&l[i].keys);
+		audit_rules_clear(&l[i].rules);
 	}
 	free(l);
 }

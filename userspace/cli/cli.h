@@ -56,6 +56,7 @@ int cmd_agent(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int policy_audit_cmd(int argc, char **argv); /* cmd_audit.c */
 int cmd_uninstall(int argc, char **argv);
 int cmd_jws(int argc, char **argv);
 int cmd_attest(int argc, char **argv);

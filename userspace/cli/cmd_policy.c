@@ -426,6 +426,7 @@ int cmd_policy(int argc, char **argv)
 		{ "check", policy_check, "validate and compile policy files" },
 		{ "suggest", policy_suggest_cmd, "a minimal policy from a workload's events" },
 		{ "import", policy_import_cmd, "convert Docker MCP Gateway, ToolHive, Harden-Runner allowlists" },
+		{ "audit", policy_audit_cmd, "a scope audit: each rule's last use, who was bound, a narrowed policy" },
 		{},
 	};
 

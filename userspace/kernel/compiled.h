@@ -32,6 +32,10 @@ struct policy_compiled {
 	size_t nnames;
 	struct policy_name_entry *names; /* one per distinct pattern, rules merged */
 	struct mcpf_slot_names rules;	/* the rules with names, in order, with their digests */
+	uint32_t name_rule_egress[MCPF_MAX_NAME_RULES]; /* each name rule's spec.egress index */
+	size_t nrules;			/* spec.egress */
+	uint64_t *rule_digest;		/* per rule: what it says, so a changed rule counts afresh */
+	bool *unattributed;		/* per rule: shares merged ranges, so uses are not credited */
 };
 
 /* What stays of a written policy: its keys, enough to delete it (17 bytes, not 153, a prefix). */

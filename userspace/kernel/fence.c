@@ -862,6 +862,81 @@ int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns
 	return 0;
 }
 
+int fence_rule_use_seed(struct fence *f, const struct mcpf_rule_use_key *k, uint64_t digest)
+{
+	struct mcpf_rule_use u;
+
+	if (bpf_map_lookup_elem(f->fd[FENCE_MAP_RULE_USE], k, &u) == 0 && u.digest == digest)
+		return 0;
+	u = (struct mcpf_rule_use){ .digest = digest, .since_ns = now_ns(CLOCK_MONOTONIC) };
+	return bpf_map_update_elem(f->fd[FENCE_MAP_RULE_USE], k, &u, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int fence_rule_use_get(struct fence *f, const struct mcpf_rule_use_key *k, struct mcpf_rule_use *ret)
+{
+	return bpf_map_lookup_elem(f->fd[FENCE_MAP_RULE_USE], k, ret) < 0 ? -errno : 0;
+}
+
+struct rule_use_keep {
+	bool (*keep)(const struct mcpf_rule_use_key *k, void *ud);
+	void *ud;
+};
+
+static bool rule_use_doomed(const void *key, const void *value, void *ud)
+{
+	const struct rule_use_keep *k = ud;
+
+	(void)value;
+	return !k->keep(key, k->ud);
+}
+
+int fence_rule_use_prune(struct fence *f, bool (*keep)(const struct mcpf_rule_use_key *k, void *ud), void *ud)
+{
+	struct rule_use_keep k = { keep, ud };
+
+	return map_delete_where(f->fd[FENCE_MAP_RULE_USE], sizeof(struct mcpf_rule_use_key), NULL,
+				rule_use_doomed, &k);
+}
+
+int fence_rule_slot_get(struct fence *f, uint32_t slot, struct mcpf_rule_slot *ret)
+{
+	return bpf_map_lookup_elem(f->fd[FENCE_MAP_RULE_LAST], &slot, ret) < 0 ? -errno : 0;
+}
+
+int fence_rule_slot_put(struct fence *f, uint32_t slot, const struct mcpf_rule_slot *v)
+{
+	return bpf_map_update_elem(f->fd[FENCE_MAP_RULE_LAST], &slot, v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* In batches: 65535 lookups one by one would take tens of ms at every start. */
+int fence_rule_slots_foreach(struct fence *f, void (*fn)(uint32_t slot, const struct mcpf_rule_slot *v, void *ud),
+			     void *ud)
+{
+	enum { BATCH = 4096 };
+	_cleanup_free_ uint32_t *keys = calloc(BATCH, sizeof(*keys));
+	_cleanup_free_ struct mcpf_rule_slot *vals = calloc(BATCH, sizeof(*vals));
+	uint32_t in = 0, out = 0;
+	bool first = true;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (;;) {
+		__u32 count = BATCH;
+		int r = bpf_map_lookup_batch(f->fd[FENCE_MAP_RULE_LAST], first ? NULL : &in, &out, keys, vals,
+					     &count, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++)
+			if (vals[i].policy_id)
+				fn(keys[i], &vals[i], ud);
+		if (r < 0) /* ENOENT: that was the last batch */
+			return 0;
+		in = out;
+		first = false;
+	}
+}
+
 static int count_one(const void *key, const void *value, void *ud)
 {
 	(*(size_t *)ud)++;

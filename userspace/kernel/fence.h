@@ -65,7 +65,9 @@ struct fence_resolver {
 	X(DNS_NAMES,    "mcpf_dns_names")    \
 	X(PENDING,      "mcpf_pending")      \
 	X(VERDICTS,     "mcpf_verdicts")     \
-	X(BINDINGS_GEN, "mcpf_bindings_gen")
+	X(BINDINGS_GEN, "mcpf_bindings_gen") \
+	X(RULE_USE,     "mcpf_rule_use")     \
+	X(RULE_LAST,    "mcpf_rule_last")
 
 enum fence_map {
 #define FENCE_MAP_ENUM(id, name) FENCE_MAP_##id,
@@ -143,6 +145,20 @@ size_t fence_learned_count(struct fence *f);
 int fence_dns_name(struct fence *f, uint64_t hash, struct mcpf_dns_name *ret);
 /* Whether this kernel can learn names (bpf_loop in cgroup skb programs). */
 bool fence_dns_supported(void);
+
+/*
+ * Rules' last use (mcpf_rule_use). seed: make the entry, or keep it when it was made with the
+ * same digest (the rule did not change); a new or changed rule starts at "never". get: the
+ * entry (-ENOENT without one). prune: delete every entry `keep` says no to.
+ */
+int fence_rule_use_seed(struct fence *f, const struct mcpf_rule_use_key *k, uint64_t digest);
+int fence_rule_use_get(struct fence *f, const struct mcpf_rule_use_key *k, struct mcpf_rule_use *ret);
+int fence_rule_use_prune(struct fence *f, bool (*keep)(const struct mcpf_rule_use_key *k, void *ud), void *ud);
+/* Rules' last use by address (mcpf_rule_last): one slot, or every slot in use (policy_id set). */
+int fence_rule_slot_get(struct fence *f, uint32_t slot, struct mcpf_rule_slot *ret);
+int fence_rule_slot_put(struct fence *f, uint32_t slot, const struct mcpf_rule_slot *v);
+int fence_rule_slots_foreach(struct fence *f, void (*fn)(uint32_t slot, const struct mcpf_rule_slot *v, void *ud),
+			     void *ud);
 
 int fence_counters_read(struct fence *f, uint64_t out[MCPF_CNT_MAX]);
 const char *fence_counter_name(int idx);

@@ -247,6 +247,8 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 		mul = 60ULL * 1000000000ULL;
 	else if (!strcmp(end, "h"))
 		mul = 3600ULL * 1000000000ULL;
+	else if (!strcmp(end, "d"))
+		mul = 86400ULL * 1000000000ULL;
 	else
 		return -EINVAL;
 	if (v > UINT64_MAX / mul)

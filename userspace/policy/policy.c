@@ -377,6 +377,7 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 			}
 			pp->egress = (uint32_t)(p->negress - 1);
 			p->nprefixes++;
+			e->naddresses++;
 		}
 		if (has_names && ++name_rules == MCPF_MAX_NAME_RULES + 1)
 			BAD(w, "spec.egress[%zu]: more than %d rules list names (put the names that share "
@@ -722,6 +723,8 @@ void policy_compiled_clear(struct policy_compiled *c)
 	free(c->v4);
 	free(c->v6);
 	free(c->names);
+	free(c->rule_digest);
+	free(c->unattributed);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -817,39 +820,54 @@ static const struct uprefix *ptable_get(const struct ptable *t, const struct upr
 }
 
 /* Port ranges of one protocol, gathered then merged into sorted disjoint ranges. */
-struct port_set {
-	size_t n;
-	struct policy_ports r[PORT_SET_MAX];
+/* Ports a prefix allows for one protocol, each with the rule granting it and that rule's rank
+ * (the length of the prefix it names: the most specific grant is the one credited). */
+struct port_grant {
+	uint16_t lo, hi;
+	uint32_t rule; /* spec.egress index */
+	uint8_t rank;
 };
 
-static int cmp_ports(const void *a, const void *b)
-{
-	const struct policy_ports *x = a, *y = b;
+struct port_set {
+	size_t n;
+	struct port_grant r[PORT_SET_MAX];
+};
 
+static int cmp_grants(const void *a, const void *b)
+{
+	const struct port_grant *x = a, *y = b;
+
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	if (x->rank != y->rank)
+		return (int)x->rank - (int)y->rank;
 	return x->lo != y->lo ? (int)x->lo - (int)y->lo : (int)x->hi - (int)y->hi;
 }
 
-static int port_set_add(struct port_set *s, uint16_t lo, uint16_t hi)
+static int port_set_add(struct port_set *s, uint16_t lo, uint16_t hi, uint32_t rule, uint8_t rank)
 {
 	if (s->n == PORT_SET_MAX)
 		return -E2BIG;
-	s->r[s->n].lo = lo;
-	s->r[s->n].hi = hi;
+	s->r[s->n] = (struct port_grant){ .lo = lo, .hi = hi, .rule = rule, .rank = rank };
 	s->n++;
 	return 0;
 }
 
+/* Join overlapping and adjacent ranges of one rule at one rank. */
 static void port_set_merge(struct port_set *s)
 {
 	size_t out = 0;
 
 	if (!s->n)
 		return;
-	qsort(s->r, s->n, sizeof(s->r[0]), cmp_ports);
+	qsort(s->r, s->n, sizeof(s->r[0]), cmp_grants);
 	for (size_t i = 1; i < s->n; i++) {
-		if ((uint32_t)s->r[i].lo <= (uint32_t)s->r[out].hi + 1) {
-			if (s->r[i].hi > s->r[out].hi)
-				s->r[out].hi = s->r[i].hi;
+		struct port_grant *o = &s->r[out];
+
+		if (s->r[i].rule == o->rule && s->r[i].rank == o->rank &&
+		    (uint32_t)s->r[i].lo <= (uint32_t)o->hi + 1) {
+			if (s->r[i].hi > o->hi)
+				o->hi = s->r[i].hi;
 		} else {
 			s->r[++out] = s->r[i];
 		}
@@ -857,96 +875,130 @@ static void port_set_merge(struct port_set *s)
 	s->n = out + 1;
 }
 
-static bool port_set_covers(const struct port_set *s, uint32_t port)
+/* The grant credited for a port: the most specific, then the first rule; NULL if none. */
+static const struct port_grant *port_set_best(const struct port_set *s, uint32_t port)
 {
+	const struct port_grant *best = NULL;
+
 	for (size_t i = 0; i < s->n; i++)
-		if (port >= s->r[i].lo && port <= s->r[i].hi)
-			return true;
-	return false;
+		if (port >= s->r[i].lo && port <= s->r[i].hi &&
+		    (!best || s->r[i].rank > best->rank ||
+		     (s->r[i].rank == best->rank && s->r[i].rule < best->rule)))
+			best = &s->r[i];
+	return best;
 }
 
+/* What a prefix gathers from its covering prefixes' rules. */
+struct grants {
+	struct port_set tcp, udp;
+	bool other;		/* some rule allows every protocol on every port */
+	uint32_t other_rule;	/* ... the one credited for it */
+	uint8_t other_rank;
+};
+
 static int gather(const struct policy *p, const struct policy_prefix *sorted, const struct uprefix *u,
-		  struct port_set *tcp, struct port_set *udp, bool *other)
+		  struct grants *g)
 {
 	for (size_t k = 0; k < u->count; k++) {
-		const struct policy_egress *e = &p->egress[sorted[u->first + k].egress];
+		uint32_t rule = sorted[u->first + k].egress;
+		const struct policy_egress *e = &p->egress[rule];
 
-		if (e->protos == MCPF_PROTO_ANY && e->all_ports)
-			*other = true;
+		if (e->protos == MCPF_PROTO_ANY && e->all_ports &&
+		    (!g->other || u->plen > g->other_rank ||
+		     (u->plen == g->other_rank && rule < g->other_rule))) {
+			g->other = true;
+			g->other_rule = rule;
+			g->other_rank = u->plen;
+		}
 		for (size_t j = 0; j < (e->all_ports ? 1 : e->nports); j++) {
 			uint16_t lo = e->all_ports ? 0 : e->ports[j].lo;
 			uint16_t hi = e->all_ports ? 65535 : e->ports[j].hi;
 
-			if ((e->protos & MCPF_PROTO_TCP) && port_set_add(tcp, lo, hi) < 0)
+			if ((e->protos & MCPF_PROTO_TCP) && port_set_add(&g->tcp, lo, hi, rule, u->plen) < 0)
 				return -E2BIG;
-			if ((e->protos & MCPF_PROTO_UDP) && port_set_add(udp, lo, hi) < 0)
+			if ((e->protos & MCPF_PROTO_UDP) && port_set_add(&g->udp, lo, hi, rule, u->plen) < 0)
 				return -E2BIG;
 		}
 	}
 	return 0;
 }
 
+/* Extend the last range with these bits and rule when it ends just before lo, else add one. */
+static int range_put(struct mcpf_allow *out, uint32_t lo, uint32_t hi, uint8_t bits, uint16_t rule)
+{
+	/* a sweep step adds at most two ranges (TCP and UDP apart): look back that far */
+	for (uint32_t k = out->nranges; k > 0 && k + 2 > out->nranges; k--) {
+		struct mcpf_port_range *r = &out->ranges[k - 1];
+
+		if (r->protos == bits && r->rule == rule && (uint32_t)r->hi + 1 == lo) {
+			r->hi = (uint16_t)hi;
+			return 0;
+		}
+	}
+	if (out->nranges == MCPF_MAX_PORT_RANGES)
+		return -E2BIG;
+	out->ranges[out->nranges++] = (struct mcpf_port_range){ .lo = (uint16_t)lo, .hi = (uint16_t)hi,
+								 .protos = bits, .rule = rule };
+	return 0;
+}
+
 /*
- * Turn the merged TCP and UDP sets into the fewest (lo, hi, protocols) ranges: a sweep over
- * every boundary, joining neighbours with the same protocol bits.
+ * Turn the gathered TCP and UDP grants into (lo, hi, protocols, rule) ranges: a sweep over every
+ * boundary, each elementary range credited to its most specific rule per protocol, neighbours
+ * joined when protocols and rule agree. With `attribute` false the rules are not told apart
+ * (the fewest ranges, each MCPF_RULE_UNATTRIBUTED): the fallback when attribution needs more
+ * ranges than an entry holds.
  */
-static int allow_build(const struct port_set *tcp, const struct port_set *udp, bool other,
-		       struct mcpf_allow *out)
+static int allow_build(const struct grants *g, bool attribute, struct mcpf_allow *out)
 {
 	uint32_t pts[4 * PORT_SET_MAX + 2];
-	size_t npts = 0, n = 0;
+	size_t npts = 0;
+	int r = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < tcp->n; i++) {
-		pts[npts++] = tcp->r[i].lo;
-		pts[npts++] = (uint32_t)tcp->r[i].hi + 1;
+	for (size_t i = 0; i < g->tcp.n; i++) {
+		pts[npts++] = g->tcp.r[i].lo;
+		pts[npts++] = (uint32_t)g->tcp.r[i].hi + 1;
 	}
-	for (size_t i = 0; i < udp->n; i++) {
-		pts[npts++] = udp->r[i].lo;
-		pts[npts++] = (uint32_t)udp->r[i].hi + 1;
+	for (size_t i = 0; i < g->udp.n; i++) {
+		pts[npts++] = g->udp.r[i].lo;
+		pts[npts++] = (uint32_t)g->udp.r[i].hi + 1;
 	}
-	if (npts) {
-		uint32_t tmp;
+	/* insertion sort: a few dozen points at most */
+	for (size_t i = 1; i < npts; i++)
+		for (size_t j = i; j > 0 && pts[j - 1] > pts[j]; j--) {
+			uint32_t tmp = pts[j];
 
-		/* insertion sort: a few dozen points at most */
-		for (size_t i = 1; i < npts; i++)
-			for (size_t j = i; j > 0 && pts[j - 1] > pts[j]; j--) {
-				tmp = pts[j];
-				pts[j] = pts[j - 1];
-				pts[j - 1] = tmp;
-			}
-	}
-	for (size_t i = 0; i + 1 < npts; i++) {
+			pts[j] = pts[j - 1];
+			pts[j - 1] = tmp;
+		}
+	for (size_t i = 0; i + 1 < npts && r == 0; i++) {
 		uint32_t lo = pts[i], hi = pts[i + 1] - 1;
-		uint8_t bits = 0;
+		const struct port_grant *t, *u;
+		uint16_t tr, ur;
 
 		if (pts[i] == pts[i + 1])
 			continue;
-		bits |= port_set_covers(tcp, lo) ? MCPF_PROTO_TCP : 0;
-		bits |= port_set_covers(udp, lo) ? MCPF_PROTO_UDP : 0;
-		if (!bits)
-			continue;
-		if (n && out->ranges[n - 1].protos == bits && out->ranges[n - 1].hi + 1u == lo) {
-			out->ranges[n - 1].hi = (uint16_t)hi;
+		t = port_set_best(&g->tcp, lo);
+		u = port_set_best(&g->udp, lo);
+		tr = t && attribute ? (uint16_t)(t->rule < MCPF_RULE_UNATTRIBUTED ? t->rule : MCPF_RULE_UNATTRIBUTED)
+				    : MCPF_RULE_UNATTRIBUTED;
+		ur = u && attribute ? (uint16_t)(u->rule < MCPF_RULE_UNATTRIBUTED ? u->rule : MCPF_RULE_UNATTRIBUTED)
+				    : MCPF_RULE_UNATTRIBUTED;
+		if (t && u && tr == ur) {
+			r = range_put(out, lo, hi, MCPF_PROTO_TCP | MCPF_PROTO_UDP, tr);
 			continue;
 		}
-		if (n == MCPF_MAX_PORT_RANGES)
-			return -E2BIG;
-		out->ranges[n].lo = (uint16_t)lo;
-		out->ranges[n].hi = (uint16_t)hi;
-		out->ranges[n].protos = bits;
-		n++;
+		if (t)
+			r = range_put(out, lo, hi, MCPF_PROTO_TCP, tr);
+		if (u && r == 0)
+			r = range_put(out, lo, hi, MCPF_PROTO_UDP, ur);
 	}
-	if (other) {
-		if (n == MCPF_MAX_PORT_RANGES)
-			return -E2BIG;
-		out->ranges[n].lo = 0;
-		out->ranges[n].hi = 0;
-		out->ranges[n].protos = MCPF_PROTO_OTHER;
-		n++;
-	}
-	out->nranges = (uint32_t)n;
-	return 0;
+	if (r == 0 && g->other)
+		r = range_put(out, 0, 0, MCPF_PROTO_OTHER,
+			      attribute && g->other_rule < MCPF_RULE_UNATTRIBUTED ? (uint16_t)g->other_rule
+										  : MCPF_RULE_UNATTRIBUTED);
+	return r;
 }
 
 static const char *prefix_str(uint8_t family, const uint8_t *addr, uint8_t plen, char *buf,
@@ -960,7 +1012,7 @@ static const char *prefix_str(uint8_t family, const uint8_t *addr, uint8_t plen,
 }
 
 static int compile_family(const struct policy *p, uint8_t family, struct policy_entry **ret,
-			  size_t *ret_n, struct diag *errs)
+			  size_t *ret_n, bool *unattributed, struct diag *errs)
 {
 	const size_t nb = family == AF_INET ? 4 : 16;
 	const unsigned maxlen = family == AF_INET ? 32 : 128;
@@ -1019,10 +1071,10 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 
 	/* Each prefix gets its own rules plus those of every shorter prefix covering it. */
 	for (size_t i = 0; i < nu && r == 0; i++) {
-		struct port_set tcp, udp;
-		bool other = false;
+		struct grants g;
 
-		tcp.n = udp.n = 0;
+		g.tcp.n = g.udp.n = 0;
+		g.other = false;
 		out[i].plen = u[i].plen;
 		memcpy(out[i].addr, u[i].addr, 16);
 		if (sorted[u[i].first].egress == POLICY_EGRESS_GUARD) {
@@ -1040,12 +1092,19 @@ static int compile_family(const struct policy *p, uint8_t family, struct policy_
 			prefix_mask(a, len, maxlen);
 			anc = len == u[i].plen ? &u[i] : ptable_get(&t, u, (uint8_t)len, a, nb);
 			if (anc)
-				r = gather(p, sorted, anc, &tcp, &udp, &other);
+				r = gather(p, sorted, anc, &g);
 		}
 		if (r == 0) {
-			port_set_merge(&tcp);
-			port_set_merge(&udp);
-			r = allow_build(&tcp, &udp, other, &out[i].allow);
+			port_set_merge(&g.tcp);
+			port_set_merge(&g.udp);
+			r = allow_build(&g, true, &out[i].allow);
+			if (r == -E2BIG) { /* too many to tell the rules apart: merged, uncredited */
+				r = allow_build(&g, false, &out[i].allow);
+				for (size_t k = 0; k < g.tcp.n + g.udp.n && r == 0 && unattributed; k++)
+					unattributed[k < g.tcp.n ? g.tcp.r[k].rule : g.udp.r[k - g.tcp.n].rule] = true;
+				if (g.other && unattributed)
+					unattributed[g.other_rule] = true;
+			}
 		}
 		if (r < 0) {
 			char buf[64];
@@ -1101,7 +1160,7 @@ static int compile_names(const struct policy *p, struct policy_compiled *out, st
 	for (size_t e = 0; e < p->negress; e++) {
 		const struct policy_egress *eg = &p->egress[e];
 		struct mcpf_name_rule *rule;
-		struct port_set tcp = { 0 }, udp = { 0 };
+		struct grants g = { 0 };
 		uint64_t digest = NAME_FNV_OFFSET;
 		uint32_t r = out->rules.nrules;
 		bool listed = false;
@@ -1124,13 +1183,14 @@ static int compile_names(const struct policy *p, struct policy_compiled *out, st
 			uint16_t lo = eg->all_ports ? 0 : eg->ports[j].lo;
 			uint16_t hi = eg->all_ports ? 65535 : eg->ports[j].hi;
 
-			if (((eg->protos & MCPF_PROTO_TCP) && port_set_add(&tcp, lo, hi) < 0) ||
-			    ((eg->protos & MCPF_PROTO_UDP) && port_set_add(&udp, lo, hi) < 0))
+			if (((eg->protos & MCPF_PROTO_TCP) && port_set_add(&g.tcp, lo, hi, (uint32_t)e, 0) < 0) ||
+			    ((eg->protos & MCPF_PROTO_UDP) && port_set_add(&g.udp, lo, hi, (uint32_t)e, 0) < 0))
 				return -E2BIG;
 		}
-		port_set_merge(&tcp);
-		port_set_merge(&udp);
-		if (allow_build(&tcp, &udp, false, &rule->allow) < 0) {
+		port_set_merge(&g.tcp);
+		port_set_merge(&g.udp);
+		/* a name rule's uses are counted per pattern (mcpf_rule_use): its ranges credit none */
+		if (allow_build(&g, false, &rule->allow) < 0) {
 			diag_add(errs, "%s: spec.egress[%zu]: more than %d port ranges", p->file, e,
 				 MCPF_MAX_PORT_RANGES);
 			return -E2BIG;
@@ -1153,6 +1213,7 @@ static int compile_names(const struct policy *p, struct policy_compiled *out, st
 			n++;
 		}
 		out->rules.nrules = r + 1;
+		out->name_rule_egress[r] = (uint32_t)e;
 	}
 	/* the same pattern in two rules: one entry, both rule bits */
 	qsort(out->names, n, sizeof(*out->names), cmp_name_entry);
@@ -1168,14 +1229,85 @@ static int compile_names(const struct policy *p, struct policy_compiled *out, st
 	return 0;
 }
 
+json_t *policy_rule_json(const struct policy *p, size_t e)
+{
+	const struct policy_egress *eg = &p->egress[e];
+	json_t *rule = json_object(), *to = json_array(), *ports;
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	for (size_t i = 0; i < p->nprefixes; i++) {
+		const struct policy_prefix *pp = &p->prefixes[i];
+
+		if (pp->egress != e)
+			continue;
+		prefix_str(pp->family, pp->addr, pp->plen, buf, sizeof(buf));
+		if (pp->plen == (pp->family == AF_INET ? 32 : 128))
+			*strrchr(buf, '/') = '\0'; /* an address as one writes it */
+		json_array_append_new(to, json_string(buf));
+	}
+	for (size_t i = 0; i < p->nnames; i++)
+		if (p->names[i].egress == e) {
+			_cleanup_free_ char *n = strdup_printf("%s%s", name_kind_prefix(p->names[i].kind),
+							       p->names[i].name);
+
+			json_array_append_new(to, json_string(n ? n : ""));
+		}
+	json_object_set_new(rule, "to", to);
+	json_object_set_new(rule, "addresses", json_integer((json_int_t)eg->naddresses));
+	if (!eg->all_ports) {
+		ports = json_array();
+		for (size_t j = 0; j < eg->nports; j++) {
+			if (eg->ports[j].lo == eg->ports[j].hi)
+				snprintf(buf, sizeof(buf), "%u", eg->ports[j].lo);
+			else
+				snprintf(buf, sizeof(buf), "%u-%u", eg->ports[j].lo, eg->ports[j].hi);
+			json_array_append_new(ports, json_string(buf));
+		}
+		json_object_set_new(rule, "ports", ports);
+	}
+	json_object_set_new(rule, "protocol", json_string(eg->protos == MCPF_PROTO_TCP ? "tcp" :
+							  eg->protos == MCPF_PROTO_UDP ? "udp" : "any"));
+	return rule;
+}
+
+uint64_t policy_rule_digest(const struct policy *p, size_t e)
+{
+	const struct policy_egress *eg = &p->egress[e];
+	uint64_t d = name_fnv(&eg->protos, 1, NAME_FNV_OFFSET);
+
+	d = name_fnv(&eg->all_ports, 1, d);
+	d = name_fnv(eg->ports, eg->nports * sizeof(*eg->ports), d);
+	for (size_t i = 0; i < p->nprefixes; i++)
+		if (p->prefixes[i].egress == e) {
+			d = name_fnv(&p->prefixes[i].family, 1, d);
+			d = name_fnv(&p->prefixes[i].plen, 1, d);
+			d = name_fnv(p->prefixes[i].addr, sizeof(p->prefixes[i].addr), d);
+		}
+	for (size_t i = 0; i < p->nnames; i++)
+		if (p->names[i].egress == e) {
+			d = name_fnv(&p->names[i].kind, 1, d);
+			d = name_fnv(p->names[i].name, strlen(p->names[i].name) + 1, d);
+		}
+	return d ? d : 1;
+}
+
 int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs)
 {
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = compile_family(p, AF_INET, &out->v4, &out->n4, errs);
+	out->nrules = p->negress;
+	out->unattributed = calloc(p->negress + 1, sizeof(*out->unattributed));
+	out->rule_digest = calloc(p->negress + 1, sizeof(*out->rule_digest));
+	if (!out->unattributed || !out->rule_digest) {
+		policy_compiled_clear(out);
+		return -ENOMEM;
+	}
+	for (size_t e = 0; e < p->negress; e++)
+		out->rule_digest[e] = policy_rule_digest(p, e);
+	r = compile_family(p, AF_INET, &out->v4, &out->n4, out->unattributed, errs);
 	if (r == 0)
-		r = compile_family(p, AF_INET6, &out->v6, &out->n6, errs);
+		r = compile_family(p, AF_INET6, &out->v6, &out->n6, out->unattributed, errs);
 	if (r == 0)
 		r = compile_names(p, out, errs);
 	if (r < 0)

@@ -24,6 +24,7 @@ struct policy_ports {
 
 struct policy_egress {
 	uint8_t protos; /* enum mcpf_proto_bit */
+	size_t naddresses; /* addresses and CIDRs in its `to` (kept when the prefixes are dropped) */
 	bool all_ports;
 	size_t nports;
 	struct policy_ports *ports;
@@ -90,6 +91,12 @@ void policy_set_drop_rules(struct policy_set *set);
 struct policy *policy_set_find(const struct policy_set *set, const char *name);
 
 int policy_compile(const struct policy *p, struct policy_compiled *out, struct diag *errs);
+/* spec.egress[e] as JSON, in the policy format ({"to", "ports", "protocol"}), normalised, with
+ * "addresses": how many addresses and CIDRs it lists (`to` holds them only while the policy
+ * keeps its prefixes: the agent drops them once they are in the kernel). */
+json_t *policy_rule_json(const struct policy *p, size_t e);
+/* A digest of spec.egress[e] (addresses, names, ports, protocol): equal while the rule is. */
+uint64_t policy_rule_digest(const struct policy *p, size_t e);
 void policy_compiled_clear(struct policy_compiled *c);
 /* Advice that does not make the policy invalid, one sentence per line into `warnings`. */
 void policy_warnings(const struct policy *p, struct diag *warnings);
