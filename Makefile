@@ -190,7 +190,8 @@ lint: $(SKELS)
 	$(call msg,AGENT,userspace/agent)
 	$(Q)scripts/check-agent.py >/dev/null || scripts/check-agent.py
 	$(call msg,CPPCHECK,userspace tests)
-	$(Q)cppcheck $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
+	$(Q)cppcheck -j $$(nproc) $(CPPCHECK_FLAGS) userspace/ tests/netprobe.c tests/unit/
 	$(call msg,TIDY,userspace)
-	$(Q)out=$$(for f in userspace/*/*.c; do clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -I$(OUT) $(SRC_INC) 2>/dev/null; done); \
+	$(Q)out=$$(ls userspace/*/*.c | xargs -P $$(nproc) -I{} clang-tidy --quiet {} -- -std=gnu11 -D_GNU_SOURCE \
+		-I$(OUT) $(SRC_INC) 2>/dev/null); \
 		if echo "$$out" | grep -E 'warning:|error:'; then exit 1; fi

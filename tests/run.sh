@@ -10,13 +10,15 @@ passed=0 failed=0 skipped=0
 OUTDIR=${TEST_OUT:-tests/out}
 mkdir -p "$OUTDIR"
 
-tally() { # NAME CMD... : run a suite, echo its lines, count them
-	local name=$1 log="$OUTDIR/$1.log" rc p f s
+tally() { # NAME CMD... : run a suite, echo its lines and how long it took, count them
+	local name=$1 log="$OUTDIR/$1.log" rc p f s t0
 	shift
 	echo "== $name"
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
 	grep -E '^(PASS|FAIL|SKIP) ' "$log"
+	echo "-- $name: $(( $(date +%s) - t0 )) s"
 	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log") s=$(grep -c '^SKIP ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL $name: exited $rc without a failing check (log: $log)"

@@ -5,6 +5,7 @@
 # tokens are checked by independent verifiers (Debian's PyJWT and jwcrypto, npm's jose) that
 # see only what `mcpfence issuer export` wrote; every refusal has its reason and its event.
 source "$(dirname "$0")/lib.sh"
+[ -n "${MCPF_VMTEST:-}" ] && { skip "$(basename "$0" .sh): kernel-independent (minting, exchanges, coupling; binding on every kernel is 50-identity), run on the host only"; exit 0; }
 source "$REPO/scripts/jwt.sh"
 PY=/usr/bin/python3 # Debian's, with python3-jwt and python3-jwcrypto
 CHECK="$REPO/tests/jwtcheck.py"

@@ -76,6 +76,7 @@ check "audit: the binding: by token, its issuer and subject, its cgroup" "token 
 check "audit: the narrowed policy drops rules 2 and 4, and docs.test.mcpf" '[2,4] ["api.test.mcpf"]' \
 	"$(echo "$rep" | jq -c '.policies[0].removed') $(echo "$rep" | jq -c '.narrowed.scoped.spec.egress[2].to')"
 text=$("$MCPF" policy audit --config "$CONFIG" --since "$(window)")
+[ -d "$REPO/tests/out" ] && echo "$text" >"$REPO/tests/out/audit-report.txt" # a report to read
 [[ "$text" == *"rule 2: 1 address tcp 9000: last used never"* && "$text" == *"docs.test.mcpf: last used never"* &&
 	"$text" == *"narrowed: 2 of 5 rules removed"* ]] &&
 	pass "audit: the text report says the same" || fail "audit: text report: $text"
