@@ -296,22 +296,27 @@ static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dpo
 	return ports_match(allow, dport, proto_bit) != NULL;
 }
 
+/* A rule's last use: the coarse clock, written at most once a second per entry. */
+static __always_inline void last_use_note(__u64 *last_ns)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (now - *last_ns >= NSEC_PER_SEC)
+		*last_ns = now;
+}
+
 /*
- * A name pattern allowed a new flow or datagram destination: note when, at most once a second
- * per entry. Only entries userspace made are counted (one lookup, no insert).
+ * A name pattern allowed a new flow or datagram destination. Only entries userspace made are
+ * counted (one lookup, no insert).
  */
 static __always_inline void rule_use_note(__u32 policy_id, __u16 index, __u64 pattern)
 {
 	struct mcpf_rule_use_key k = { .policy_id = policy_id, .kind = MCPF_RULE_NAME, .index = index,
 				       .pattern = pattern };
 	struct mcpf_rule_use *u = bpf_map_lookup_elem(&mcpf_rule_use, &k);
-	__u64 now;
 
-	if (!u)
-		return;
-	now = bpf_ktime_get_coarse_ns();
-	if (now - u->last_ns >= NSEC_PER_SEC)
-		u->last_ns = now;
+	if (u)
+		last_use_note(&u->last_ns);
 }
 
 /* The same for a rule by address: its slot, from the range that allowed (an array access). */
@@ -319,16 +324,12 @@ static __always_inline void rule_slot_note(__u16 slot)
 {
 	__u32 k = slot;
 	struct mcpf_rule_slot *u;
-	__u64 now;
 
 	if (slot == MCPF_RULE_UNATTRIBUTED)
 		return;
 	u = bpf_map_lookup_elem(&mcpf_rule_last, &k);
-	if (!u)
-		return;
-	now = bpf_ktime_get_coarse_ns();
-	if (now - u->last_ns >= NSEC_PER_SEC)
-		u->last_ns = now;
+	if (u)
+		last_use_note(&u->last_ns);
 }
 
 static __always_inline int is_v4_mapped(const __u8 *a)

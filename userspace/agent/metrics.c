@@ -193,15 +193,31 @@ static void put_rule_series(struct text *t, const char *fam, const char *policy,
 /* Each rule's last use (the latest of its parts), each name pattern's, and when counting began:
  * a rule unused for N days is one whose max(last_used, counted_since) is N days old
  * (docs/operations.md has the alerting rule). */
+/* Each entry is read once (a map lookup each), then both families are written from the copy:
+ * the exposition format wants a family's series together. */
 static void put_rule_use(struct agent *a, struct text *t)
 {
 	static const char *const fam[2] = { "mcpfence_rule_last_used_timestamp_seconds",
 					    "mcpfence_rule_counted_since_timestamp_seconds" };
+	_cleanup_free_ int64_t *when = NULL; /* per entry: last, since */
+	size_t total = 0, k;
 
+	for (size_t i = 0; i < a->nloaded; i++)
+		total += a->loaded[i].rules.n;
+	when = calloc(2 * total + 1, sizeof(*when));
+	if (!when) {
+		t->failed = true;
+		return;
+	}
+	k = 0;
+	for (size_t i = 0; i < a->nloaded; i++)
+		for (size_t j = 0; j < a->loaded[i].rules.n; j++, k += 2)
+			when[k] = audit_last_used(a, &a->loaded[i].rules.v[j], &when[k + 1]);
 	for (int f = 0; f < 2; f++) {
 		family(t, fam[f], "gauge",
 		       f ? "When counting the use of each rule (and name pattern) began: its policy loaded or the rule changed (Unix time)."
 			 : "When each rule (and each name pattern of a name rule) last allowed a new flow or datagram destination (Unix time; 0: not since counting began).");
+		k = 0;
 		for (size_t i = 0; i < a->nloaded; i++) {
 			const struct audit_rules *r = &a->loaded[i].rules;
 
@@ -209,19 +225,18 @@ static void put_rule_use(struct agent *a, struct text *t)
 				int64_t best = 0;
 
 				for (size_t j = 0; j < r->n; j++) {
-					int64_t since, last;
+					int64_t v = when[k + 2 * j + (size_t)f];
 
 					if (r->v[j].egress != e)
 						continue;
-					last = audit_last_used(a, &r->v[j], &since);
-					if ((f ? since : last) > best)
-						best = f ? since : last;
+					if (v > best)
+						best = v;
 					if (r->v[j].pattern)
-						put_rule_series(t, fam[f], a->loaded[i].name, (uint32_t)e, r->v[j].pattern,
-								f ? since : last);
+						put_rule_series(t, fam[f], a->loaded[i].name, (uint32_t)e, r->v[j].pattern, v);
 				}
 				put_rule_series(t, fam[f], a->loaded[i].name, (uint32_t)e, NULL, best);
 			}
+			k += 2 * r->n;
 		}
 	}
 }

@@ -70,6 +70,19 @@ const char *cli_attest_socket(const char *sock, const char *config, char **owned
 	return *owned;
 }
 
+const char *cli_agent_socket(const char *sock, const char *config, char **owned)
+{
+	struct agent_config cfg;
+
+	if (sock)
+		return sock;
+	if (cli_config_load(config, &cfg) < 0)
+		return NULL;
+	*owned = strdup(cfg.socket);
+	config_clear(&cfg);
+	return *owned;
+}
+
 int cli_options(int argc, char **argv, const struct cli_opt *opts, unsigned flags,
 		void (*help)(void))
 {

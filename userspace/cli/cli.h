@@ -51,6 +51,8 @@ int cli_config_load(const char *file, struct agent_config *cfg);
 /* The attestation socket: `sock` when given, else the config's (owned copy in *owned). NULL
  * after reporting why. */
 const char *cli_attest_socket(const char *sock, const char *config, char **owned);
+/* The agent's control socket, the same way. */
+const char *cli_agent_socket(const char *sock, const char *config, char **owned);
 
 int cmd_agent(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -5,13 +5,14 @@
  * binding history), and a narrowed policy without the rules unused in the window.
  */
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
-#include "config.h"
 #include "control.h"
+#include "util.h"
 
 #define AUDIT_DEFAULT_SINCE "30d"
 
@@ -191,12 +192,13 @@ static void audit_text(json_t *doc)
 		json_array_foreach(json_object_get(pol, "bindings"), j, b) {
 			when(json_integer_value(json_object_get(b, "first_seen")), first, sizeof(first));
 			when(json_integer_value(json_object_get(b, "last_seen")), last, sizeof(last));
-			printf("    %s%s%s%s%s: %s, first %s, last %s (%lld times)\n",
+			printf("    %s%s%s%s%s: %s, first %s, last %s (%lld time%s)\n",
 			       json_string_value(json_object_get(b, "source")), json_object_get(b, "issuer") ? " " : "",
 			       json_string_value(json_object_get(b, "issuer")) ?: "", json_object_get(b, "subject") ? " " : "",
 			       json_string_value(json_object_get(b, "subject")) ?: "",
 			       json_string_value(json_object_get(b, "cgroup")) ?: "", first, last,
-			       (long long)json_integer_value(json_object_get(b, "count")));
+			       (long long)json_integer_value(json_object_get(b, "count")),
+			       json_integer_value(json_object_get(b, "count")) == 1 ? "" : "s");
 		}
 		if (json_object_get(pol, "narrowed_why"))
 			printf("  narrowed: none: %s\n", json_string_value(json_object_get(pol, "narrowed_why")));
@@ -242,15 +244,9 @@ int policy_audit_cmd(int argc, char **argv)
 		return args == 0 ? 0 : 2;
 	if (parse_duration_ns(since_text, &since_ns) < 0)
 		return cli_fail("policy audit: --since \"%s\": a duration such as 7d, 30d or 12h", since_text);
-	if (!sock) {
-		struct agent_config cfg;
-
-		if (cli_config_load(config, &cfg) < 0)
-			return 1;
-		sock_owned = strdup(cfg.socket);
-		sock = sock_owned;
-		config_clear(&cfg);
-	}
+	sock = cli_agent_socket(sock, config, &sock_owned);
+	if (!sock)
+		return 1;
 	cut = (int64_t)time(NULL) - (int64_t)(since_ns / 1000000000ULL);
 	r = control_request(sock, json_pack("{s:s, s:I, s:s*}", "op", "audit", "since", (json_int_t)cut, "policy", policy),
 			    &reply);

@@ -155,16 +155,10 @@ int cmd_oci_hook(int argc, char **argv)
 		r = cli_fail("oci-hook: the state on stdin has no \"pid\" (run as a createRuntime hook)");
 		goto out;
 	}
+	sock = cli_agent_socket(sock, config, &sock_owned);
 	if (!sock) {
-		struct agent_config cfg;
-
-		if (cli_config_load(config, &cfg) < 0) {
-			r = 1;
-			goto out;
-		}
-		sock_owned = strdup(cfg.socket);
-		sock = sock_owned;
-		config_clear(&cfg);
+		r = 1;
+		goto out;
 	}
 	if (hook_target(sock, pid, &target, pod_uid, why, sizeof(why)) < 0) {
 		r = cli_fail("oci-hook: container %s: %s",

@@ -42,15 +42,9 @@ int cmd_reload(int argc, char **argv)
 	args = cli_options(argc, argv, opts, 0, reload_help);
 	if (args <= 0)
 		return args == 0 ? 0 : 2;
-	if (!sock) {
-		struct agent_config cfg;
-
-		if (cli_config_load(config, &cfg) < 0)
-			return 1;
-		sock_owned = strdup(cfg.socket);
-		sock = sock_owned;
-		config_clear(&cfg);
-	}
+	sock = cli_agent_socket(sock, config, &sock_owned);
+	if (!sock)
+		return 1;
 	r = control_request(sock, json_pack("{s:s}", "op", "reload"), &reply);
 	if (r < 0)
 		return cli_fail("reload: cannot reach the agent at %s: %s", sock, strerror(-r));

@@ -317,7 +317,6 @@ int cmd_run(int argc, char **argv)
 {
 	const char *policy = NULL, *sock = NULL, *config = NULL, *token_file = NULL;
 	_cleanup_free_ char *cg_abs = NULL, *sock_owned = NULL, *token = NULL;
-	struct agent_config cfg = {};
 	json_t *bound = NULL;
 	json_int_t cg_id = 0;
 	_cleanup_(run_opts_clear) struct run_opts ro = {};
@@ -350,13 +349,9 @@ int cmd_run(int argc, char **argv)
 		if (credfile_parse(creds.v[ro.ncreds], &ro.creds[ro.ncreds], &bad) < 0)
 			return cli_fail("run: --credential %s: %s", creds.v[ro.ncreds], bad) ? 125 : 0;
 	}
-	if (!sock) {
-		if (cli_config_load(config, &cfg) < 0)
-			return 125;
-		sock_owned = strdup(cfg.socket);
-		sock = sock_owned;
-		config_clear(&cfg);
-	}
+	sock = cli_agent_socket(sock, config, &sock_owned);
+	if (!sock)
+		return 125;
 	if (run_prepare(sock, &ro, &cg_abs))
 		return 125;
 	if (!ro.keep_caps) {
