@@ -127,6 +127,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
 	$(Q)bench/names.sh
+	$(Q)bench/tls.sh
 	$(Q)bench/verifier.sh
 
 # libFuzzer targets (clang), with ASan and UBSan.

@@ -156,6 +156,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcpf_learned SEC(".maps");
 
+/* Names per learned address, for the ClientHello check; not LRU either. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_DEFAULT_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mcpf_learned_name_key);
+	__type(value, struct mcpf_learned_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_learned_names SEC(".maps");
+
+/* A checked flow's ClientHello as read so far: pinned, so a restart does not lose it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mcpf_tls_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcpf_tls_flows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -233,6 +252,8 @@ struct mcpf_query {
 	__u64 name_hash;
 	__u16 qtype;
 	__u8 name_state;
+	/* names, socket hooks: the ClientHello check of the range that allowed (mcpf_tls_mode) */
+	__u8 tls;
 };
 
 /* The binding that applies to a cgroup, found by walking its ancestors below the root. */
@@ -291,9 +312,16 @@ static __always_inline const struct mcpf_port_range *ports_match(const struct mc
 	return NULL;
 }
 
-static __always_inline int ports_allow(const struct mcpf_allow *allow, __u16 dport, __u8 proto_bit)
+/*
+ * The ClientHello check of the range that allows the port and protocol (enum mcpf_tls_mode), or
+ * -1 when none does. A number, not the range: a pointer kept across the caller's checks would
+ * differ per range and keep the verifier's paths apart.
+ */
+static __always_inline int ports_tls(const struct mcpf_allow *allow, __u16 dport, __u8 proto_bit)
 {
-	return ports_match(allow, dport, proto_bit) != NULL;
+	const struct mcpf_port_range *r = ports_match(allow, dport, proto_bit);
+
+	return r ? r->tls : -1;
 }
 
 /* A rule's last use: the coarse clock, written at most once a second per entry. */
@@ -377,8 +405,22 @@ static __always_inline int policy_allows(__u32 slot, const struct mcpf_query *q,
  * written to the ring buffer (EVENTS) or counted as suppressed (SUPPRESSED), never both, so
  * delivered + suppressed = violations.
  */
-static __always_inline void event_emit(const struct mcpf_query *q, const struct mcpf_resolved *res,
-				       __u8 type, __u8 verdict, __u8 reason, __u64 now)
+/* The socket of a refused TLS flow, for the agent to end it (event_write's optional part). */
+struct event_sock {
+	__u64 cookie;
+	__u8 saddr[16];
+	__u16 sport;
+};
+
+/*
+ * The event, with the task named by `mark` where programs have no task context, and `sock` when
+ * given. One function with early returns, not a reserve handed back to callers: every caller
+ * inlines it, and a pointer returned, tested again by each, costs the verifier tens of
+ * thousands of instructions in the skb program.
+ */
+static __always_inline void event_write(const struct mcpf_query *q, const struct mcpf_resolved *res,
+					const struct mcpf_sock_mark *mark, const struct event_sock *sock,
+					__u8 type, __u8 verdict, __u8 reason, __u64 now)
 {
 	struct mcpf_ratelimit *rl, fresh = { .window_start_ns = now };
 	struct mcpf_event *e;
@@ -417,9 +459,12 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	e->cgroup_id = cg;
 #ifdef MCPF_NO_TASK_CONTEXT
 	/* cgroup_skb may run in softirq, and 6.1 offers it no task helpers */
-	if (q->mark) {
-		e->pid = q->mark->pid;
-		__builtin_memcpy(e->comm, q->mark->comm, sizeof(e->comm));
+	if (mark) {
+		const struct mcpf_sock_mark *m = mark;
+
+		barrier_var(m); /* no address of it taken before the test: the verifier refuses that */
+		e->pid = m->pid;
+		__builtin_memcpy(e->comm, m->comm, sizeof(e->comm));
 	}
 #else
 	e->pid = bpf_get_current_pid_tgid() >> 32;
@@ -445,8 +490,19 @@ static __always_inline void event_emit(const struct mcpf_query *q, const struct 
 	e->qtype = q->qtype;
 	e->name_state = q->name_state;
 	__builtin_memcpy(e->daddr, q->addr, 16);
+	if (sock) {
+		e->sock_cookie = sock->cookie;
+		__builtin_memcpy(e->saddr, sock->saddr, 16);
+		e->sport = sock->sport;
+	}
 	bpf_ringbuf_submit(e, 0);
 	counter_add(MCPF_CNT_EVENTS);
+}
+
+static __always_inline void event_emit(const struct mcpf_query *q, const struct mcpf_resolved *res,
+				       __u8 type, __u8 verdict, __u8 reason, __u64 now)
+{
+	event_write(q, res, q->mark, NULL, type, verdict, reason, now);
 }
 
 /* The boot clock as read earlier on this path, or now: a path reads it once, and only if needed. */
@@ -577,7 +633,7 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 
 		if (r < sn->nrules && m->named_digest == sn->rules[r].digest &&
 		    addr_equal(m->named_addr, k.addr) &&
-		    ports_allow(&sn->rules[r].allow, q->dport, q->proto_bit)) {
+		    ports_match(&sn->rules[r].allow, q->dport, q->proto_bit)) {
 			q->name_state = MCPF_NAMES_ALLOWED;
 			return 1;
 		}
@@ -585,6 +641,7 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 	for (__u32 r = 0; r <= MCPF_MAX_NAME_RULES; r++) {
 		const struct mcpf_name_rule *rule;
 		struct mcpf_learned *l;
+		int tls;
 
 		if (r < MCPF_MAX_NAME_RULES ? r >= sn->nrules : b->mode != MCPF_MODE_AUDIT)
 			continue; /* the audit-only entries matter to audit mode's events */
@@ -602,7 +659,8 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 			q->name_state = MCPF_NAMES_STALE;
 			continue;
 		}
-		if (!ports_allow(&rule->allow, q->dport, q->proto_bit)) {
+		tls = ports_tls(&rule->allow, q->dport, q->proto_bit);
+		if (tls < 0) {
 			q->name_state = MCPF_NAMES_VALID;
 			continue;
 		}
@@ -613,6 +671,11 @@ static __always_inline int names_allow(const struct mcpf_binding *b, struct mcpf
 			continue;
 		}
 		q->name_state = MCPF_NAMES_ALLOWED;
+		/* the range's ClientHello check, for the socket hooks' caller, which refuses UDP to
+		 * it (QUIC). The skb program leaves TCP to bpf/tls.bpf.h, which finds the rule in the
+		 * mark: it stores nothing here (a store per name rule costs its verification dearly) */
+		if (q->hook != MCPF_HOOK_SKB)
+			q->tls = (__u8)tls;
 		if (q->hook != MCPF_HOOK_SKB)
 			rule_use_note(b->policy_id, (__u16)r, l->pattern);
 		if (q->hook == MCPF_HOOK_SKB && q->mark) {
@@ -676,6 +739,13 @@ static __always_inline int policy_decide(struct mcpf_query *q, const struct mcpf
 		return verdict_finish(q, res, MCPF_VERDICT_ALLOW, 0, 0, now);
 	}
 	if (names_allow(b, q, allowed < 0)) {
+		if (q->tls && q->proto_bit != MCPF_PROTO_TCP) {
+			/* QUIC would carry the server name out of sight: refused at connect and send
+			 * where the range checks ClientHellos */
+			counter_add(MCPF_CNT_TLS_REFUSED);
+			return verdict_finish(q, res, q->tls == MCPF_TLS_AUDIT ? MCPF_VERDICT_AUDIT : mode_verdict(b),
+					      MCPF_EVENT_TLS, MCPF_REASON_TLS_QUIC, now);
+		}
 		if (b->mode == MCPF_MODE_AUDIT && q->hook != MCPF_HOOK_SKB)
 			event_emit(q, res, MCPF_EVENT_EGRESS, MCPF_VERDICT_ALLOW, MCPF_REASON_POLICY,
 				   clock_or(now));

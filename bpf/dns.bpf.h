@@ -43,6 +43,7 @@ struct rr_walk {
 	__u64 mono;		/* coarse monotonic clock, for the learned expiry */
 	struct mcpf_pending pq; /* a copy: the reply consumed it */
 	__u32 nrules;		/* the slot's name rules, read once per reply */
+	__u32 tls_rules;	/* bit r: rule r checks ClientHellos somewhere */
 	__u64 digest[MCPF_MAX_NAME_RULES];
 	struct mcpf_learned_key lk; /* the address being learned */
 	struct mcpf_learned lv;
@@ -666,10 +667,11 @@ static __always_inline void chain_add(struct dns_scratch *s, __u64 h)
 		}
 }
 
-/* Count one more learned address against a cap; 0 when the cap is reached. */
-static __always_inline int count_take(__u32 policy_id, __u64 pattern, __u64 cap)
+/* Count one more learned entry (kind 0: address, 1: name of an address) against a cap; 0 when
+ * the cap is reached. */
+static __always_inline int count_take(__u32 policy_id, __u32 kind, __u64 pattern, __u64 cap)
 {
-	struct mcpf_count_key k = { .policy_id = policy_id, .pattern = pattern };
+	struct mcpf_count_key k = { .policy_id = policy_id, .kind = kind, .pattern = pattern };
 	__u64 zero = 0, *c;
 
 	c = bpf_map_lookup_elem(&mcpf_learn_counts, &k);
@@ -685,13 +687,47 @@ static __always_inline int count_take(__u32 policy_id, __u64 pattern, __u64 cap)
 	return 1;
 }
 
-static __always_inline void count_give_back(__u32 policy_id, __u64 pattern)
+static __always_inline void count_give_back(__u32 policy_id, __u32 kind, __u64 pattern)
 {
-	struct mcpf_count_key k = { .policy_id = policy_id, .pattern = pattern };
+	struct mcpf_count_key k = { .policy_id = policy_id, .kind = kind, .pattern = pattern };
 	__u64 *c = bpf_map_lookup_elem(&mcpf_learn_counts, &k);
 
 	if (c && *c)
 		__sync_fetch_and_sub(c, 1);
+}
+
+/*
+ * The question's name for the address in w->lk under rule r, for the ClientHello check: kept
+ * beside the address (an address serves several names), under the same caps, counted apart.
+ * Returns 0 when a cap or the map is full.
+ */
+static __always_inline int learn_name(struct rr_walk *w, __u32 r)
+{
+	struct mcpf_learned_name_key k = { .policy_id = w->lk.policy_id, .rule = r,
+					   .family = w->lk.family, .name_hash = w->lv.name_hash };
+	struct mcpf_learned_name v = { .expires_ns = w->lv.expires_ns, .digest = w->lv.digest,
+				       .pattern = w->lv.pattern };
+	struct mcpf_learned_name *old;
+
+	__builtin_memcpy(k.addr, w->lk.addr, sizeof(k.addr));
+	old = bpf_map_lookup_elem(&mcpf_learned_names, &k);
+	if (old) {
+		old->expires_ns = v.expires_ns;
+		old->digest = v.digest;
+		return 1;
+	}
+	if (!count_take(k.policy_id, 1, w->lv.pattern, dns_cap_per_name))
+		return 0;
+	if (!count_take(k.policy_id, 1, 0, dns_cap_per_policy)) {
+		count_give_back(k.policy_id, 1, w->lv.pattern);
+		return 0;
+	}
+	if (bpf_map_update_elem(&mcpf_learned_names, &k, &v, BPF_NOEXIST)) {
+		count_give_back(k.policy_id, 1, w->lv.pattern);
+		count_give_back(k.policy_id, 1, 0);
+		return 0;
+	}
+	return 1;
 }
 
 /* One rule's entry for the address in w->lk: refreshed, or new when the caps allow it. */
@@ -727,24 +763,24 @@ static long learn_rule_cb(__u32 r, void *ctx)
 		old->digest = w->lv.digest;
 		old->name_hash = w->lv.name_hash;
 		counter_add(MCPF_CNT_DNS_REFRESHED);
-		return 0;
-	}
-	if (!count_take(policy_id, pattern, dns_cap_per_name)) {
+	} else if (!count_take(policy_id, 0, pattern, dns_cap_per_name)) {
 		w->full = 1;
 		return 0;
-	}
-	if (!count_take(policy_id, 0, dns_cap_per_policy)) {
-		count_give_back(policy_id, pattern);
+	} else if (!count_take(policy_id, 0, 0, dns_cap_per_policy)) {
+		count_give_back(policy_id, 0, pattern);
 		w->full = 1;
 		return 0;
-	}
-	if (bpf_map_update_elem(&mcpf_learned, &w->lk, &w->lv, BPF_NOEXIST)) {
-		count_give_back(policy_id, pattern);
-		count_give_back(policy_id, 0);
+	} else if (bpf_map_update_elem(&mcpf_learned, &w->lk, &w->lv, BPF_NOEXIST)) {
+		count_give_back(policy_id, 0, pattern);
+		count_give_back(policy_id, 0, 0);
 		w->full = 1; /* the map itself is full */
 		return 0;
+	} else {
+		counter_add(MCPF_CNT_DNS_LEARNED);
 	}
-	counter_add(MCPF_CNT_DNS_LEARNED);
+	/* the audit-only entries name addresses in events: no ClientHello is checked for them */
+	if (r < MCPF_MAX_NAME_RULES && (w->tls_rules & (1u << r)) && !learn_name(w, r))
+		w->full = 1;
 	return 0;
 }
 
@@ -937,6 +973,12 @@ static __always_inline int dns_query_one(struct __sk_buff *skb, struct mcpf_quer
 
 #define DNS_TCP_MESSAGES 4 /* queries or replies read from one TCP segment (glibc sends A+AAAA) */
 
+/* Whether a packet involves a resolver's port, ours or the peer's: one bitmap test each. */
+static __always_inline int dns_involved(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	return dns_port(sk->src_port) || dns_port(remote_port(skb, sk, 1));
+}
+
 /*
  * Egress: a packet from a guarded socket that involves a resolver's port. Returns 1 to pass,
  * 0 to drop, -1 when it is an ordinary egress decision for the caller. For a policy with names,
@@ -953,7 +995,7 @@ static __always_inline int dns_egress(struct __sk_buff *skb, struct bpf_sock *sk
 	__u32 slot;
 	__u8 verdict, reason = 0;
 
-	if (!dns_port(sk->src_port) && !dns_port(remote_port(skb, sk, 1)))
+	if (!dns_involved(skb, sk))
 		return -1;
 	q->mark = bpf_sk_storage_get(&mcpf_socks_v2, sk, 0, 0);
 	q->hook = MCPF_HOOK_SKB;
@@ -1051,8 +1093,11 @@ static __always_inline void dns_reply_one(struct __sk_buff *skb, struct bpf_sock
 		sn = bpf_map_lookup_elem(&mcpf_slot_names, &slot);
 		if (sn) {
 			w->nrules = sn->nrules;
-			for (__u32 r = 0; r < MCPF_MAX_NAME_RULES; r++)
+			for (__u32 r = 0; r < MCPF_MAX_NAME_RULES; r++) {
 				w->digest[r] = sn->rules[r].digest;
+				if (sn->rules[r].allow.flags & MCPF_ALLOW_TLS)
+					w->tls_rules |= 1u << r;
+			}
 		}
 	}
 	w->msglen = len;

@@ -25,6 +25,12 @@
 #define MCPF_NAME_RULE_AUDIT MCPF_MAX_NAME_RULES /* learned for an unlisted name in audit mode */
 #define MCPF_MAX_RESOLVERS 16
 #define MCPF_DEFAULT_LEARNED 262144 /* learned addresses, all policies */
+/* Bounds of the ClientHello check (bpf/tls.bpf.h), per flow, until its verdict */
+#define MCPF_TLS_BYTES_MAX 65536   /* bytes read, record headers included */
+#define MCPF_TLS_HELLO_MAX 16384   /* one ClientHello message (handshake length) */
+#define MCPF_TLS_SEGMENTS_MAX 128  /* packets carrying payload */
+#define MCPF_TLS_RECORDS_MAX 4096  /* TLS records */
+#define MCPF_TLS_NAME_MAX 253	   /* a server name longer than a DNS name is not one */
 
 /* Protocol bits in a port range. "any" is every bit: TCP, UDP and other IP protocols. */
 enum mcpf_proto_bit {
@@ -69,6 +75,7 @@ enum mcpf_event_type {
 	MCPF_EVENT_EXPIRED = 1, /* the binding's identity had expired */
 	MCPF_EVENT_SOCKET = 2,	/* a socket refused at creation (raw, ICMP, MPTCP, other protocols), or a socket option */
 	MCPF_EVENT_DNS = 3,	/* a query refused, a reply not learned from, a forged reply */
+	MCPF_EVENT_TLS = 4,	/* a flow allowed by a name whose ClientHello does not hold up */
 };
 
 /* Why a verdict was reached; shown in events as "reason". */
@@ -91,6 +98,30 @@ enum mcpf_reason {
 	MCPF_REASON_DNS_EXTRA = 15,	/* a query with bytes past the question, other than one bounded OPT */
 	MCPF_REASON_DNS_BUDGET = 16,	/* the policy's DNS budget (queries/s, new names/min) is spent */
 	MCPF_REASON_METADATA = 17,	/* a cloud metadata endpoint that no rule names */
+	MCPF_REASON_TLS_NAME = 18,	/* a server name not learned for the address under the rule */
+	MCPF_REASON_TLS_NO_NAME = 19,	/* a ClientHello without a server name */
+	MCPF_REASON_TLS_NOT_TLS = 20,	/* bytes that are not a TLS ClientHello */
+	MCPF_REASON_TLS_BOUNDS = 21,	/* a ClientHello too large or too fragmented to read */
+	MCPF_REASON_TLS_QUIC = 22,	/* UDP to a port the check covers: QUIC hides the name */
+};
+
+/*
+ * The ClientHello check of a name rule's port range (mcpf_port_range.tls): a TCP flow allowed
+ * only by a learned address must name, in its ClientHello, a name learned for that address under
+ * that rule; UDP to the range is refused (QUIC).
+ */
+enum mcpf_tls_mode {
+	MCPF_TLS_OFF = 0,
+	MCPF_TLS_ENFORCE = 1,
+	MCPF_TLS_AUDIT = 2, /* reported, let through */
+};
+
+/* Where a checked flow stands (mcpf_sock_mark.tls). */
+enum mcpf_tls_phase {
+	MCPF_TLS_NONE = 0,	/* not checked (yet) */
+	MCPF_TLS_READING = 1,	/* its ClientHello is being read (state in tls_flows) */
+	MCPF_TLS_PASSED = 2,	/* judged and let through, or opened before the check applied */
+	MCPF_TLS_REFUSED = 3,	/* refused: no byte with payload leaves any more */
 };
 
 /* What an egress event knows of the names its destination was learned for (`dst_names`). */
@@ -151,7 +182,9 @@ enum mcpf_name_kind {
 	X(DNS_REFRESHED, "dns_refreshed", "Learned addresses whose expiry a reply renewed.")       \
 	X(DNS_CAP_REACHED, "dns_cap_reached", "Addresses not learned: a learning cap was reached.") \
 	X(DNS_FORGED, "dns_forged", "Forged DNS replies refused at their sender.")                 \
-	X(DNS_UNMATCHED, "dns_unmatched", "DNS replies that matched no outstanding query.")
+	X(DNS_UNMATCHED, "dns_unmatched", "DNS replies that matched no outstanding query.")       \
+	X(TLS_CHECKED, "tls_checked", "ClientHellos judged by their server name.")                 \
+	X(TLS_REFUSED, "tls_refused", "Flows refused (or audited) by the ClientHello check.")
 
 enum mcpf_counter {
 #define MCPF_COUNTER_ENUM(id, name, help) MCPF_CNT_##id,
@@ -207,7 +240,7 @@ struct mcpf_port_range {
 	__u16 lo;
 	__u16 hi;
 	__u8 protos; /* enum mcpf_proto_bit */
-	__u8 pad;
+	__u8 tls;    /* enum mcpf_tls_mode: name rules only */
 	__u16 rule;
 };
 #define MCPF_RULE_UNATTRIBUTED 0xffff
@@ -220,6 +253,7 @@ _Static_assert(sizeof(struct mcpf_port_range) == 8, "mcpf_port_range layout");
  */
 enum mcpf_allow_flag {
 	MCPF_ALLOW_GUARD = 1 << 0, /* a cloud metadata endpoint no rule names: refused, names too */
+	MCPF_ALLOW_TLS = 1 << 1,   /* a name rule: some range checks ClientHellos (mcpf_port_range.tls) */
 };
 
 struct mcpf_allow {
@@ -258,7 +292,7 @@ struct mcpf_sock_mark {
 	 * 1: trusted; 2: judged by the connect hook, trusted once the first packet's IP header is
 	 * seen plain (no options that send it elsewhere) */
 	__u8 cache_ok;
-	__u8 pad;
+	__u8 tls; /* enum mcpf_tls_phase */
 	__u32 cache_expires_s;	/* boot seconds, rounded down; 0 = the binding never expires */
 };
 _Static_assert(sizeof(struct mcpf_sock_mark) == 64, "mcpf_sock_mark layout");
@@ -313,8 +347,14 @@ struct mcpf_event {
 	__u16 qtype;	 /* dns: the question's type */
 	__u8 name_state; /* egress: enum mcpf_name_state */
 	__u8 pad3[5];
+	/* tls: the socket, so that the agent can end the refused flow; name_hash is the server
+	 * name (or 0: none, or none readable) */
+	__u64 sock_cookie;
+	__u8 saddr[16];
+	__u16 sport;
+	__u8 pad4[6];
 };
-_Static_assert(sizeof(struct mcpf_event) == 112, "mcpf_event layout");
+_Static_assert(sizeof(struct mcpf_event) == 144, "mcpf_event layout");
 
 /*
  * names: the policy's name patterns, in lower-case DNS wire format, right-aligned in `name` with
@@ -463,10 +503,65 @@ struct mcpf_learned {
 };
 _Static_assert(sizeof(struct mcpf_learned) == 32, "mcpf_learned layout");
 
-/* learn_counts: learned entries per {policy, pattern}; pattern 0 counts the whole policy. */
+/*
+ * learned_names: every name learned for an address under a rule, which the ClientHello check
+ * looks up by the server name's hash (the question's, as mcpf_learned.name_hash).
+ * Example: api.github.com and www.github.com both answered 140.82.112.5 for rule 0 of policy 7:
+ * two entries {7, 0, AF_INET, {140, 82, 112, 5}, hash(...)} -> {expires, digest}.
+ */
+struct mcpf_learned_name_key {
+	__u32 policy_id;
+	__u8 rule;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+	__u64 name_hash;
+};
+_Static_assert(sizeof(struct mcpf_learned_name_key) == 32, "mcpf_learned_name_key layout");
+
+struct mcpf_learned_name {
+	__u64 expires_ns; /* as mcpf_learned */
+	__u64 digest;
+	__u64 pattern;	  /* the pattern whose cap it counts against (kind 1) */
+};
+_Static_assert(sizeof(struct mcpf_learned_name) == 24, "mcpf_learned_name layout");
+
+/*
+ * tls_flows (socket storage): a checked flow's ClientHello as read so far, across its segments
+ * and records. Only the fields are kept, never the bytes, except the server name. Deleted
+ * when the flow's verdict is reached.
+ */
+struct mcpf_tls_flow {
+	__u32 next_seq;	 /* TCP sequence number of the next byte to read */
+	__u32 bytes;	 /* read so far, record headers included */
+	__u32 hs_left;	 /* bytes left in the current handshake message */
+	__u32 ext_left;	 /* bytes left in the ClientHello's extensions */
+	__u32 skip;	 /* bytes to pass over before the next field */
+	__u32 field;	 /* the field being read, big-endian */
+	__u32 ext_len;	 /* the current extension's length */
+	__u16 list_len;	 /* the server_name list's length, then the name's */
+	__u16 rec_len;	 /* the record header's length field, as read */
+	__u16 rec_left;	 /* bytes left in the current record */
+	__u16 records;
+	__u16 segments;
+	__u16 ext_type;
+	__u8 rec_hdr;	 /* bytes of the current record's header read (0..5) */
+	__u8 rec_type;
+	__u8 state;	 /* the next field (bpf/tls.bpf.h) */
+	__u8 need;	 /* its size */
+	__u8 got;	 /* bytes of it read */
+	__u8 flags;	 /* TLS_FLOW_* (bpf/tls.bpf.h) */
+	__u8 name_len;	 /* bytes of the server name read */
+	__u8 pad;
+	__u8 name[256];
+};
+_Static_assert(sizeof(struct mcpf_tls_flow) == 48 + 256, "mcpf_tls_flow layout");
+
+/* learn_counts: learned entries per {policy, pattern}; pattern 0 counts the whole policy.
+ * kind 1 counts learned_names (names per address) the same way. */
 struct mcpf_count_key {
 	__u32 policy_id;
-	__u32 pad;
+	__u32 kind; /* 0: addresses (learned), 1: names per address (learned_names) */
 	__u64 pattern;
 };
 _Static_assert(sizeof(struct mcpf_count_key) == 16, "mcpf_count_key layout");

@@ -21,6 +21,36 @@
 
 #include "dns.bpf.h"
 
+/*
+ * The egress program in three, joined by tail calls, so that each is verified on its own (the
+ * DNS check alone is most of the verifier's 1M instructions on 6.1): mcpf_skb_egress judges
+ * packets and hands those involving a resolver's port to mcpf_tail_dns, which gives the ones it
+ * does not decide back (skb->cb[3] says so); mcpf_tail_tls reads ClientHellos (tls.bpf.h).
+ */
+enum { MCPF_TAIL_TLS = 0, MCPF_TAIL_DNS = 1, MCPF_TAIL_EGRESS = 2 };
+#define DNS_DONE 0x4d434446 /* skb->cb[3]: the DNS program saw this packet and left it alone */
+int mcpf_tail_tls(struct __sk_buff *skb);
+int mcpf_tail_dns(struct __sk_buff *skb);
+int mcpf_skb_egress(struct __sk_buff *skb);
+
+/*
+ * The tail calls' table, filled by libbpf at every load (a restarted agent puts its programs
+ * in). Pinned: the kernel empties a program array when its last file is closed, and the
+ * programs must outlive the agent.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, int(struct __sk_buff *));
+} mcpf_tail SEC(".maps") = {
+	.values = { [MCPF_TAIL_TLS] = (void *)&mcpf_tail_tls, [MCPF_TAIL_DNS] = (void *)&mcpf_tail_dns,
+		    [MCPF_TAIL_EGRESS] = (void *)&mcpf_skb_egress },
+};
+
+#include "tls.bpf.h"
+
 /* Whether the IP header is plain, so that its destination is the socket's destination. */
 static __always_inline int ip_header_plain(struct __sk_buff *skb)
 {
@@ -102,13 +132,11 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	/* DNS to and from the resolvers' ports first, whatever the socket's protocol: queries are
-	 * judged by their names, and nothing else reaches a resolver */
-	if (dns_enabled) {
-		int r = dns_egress(skb, sk, &q);
-
-		if (r >= 0)
-			return r;
-		__builtin_memset(&q, 0, sizeof(q));
+	 * judged by their names, and nothing else reaches a resolver. A tail call that fails (it
+	 * cannot, once loaded) refuses the packet. */
+	if (dns_enabled && skb->cb[3] != DNS_DONE && dns_involved(skb, sk)) {
+		bpf_tail_call(skb, &mcpf_tail, MCPF_TAIL_DNS);
+		return 0;
 	}
 	/* An unconnected UDP socket (state TCP_CLOSE) only sends with a destination, and the
 	 * sendmsg hook checked that very datagram: checking it twice buys nothing, unless options
@@ -148,7 +176,33 @@ int mcpf_skb_egress(struct __sk_buff *skb)
 	pass = policy_decide(&q, &res);
 	if (pass && q.trie_allowed && res.binding && mark && sk->protocol == IPPROTO_TCP)
 		verdict_cache_store(mark, &q, res.binding, 1);
+	/* a TCP flow a name allowed: the check reads its first bytes where its range checks
+	 * ClientHellos, and marks it through otherwise (one tail call, at its first packet) */
+	if (pass && mark && mark->named && mark->tls != MCPF_TLS_PASSED && !q.trie_allowed &&
+	    sk->protocol == IPPROTO_TCP)
+		return tls_hand_over(skb, res.bound_cgroup_id);
 	return pass;
+}
+
+/* Packets to or from a resolver's port: dns_egress decides them, or gives them back. */
+SEC("cgroup_skb/egress")
+int mcpf_tail_dns(struct __sk_buff *skb)
+{
+	struct mcpf_query q = {};
+	struct bpf_sock *sk = skb->sk;
+	int r;
+
+	if (!dns_enabled || !sk) /* only reached with names: none of it loads without */
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	r = dns_egress(skb, sk, &q);
+	if (r >= 0)
+		return r ? 1 : 0;
+	skb->cb[3] = DNS_DONE;
+	bpf_tail_call(skb, &mcpf_tail, MCPF_TAIL_EGRESS);
+	return 0;
 }
 
 /* Replies from the resolvers teach their addresses before the socket can read them. */

@@ -71,7 +71,7 @@ GUEST_TOOLS=(bash jq ip bpftool openssl setpriv basenc xxd stat date mktemp seq 
 	nsd dig curl nsenter)
 
 build_initramfs() { # ROOTDIR MODULES_DIR OUT
-	local root=$1 mods=$2 out=$3 t p
+	local root=$1 mods=$2 out=$3 t p m
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,repo,lib/modules}
 	cp /bin/busybox "$root/bin/busybox"
@@ -111,12 +111,16 @@ build_initramfs() { # ROOTDIR MODULES_DIR OUT
 	# VMTEST_SUITES: run some suites only (a glob for tests/run.sh), while working on them
 	[ -n "${VMTEST_SUITES:-}" ] && echo "$VMTEST_SUITES" >"$root/repo/suites"
 	rm -rf "$root/repo/tests/out" "$root/repo/tests/vectors"
-	# modules for network namespaces with veth, decompressed for busybox insmod
-	for p in "$mods"/kernel/drivers/net/veth.ko*; do
+	# modules, decompressed for busybox insmod, loaded in this order: veth for network
+	# namespaces, inet_diag and tcp_diag for the agent's SOCK_DESTROY (refused TLS flows)
+	for p in "$mods"/kernel/drivers/net/veth.ko* "$mods"/kernel/net/ipv4/inet_diag.ko* \
+		"$mods"/kernel/net/ipv4/tcp_diag.ko*; do
+		[ -e "$p" ] || continue
+		m=$(basename "$p"); m=${m%%.ko*}.ko
 		case "$p" in
-		*.xz) xz -dc "$p" >"$root/lib/modules/veth.ko" ;;
-		*.zst) zstd -qdc "$p" >"$root/lib/modules/veth.ko" ;;
-		*) cp "$p" "$root/lib/modules/veth.ko" ;;
+		*.xz) xz -dc "$p" >"$root/lib/modules/$m" ;;
+		*.zst) zstd -qdc "$p" >"$root/lib/modules/$m" ;;
+		*) cp "$p" "$root/lib/modules/$m" ;;
 		esac
 	done
 	cat >"$root/init" <<'INIT'
@@ -131,7 +135,7 @@ mkdir -p /sys/fs/cgroup /var /run/netns
 ln -s /run /var/run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
-[ -f /lib/modules/veth.ko ] && insmod /lib/modules/veth.ko
+for m in veth inet_diag tcp_diag; do [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko; done
 ip link set lo up
 echo "MCPF-VMTEST-START $(uname -r) $(nproc) cpus"
 cd /repo

@@ -891,6 +891,71 @@ static void test_rule_credit(void)
 	TEST_END();
 }
 
+/* The ClientHello check's marks on name rules' ranges (issue 21). */
+static void test_tls_marks(void)
+{
+	struct policy_compiled c;
+	struct diag errs = {};
+	struct policy *p;
+
+	TEST("tls: the default checks 443, 853, 6443 and 8443 only, cutting ranges around them");
+	p = must_parse("\"egress\":[{\"to\":[\"api.example.com\"]},"
+		       "{\"to\":[\"db.example.com\"],\"ports\":[\"5432\"],\"protocol\":\"tcp\"},"
+		       "{\"to\":[\"s.example.com\"],\"ports\":[\"9000-9443\"],\"tls\":\"enforce\"},"
+		       "{\"to\":[\"a.example.com\"],\"ports\":[\"443\"],\"tls\":\"audit\"},"
+		       "{\"to\":[\"o.example.com\"],\"ports\":[\"443\"],\"tls\":\"off\"}]");
+	CHECK(p && policy_compile(p, &c, &errs) == 0, "compile");
+	if (p && c.rules.nrules == 5) {
+		const struct mcpf_allow *all = &c.rules.rules[0].allow;
+		int checked = 0, unchecked_443 = 0;
+
+		for (uint32_t i = 0; i < all->nranges; i++) {
+			const struct mcpf_port_range *r = &all->ranges[i];
+
+			if (r->tls == MCPF_TLS_ENFORCE)
+				checked += r->lo == r->hi && (r->lo == 443 || r->lo == 853 || r->lo == 6443 || r->lo == 8443);
+			else if (r->lo <= 443 && r->hi >= 443)
+				unchecked_443++;
+		}
+		CHECK(checked == 4 && unchecked_443 == 0 && all->nranges == 9 && (all->flags & MCPF_ALLOW_TLS),
+		      "all ports: 4 checked ports cut out of 5 unchecked ranges (%u ranges, %d checked)", all->nranges,
+		      checked);
+		CHECK(c.rules.rules[1].allow.ranges[0].tls == MCPF_TLS_OFF && !(c.rules.rules[1].allow.flags & MCPF_ALLOW_TLS),
+		      "5432 is not checked");
+		CHECK(c.rules.rules[2].allow.nranges == 1 && c.rules.rules[2].allow.ranges[0].tls == MCPF_TLS_ENFORCE,
+		      "an explicit mode covers every port of the rule");
+		CHECK(c.rules.rules[3].allow.ranges[0].tls == MCPF_TLS_AUDIT, "audit");
+		CHECK(c.rules.rules[4].allow.ranges[0].tls == MCPF_TLS_OFF, "off");
+		policy_compiled_clear(&c);
+	} else {
+		CHECK(0, "5 name rules");
+	}
+	policy_free(p);
+	diag_clear(&errs);
+	TEST_END();
+
+	TEST("tls: refused on address rules and on udp rules, with the field named");
+	p = NULL;
+	CHECK(parse_spec("\"egress\":[{\"to\":[\"10.0.0.0/8\"],\"tls\":\"enforce\"}]", &p, &errs) < 0 &&
+		      has_error(&errs, "spec.egress[0].tls: the ClientHello check applies to rules with names"),
+	      "address rule");
+	policy_free(p);
+	p = NULL;
+	diag_clear(&errs);
+	CHECK(parse_spec("\"egress\":[{\"to\":[\"a.example\"],\"protocol\":\"udp\",\"tls\":\"audit\"}]", &p,
+			 &errs) < 0 && has_error(&errs, "spec.egress[0].tls: a udp rule"),
+	      "udp rule");
+	policy_free(p);
+	p = NULL;
+	diag_clear(&errs);
+	CHECK(parse_spec("\"egress\":[{\"to\":[\"a.example\"],\"tls\":\"yes\"}]", &p, &errs) < 0 &&
+		      has_error(&errs, "spec.egress[0].tls: must be \"enforce\""),
+	      "a bad value");
+	policy_free(p);
+	diag_clear(&errs);
+	TEST_END();
+}
+
 int main(void)
 {
 	test_valid_example();
@@ -906,5 +971,6 @@ int main(void)
 	test_cloud_identities();
 	test_metadata_guards();
 	test_rule_credit();
+	test_tls_marks();
 	return test_summary();
 }

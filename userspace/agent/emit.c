@@ -4,6 +4,7 @@
 
 #include "cgroup.h"
 #include "events.h"
+#include "sockdiag.h"
 
 void agent_emit(struct agent *a, json_t *ev)
 {
@@ -43,6 +44,66 @@ const char *agent_cgroup_path(struct agent *a, uint64_t id)
 	return e->str;
 }
 
+/* The names learned for a tls event's address under its policy, sorted (the kernel's order is
+ * a hash's). */
+struct agent_names_walk {
+	struct agent *a;
+	json_t *names;
+};
+
+static void learned_name_add(uint64_t hash, void *ud)
+{
+	struct agent_names_walk *w = ud;
+	struct mcpf_dns_name wire;
+	char name[1024];
+
+	if (fence_dns_name(w->a->f, hash, &wire) == 0 && name_from_wire(wire.name, name, sizeof(name)) == 0)
+		json_array_append_new(w->names, json_string(name));
+}
+
+static int str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static json_t *tls_learned_names(struct agent *a, const struct mcpf_event *e)
+{
+	struct agent_names_walk w = { a, json_array() };
+	const char **v;
+	json_t *sorted;
+	size_t n, i;
+
+	if (!w.names || fence_learned_names_of(a->f, e->policy_id, e->family, e->daddr, learned_name_add, &w) < 0)
+		return w.names;
+	n = json_array_size(w.names);
+	v = calloc(n + 1, sizeof(const char *));
+	sorted = json_array();
+	if (!v || !sorted) {
+		free(v);
+		json_decref(sorted);
+		return w.names;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(w.names, i));
+	qsort(v, n, sizeof(const char *), str_cmp);
+	for (i = 0; i < n; i++)
+		if (!i || strcmp(v[i], v[i - 1]))
+			json_array_append_new(sorted, json_string(v[i]));
+	free(v);
+	json_decref(w.names);
+	return sorted;
+}
+
+/* A refused flow is ended at once: its application sees ECONNABORTED, its peer a reset, rather
+ * than TCP retrying the dropped bytes for minutes. The event says whether it worked. */
+static void tls_flow_end(const struct mcpf_event *e, json_t *ev)
+{
+	int r = sockdiag_destroy_tcp(e->family, e->saddr, e->sport, e->daddr, e->dport, e->sock_cookie);
+
+	if (ev)
+		json_object_set_new(ev, "flow_ended", r == 0 ? json_true() : json_string(strerror(-r)));
+}
+
 int agent_record_handle(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -71,7 +132,12 @@ int agent_record_handle(void *ctx, void *data, size_t size)
 	if (e->name_hash && fence_dns_name(a->f, e->name_hash, &wire) == 0 &&
 	    name_from_wire(wire.name, name, sizeof(name)) == 0)
 		ec.name = name;
+	if (e->type == MCPF_EVENT_TLS)
+		ec.learned_names = tls_learned_names(a, e);
 	ev = event_to_json(e, &ec);
+	json_decref(ec.learned_names);
+	if (e->type == MCPF_EVENT_TLS && e->verdict == MCPF_VERDICT_DENY && e->sock_cookie)
+		tls_flow_end(e, ev);
 	ic = e->identity_id ? idmap_get(&a->identity_claims, e->identity_id) : NULL;
 	if (ev && ic && ic->str)
 		json_object_set_new(json_object_get(ev, "identity"), "claims",

@@ -71,6 +71,16 @@ const char *event_reason_name(unsigned reason)
 		return "dns_budget";
 	case MCPF_REASON_METADATA:
 		return "metadata_endpoint";
+	case MCPF_REASON_TLS_NAME:
+		return "server_name_not_learned";
+	case MCPF_REASON_TLS_NO_NAME:
+		return "no_server_name";
+	case MCPF_REASON_TLS_NOT_TLS:
+		return "not_tls";
+	case MCPF_REASON_TLS_BOUNDS:
+		return "client_hello_bounds";
+	case MCPF_REASON_TLS_QUIC:
+		return "quic";
 	}
 	return "unknown";
 }
@@ -160,6 +170,7 @@ json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ct
 	char ts[48], addr[INET6_ADDRSTRLEN] = "", comm[sizeof(e->comm) + 1];
 	const char *type = e->type == MCPF_EVENT_EXPIRED ? "expired" :
 			   e->type == MCPF_EVENT_DNS	 ? "dns" :
+			   e->type == MCPF_EVENT_TLS	 ? "tls" :
 							   "egress";
 	json_t *ev;
 
@@ -199,6 +210,21 @@ json_t *event_to_json(const struct mcpf_event *e, const struct event_context *ct
 	if (e->type == MCPF_EVENT_DNS) {
 		json_object_set_new(ev, "qname", ctx->name ? json_string(ctx->name) : json_null());
 		json_object_set_new(ev, "qtype", qtype_json(e->qtype));
+	} else if (e->type == MCPF_EVENT_TLS) {
+		/* the server name the ClientHello asked for (null: none, or none readable), and the
+		 * names the workload resolved to this address; QUIC is refused before any name */
+		if (e->reason != MCPF_REASON_TLS_QUIC)
+			json_object_set_new(ev, "server_name", ctx->name && e->reason != MCPF_REASON_TLS_NO_NAME
+									? json_string(ctx->name) : json_null());
+		json_object_set_new(ev, "learned_names",
+				    ctx->learned_names ? json_incref(ctx->learned_names) : json_array());
+		if (e->sock_cookie) { /* the flow's own end, to tell it from others to the address */
+			char src[INET6_ADDRSTRLEN] = "";
+
+			inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->saddr, src, sizeof(src));
+			json_object_set_new(ev, "src", json_string(src));
+			json_object_set_new(ev, "sport", json_integer(e->sport));
+		}
 	} else if (e->name_state != MCPF_NAMES_NONE) {
 		/* what the names said about this address: which name taught it, and its state */
 		json_t *names = json_array();

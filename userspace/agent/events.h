@@ -14,6 +14,7 @@ struct event_context {
 	const char *policy;
 	const struct mcpf_identity *identity;
 	const char *name; /* the name behind e->name_hash, NULL if unknown */
+	json_t *learned_names; /* tls: the names learned for the address (borrowed) */
 };
 
 const char *event_hook_name(unsigned hook);

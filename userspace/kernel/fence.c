@@ -163,6 +163,8 @@ static int object_attach(struct fence *f, const struct fence_params *p, struct b
 		uint64_t cg = 0;
 		int r;
 
+		if (fence_prog_is_tail(prog))
+			continue;
 		r = link_pin_path(f->bpffs, prog, &pin);
 		if (r < 0)
 			return r;
@@ -233,6 +235,11 @@ int fence_load(const struct fence_params *p, struct fence **ret)
 		return r;
 	*ret = TAKE_PTR(f);
 	return 0;
+}
+
+bool fence_prog_is_tail(const struct bpf_program *prog)
+{
+	return !strncmp(bpf_program__name(prog), "mcpf_tail_", 10);
 }
 
 int fence_attached_root(const char *bpffs, uint64_t *ret)
@@ -801,9 +808,9 @@ int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t 
 				resolver_gone, &(struct resolver_list){ .r = r, .n = n });
 }
 
-static void count_give_back(struct fence *f, uint32_t policy_id, uint64_t pattern)
+static void count_give_back(struct fence *f, uint32_t policy_id, uint32_t kind, uint64_t pattern)
 {
-	struct mcpf_count_key k = { .policy_id = policy_id, .pattern = pattern };
+	struct mcpf_count_key k = { .policy_id = policy_id, .kind = kind, .pattern = pattern };
 	uint64_t c;
 
 	if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARN_COUNTS], &k, &c) < 0)
@@ -822,44 +829,98 @@ struct sweep {
 	size_t nlive;
 };
 
-/* Past its expiry and grace, or of a policy no longer loaded. */
+/* Past its expiry and grace, or of a policy no longer loaded. Both maps' keys start with the
+ * policy id, their values with the expiry. */
 static bool learned_doomed(const void *key, const void *value, void *ud)
 {
-	const struct mcpf_learned_key *k = key;
-	const struct mcpf_learned *v = value;
+	uint32_t policy_id = *(const uint32_t *)key;
+	uint64_t expires_ns = *(const uint64_t *)value;
 	const struct sweep *sw = ud;
 	bool alive = false;
 
 	for (size_t i = 0; i < sw->nlive && !alive; i++)
-		alive = sw->live[i] == k->policy_id;
-	return !alive || v->expires_ns + sw->grace_ns < sw->now_mono_ns;
+		alive = sw->live[i] == policy_id;
+	return !alive || expires_ns + sw->grace_ns < sw->now_mono_ns;
+}
+
+_Static_assert(offsetof(struct mcpf_learned_key, policy_id) == 0 &&
+		       offsetof(struct mcpf_learned_name_key, policy_id) == 0 &&
+		       offsetof(struct mcpf_learned, expires_ns) == 0 &&
+		       offsetof(struct mcpf_learned_name, expires_ns) == 0,
+	       "learned_doomed reads both maps alike");
+
+/* One learned map (kind 0: addresses, 1: names of addresses): its doomed entries deleted and
+ * their counts given back. */
+static int learned_sweep_map(struct fence *f, int kind, const struct sweep *sw, size_t *deleted)
+{
+	int fd = f->fd[kind ? FENCE_MAP_LEARNED_NAMES : FENCE_MAP_LEARNED];
+	size_t ksize = kind ? sizeof(struct mcpf_learned_name_key) : sizeof(struct mcpf_learned_key);
+	_cleanup_free_ uint8_t *doomed = NULL;
+	union {
+		struct mcpf_learned a;
+		struct mcpf_learned_name n;
+	} v;
+	size_t n = 0;
+	int r = map_collect(fd, ksize, &v, learned_doomed, (void *)sw, &doomed, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *k = doomed + i * ksize;
+		uint32_t policy_id;
+
+		memcpy(&policy_id, k, sizeof(policy_id));
+		if (bpf_map_lookup_elem(fd, k, &v) < 0 || bpf_map_delete_elem(fd, k) < 0)
+			continue;
+		count_give_back(f, policy_id, (uint32_t)kind, kind ? v.n.pattern : v.a.pattern);
+		count_give_back(f, policy_id, (uint32_t)kind, 0);
+	}
+	*deleted += n;
+	return 0;
 }
 
 int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted)
 {
 	struct sweep sw = { .now_mono_ns = now_mono_ns, .grace_ns = grace_ns, .live = live, .nlive = nlive };
-	_cleanup_free_ uint8_t *doomed = NULL;
-	struct mcpf_learned v;
 	size_t n = 0;
-	int r = map_collect(f->fd[FENCE_MAP_LEARNED], sizeof(struct mcpf_learned_key), &v, learned_doomed,
-			    &sw, &doomed, &n);
+	int r = learned_sweep_map(f, 0, &sw, &n);
 
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		struct mcpf_learned_key k;
-
-		memcpy(&k, doomed + i * sizeof(k), sizeof(k));
-		if (bpf_map_lookup_elem(f->fd[FENCE_MAP_LEARNED], &k, &v) < 0 ||
-		    bpf_map_delete_elem(f->fd[FENCE_MAP_LEARNED], &k) < 0)
-			continue;
-		count_give_back(f, k.policy_id, v.pattern);
-		count_give_back(f, k.policy_id, 0);
-	}
+	if (r == 0)
+		r = learned_sweep_map(f, 1, &sw, &n);
 	if (ret_deleted)
 		*ret_deleted = n;
+	return r;
+}
+
+/* Every name learned for (policy, family, addr), under any rule: fn(hash) for each. */
+struct learned_names_of {
+	uint32_t policy_id;
+	uint8_t family;
+	const uint8_t *addr;
+	void (*fn)(uint64_t name_hash, void *ud);
+	void *ud;
+};
+
+static int learned_name_one(const void *key, const void *value, void *ud)
+{
+	const struct mcpf_learned_name_key *k = key;
+	const struct learned_names_of *w = ud;
+
+	(void)value;
+	if (k->policy_id == w->policy_id && k->family == w->family &&
+	    !memcmp(k->addr, w->addr, k->family == AF_INET ? 4 : 16))
+		w->fn(k->name_hash, w->ud);
 	return 0;
+}
+
+int fence_learned_names_of(struct fence *f, uint32_t policy_id, uint8_t family, const uint8_t addr[16],
+			   void (*fn)(uint64_t name_hash, void *ud), void *ud)
+{
+	struct learned_names_of w = { policy_id, family, addr, fn, ud };
+
+	return map_walk(f->fd[FENCE_MAP_LEARNED_NAMES], sizeof(struct mcpf_learned_name_key), NULL,
+			learned_name_one, &w);
 }
 
 int fence_rule_use_seed(struct fence *f, const struct mcpf_rule_use_key *k, uint64_t digest)

@@ -45,7 +45,9 @@ struct fence_resolver {
  * Every pinned map, one line each: FENCE_MAP_<ID>, and the name it is pinned under (the map's
  * name in bpf/, with the _vN of its layout). Adding a pinned map is a line here and its
  * definition in bpf/; opening, loading, closing and uninstalling follow from this table. (The
- * socket storage has no fd of its own; the unpinned maps of bpf/dns.bpf.h are the programs'.)
+ * socket storages, mcpf_socks_v2 and mcpf_tls_flows, have no fd of their own; nor has mcpf_tail,
+ * the tail call's table libbpf fills; the unpinned maps of bpf/dns.bpf.h and bpf/tls.bpf.h are
+ * the programs'.)
  */
 #define FENCE_MAPS(X)                        \
 	X(BINDINGS,     "mcpf_bindings")     \
@@ -67,7 +69,8 @@ struct fence_resolver {
 	X(VERDICTS,     "mcpf_verdicts")     \
 	X(BINDINGS_GEN, "mcpf_bindings_gen") \
 	X(RULE_USE,     "mcpf_rule_use")     \
-	X(RULE_LAST,    "mcpf_rule_last")
+	X(RULE_LAST,    "mcpf_rule_last")    \
+	X(LEARNED_NAMES, "mcpf_learned_names")
 
 enum fence_map {
 #define FENCE_MAP_ENUM(id, name) FENCE_MAP_##id,
@@ -93,6 +96,9 @@ static inline void fence_closep(struct fence **f)
 /* Detach every pinned link, unpin every map, remove the directory. */
 int fence_uninstall(const char *bpffs);
 int fence_bpffs_ensure(const char *bpffs);
+/* A program reached by a tail call (mcpf_tail_*), never attached to a hook. */
+struct bpf_program;
+bool fence_prog_is_tail(const struct bpf_program *prog);
 /* The cgroup id the pinned links are attached to, 0 if none are pinned. */
 int fence_attached_root(const char *bpffs, uint64_t *ret);
 
@@ -137,10 +143,14 @@ int fence_ratelimit_foreach(struct fence *f,
 
 /* names: the resolvers (replacing the previous set), learned addresses, names for events. */
 int fence_resolvers_set(struct fence *f, const struct fence_resolver *r, size_t n);
-/* Delete learned addresses past expiry + grace, and those of policies not in `live` (ids). */
+/* Delete learned addresses (and names of addresses) past expiry + grace, and those of policies
+ * not in `live` (ids). */
 int fence_learned_sweep(struct fence *f, uint64_t now_mono_ns, uint64_t grace_ns,
 			const uint32_t *live, size_t nlive, size_t *ret_deleted);
 size_t fence_learned_count(struct fence *f);
+/* fn(hash) for every name learned for the address under the policy (for the ClientHello check). */
+int fence_learned_names_of(struct fence *f, uint32_t policy_id, uint8_t family, const uint8_t addr[16],
+			   void (*fn)(uint64_t name_hash, void *ud), void *ud);
 /* A name the kernel saw, by its hash (wire format: name_from_wire() gives its text), or -ENOENT. */
 int fence_dns_name(struct fence *f, uint64_t hash, struct mcpf_dns_name *ret);
 /* Whether this kernel can learn names (bpf_loop in cgroup skb programs). */

@@ -67,7 +67,7 @@ static void unpin_all(struct bpf_object *obj)
  * and the benchmark record what each program costs to load on this kernel.
  */
 #define PROBE_PROGS_MAX 8
-#define PROBE_STATS_LEN 256
+#define PROBE_STATS_LEN 2048 /* global functions add a line each: a log cut short fails the load */
 
 static void verifier_stats_ask(struct bpf_object *obj, char bufs[PROBE_PROGS_MAX][PROBE_STATS_LEN])
 {
@@ -97,7 +97,10 @@ static void verifier_stats_put(json_t *verifier, struct bpf_object *obj, const c
 
 		if (i == PROBE_PROGS_MAX)
 			break;
-		p = strstr(bufs[i++], "processed ");
+		p = NULL;
+		for (const char *at = strstr(bufs[i], "processed "); at; at = strstr(at + 1, "processed "))
+			p = at; /* the last: the whole program's */
+		i++;
 		if (!p)
 			continue;
 		insns = strtoul(p + strlen("processed "), &end, 10);
@@ -130,6 +133,8 @@ static void verifier_stats_put(json_t *verifier, struct bpf_object *obj, const c
 		bpf_object__for_each_program(prog, s ? s->obj : NULL) {                             \
 			char name[96], d[200];                                                     \
 			bool ok = !err;                                                            \
+			if (fence_prog_is_tail(prog))                                              \
+				continue;                                                          \
 			snprintf(name, sizeof(name), "hook %s", bpf_program__section_name(prog)); \
 			snprintf(d, sizeof(d), "%s", why);                                         \
 			if (ok && (attach)) {                                                      \
@@ -233,6 +238,10 @@ int probe_run(bool attach, bool names, json_t **ret)
 		else
 			snprintf(d, sizeof(d), "DNS queries checked and replies learned in the kernel");
 		feature(f, "names (FQDN rules)", err == 0, false, d);
+		/* in the same object: the ClientHello check is a tail call of the skb program */
+		feature(f, "server names in ClientHellos (name rules' TLS check)", err == 0, false,
+			err ? "comes with names: policies that list names are refused"
+			    : "a name rule's TLS flows must name, in their ClientHello, a name learned for the address");
 		skb_bpf__destroy(s);
 	}
 	if (cg_fd >= 0)

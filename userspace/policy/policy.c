@@ -298,6 +298,7 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 		size_t j;
 
 		e->protos = MCPF_PROTO_ANY;
+		e->tls = POLICY_TLS_DEFAULT;
 		e->all_ports = true;
 		if (!json_is_object(rule)) {
 			BAD(w, "spec.egress[%zu]: must be an object, not %s", i, json_type_name(rule));
@@ -307,7 +308,7 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 			_cleanup_free_ char *path = strdup_printf("spec.egress[%zu]", i);
 
 			diag_unknown_fields(w->errs, w->file, rule, path ? path : "spec.egress",
-				      (const char *const[]){ "to", "ports", "protocol", NULL });
+				      (const char *const[]){ "to", "ports", "protocol", "tls", NULL });
 		}
 		proto = json_object_get(rule, "protocol");
 		if (proto) {
@@ -320,6 +321,17 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 				    i);
 			else
 				e->protos = bits[k];
+		}
+		v = json_object_get(rule, "tls");
+		if (v) {
+			static const uint8_t modes[] = { MCPF_TLS_ENFORCE, MCPF_TLS_AUDIT, MCPF_TLS_OFF };
+			int k = str_choice(json_string_value(v),
+					   (const char *const[]){ "enforce", "audit", "off", NULL });
+
+			if (k < 0)
+				BAD(w, "spec.egress[%zu].tls: must be \"enforce\", \"audit\" or \"off\"", i);
+			else
+				e->tls = modes[k];
 		}
 		ports = json_object_get(rule, "ports");
 		if (ports && (!json_is_array(ports) || !json_array_size(ports))) {
@@ -379,6 +391,12 @@ static int parse_egress(struct walk *w, json_t *eg, struct policy *p)
 			p->nprefixes++;
 			e->naddresses++;
 		}
+		if (e->tls != POLICY_TLS_DEFAULT && e->tls != MCPF_TLS_OFF && !has_names)
+			BAD(w, "spec.egress[%zu].tls: the ClientHello check applies to rules with names "
+			       "(addresses and CIDRs are not checked)", i);
+		else if (e->tls != POLICY_TLS_DEFAULT && e->tls != MCPF_TLS_OFF && e->protos == MCPF_PROTO_UDP)
+			BAD(w, "spec.egress[%zu].tls: a udp rule carries no TLS over TCP to check (set "
+			       "\"protocol\" to \"tcp\" or \"any\", or drop \"tls\")", i);
 		if (has_names && ++name_rules == MCPF_MAX_NAME_RULES + 1)
 			BAD(w, "spec.egress[%zu]: more than %d rules list names (put the names that share "
 			       "ports and protocol in one rule)", i, MCPF_MAX_NAME_RULES);
@@ -1137,6 +1155,60 @@ static int cmp_policy_name(const void *a, const void *b)
 	return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
 }
 
+const char *policy_tls_name(uint8_t mode)
+{
+	return mode == MCPF_TLS_ENFORCE ? "enforce" : mode == MCPF_TLS_AUDIT ? "audit" : "off";
+}
+
+/*
+ * The ClientHello check on a name rule's ranges: an explicit mode on every range (its TCP ports:
+ * the mode is said of the rule, and a range it marks refuses UDP, QUIC), the default on the
+ * usual TLS ports only, cutting ranges around them. -E2BIG when the cuts need more ranges.
+ */
+static int tls_mark(const struct policy_egress *eg, struct mcpf_allow *a)
+{
+	static const uint16_t usual[] = POLICY_TLS_PORTS;
+	struct mcpf_allow out = { .flags = a->flags };
+
+	if (eg->tls == MCPF_TLS_OFF || !(eg->protos & MCPF_PROTO_TCP))
+		return 0;
+	if (eg->tls != POLICY_TLS_DEFAULT) {
+		for (uint32_t i = 0; i < a->nranges; i++)
+			a->ranges[i].tls = eg->tls;
+		a->flags |= MCPF_ALLOW_TLS;
+		return 0;
+	}
+	for (uint32_t i = 0; i < a->nranges; i++) {
+		struct mcpf_port_range r = a->ranges[i];
+		uint32_t lo = r.lo;
+
+		for (size_t u = 0; u < sizeof(usual) / sizeof(usual[0]) && lo <= r.hi; u++) {
+			if (usual[u] < lo || usual[u] > r.hi || !(r.protos & MCPF_PROTO_TCP))
+				continue;
+			if (out.nranges + 2 > MCPF_MAX_PORT_RANGES)
+				return -E2BIG;
+			if (usual[u] > lo) {
+				out.ranges[out.nranges] = r;
+				out.ranges[out.nranges].lo = (uint16_t)lo;
+				out.ranges[out.nranges++].hi = usual[u] - 1;
+			}
+			out.ranges[out.nranges] = r;
+			out.ranges[out.nranges].lo = out.ranges[out.nranges].hi = usual[u];
+			out.ranges[out.nranges++].tls = MCPF_TLS_ENFORCE;
+			out.flags |= MCPF_ALLOW_TLS;
+			lo = (uint32_t)usual[u] + 1;
+		}
+		if (lo <= r.hi) {
+			if (out.nranges == MCPF_MAX_PORT_RANGES)
+				return -E2BIG;
+			out.ranges[out.nranges] = r;
+			out.ranges[out.nranges++].lo = (uint16_t)lo;
+		}
+	}
+	*a = out;
+	return 0;
+}
+
 /*
  * Names: one kernel entry per distinct pattern, with a bit for every rule that lists it, and per
  * rule its ports and a digest of its patterns, ports and protocols (so that learned addresses
@@ -1193,6 +1265,12 @@ static int compile_names(const struct policy *p, struct policy_compiled *out, st
 		if (allow_build(&g, false, &rule->allow) < 0) {
 			diag_add(errs, "%s: spec.egress[%zu]: more than %d port ranges", p->file, e,
 				 MCPF_MAX_PORT_RANGES);
+			return -E2BIG;
+		}
+		if (tls_mark(eg, &rule->allow) < 0) {
+			diag_add(errs, "%s: spec.egress[%zu]: more than %d port ranges once the ClientHello "
+				       "check's ports (443, 853, 6443, 8443) are cut out: list the ports, or set "
+				       "\"tls\"", p->file, e, MCPF_MAX_PORT_RANGES);
 			return -E2BIG;
 		}
 		digest = name_fnv(&rule->allow, sizeof(rule->allow), digest);
@@ -1267,6 +1345,8 @@ json_t *policy_rule_json(const struct policy *p, size_t e)
 	}
 	json_object_set_new(rule, "protocol", json_string(eg->protos == MCPF_PROTO_TCP ? "tcp" :
 							  eg->protos == MCPF_PROTO_UDP ? "udp" : "any"));
+	if (eg->tls != POLICY_TLS_DEFAULT)
+		json_object_set_new(rule, "tls", json_string(policy_tls_name(eg->tls)));
 	return rule;
 }
 
@@ -1276,6 +1356,8 @@ uint64_t policy_rule_digest(const struct policy *p, size_t e)
 	uint64_t d = name_fnv(&eg->protos, 1, NAME_FNV_OFFSET);
 
 	d = name_fnv(&eg->all_ports, 1, d);
+	if (eg->tls != POLICY_TLS_DEFAULT) /* so that digests of rules without it stay as they were */
+		d = name_fnv(&eg->tls, 1, d);
 	d = name_fnv(eg->ports, eg->nports * sizeof(*eg->ports), d);
 	for (size_t i = 0; i < p->nprefixes; i++)
 		if (p->prefixes[i].egress == e) {

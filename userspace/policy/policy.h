@@ -22,8 +22,14 @@ struct policy_ports {
 	uint16_t lo, hi;
 };
 
+/* A name rule's ClientHello check (spec.egress[].tls); unset: on for the usual TLS ports. */
+#define POLICY_TLS_DEFAULT 0xff
+/* The ports where an unset `tls` checks ClientHellos: HTTPS, the Kubernetes API, DNS over TLS. */
+#define POLICY_TLS_PORTS { 443, 853, 6443, 8443 }
+
 struct policy_egress {
 	uint8_t protos; /* enum mcpf_proto_bit */
+	uint8_t tls;	/* enum mcpf_tls_mode, or POLICY_TLS_DEFAULT */
 	size_t naddresses; /* addresses and CIDRs in its `to` (kept when the prefixes are dropped) */
 	bool all_ports;
 	size_t nports;
@@ -95,6 +101,8 @@ int policy_compile(const struct policy *p, struct policy_compiled *out, struct d
  * "addresses": how many addresses and CIDRs it lists (`to` holds them only while the policy
  * keeps its prefixes: the agent drops them once they are in the kernel). */
 json_t *policy_rule_json(const struct policy *p, size_t e);
+/* "enforce", "audit" or "off". */
+const char *policy_tls_name(uint8_t mode);
 /* A digest of spec.egress[e] (addresses, names, ports, protocol): equal while the rule is. */
 uint64_t policy_rule_digest(const struct policy *p, size_t e);
 void policy_compiled_clear(struct policy_compiled *c);
