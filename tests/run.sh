@@ -42,7 +42,7 @@ fi
 
 # A bounded libFuzzer run per target, seeded with the corpus in tests/fuzz/.
 fuzz_suite() {
-	local target=$1 secs=${FUZZ_SECONDS:-20} corpus
+	local target=$1 secs=${FUZZ_SECONDS:-12} corpus
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus-"${target#fuzz_}"/* "$corpus"/
 	if build/"$target" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 "$corpus" \

@@ -67,6 +67,8 @@ check "events: counters: denied grew by the attempts" "$attempts" \
 	$(( $(echo "$after_st" | jq .counters.denied) - $(echo "$before_st" | jq .counters.denied) ))
 check "events: counters: events + suppressed grew by the attempts" "$attempts" \
 	$(( $(echo "$after_st" | jq '.counters.events + .counters.events_suppressed') - $(echo "$before_st" | jq '.counters.events + .counters.events_suppressed') ))
-[ "$worst" -lt 1000 ] && pass "events: the agent answered status within ${worst} ms during the flood" ||
-	fail "events: status took ${worst} ms during the flood"
+# 1 s; 3 s in the emulated vmtest guests, where starting the status command alone takes most of it
+limit=$(( ${MCPF_TIME_SCALE:-1} > 1 ? 3000 : 1000 ))
+[ "$worst" -lt "$limit" ] && pass "events: the agent answered status within ${worst} ms during the flood" ||
+	fail "events: status took ${worst} ms during the flood (limit $limit ms)"
 agent_stop && pass "events: agent exits cleanly (no sanitizer report)" || fail "events: agent exit status $?"
